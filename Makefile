@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+DEMO_SPECIALISTS ?= 3000
+
+.PHONY: run test install lint format bench chromium
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+## run: install, migrate, seed demo data into an empty database, serve :8000
+run: $(STAMP)
+	$(BIN)/sekispe migrate --noinput
+	$(BIN)/sekispe seed-demo --specialists $(DEMO_SPECIALISTS) --seed 1 --if-empty
+	$(BIN)/sekispe runserver 127.0.0.1:8000
+
+## test: lint, then the whole suite (browser tests included) on $DATABASE_URL or SQLite
+test: $(STAMP) chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -n 2
+
+chromium:
+	@bash scripts/ensure-chromium
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench: search latency at 50,000 listings on SQLite (and PostgreSQL if DATABASE_URL is set)
+bench: $(STAMP)
+	$(BIN)/sekispe bench search

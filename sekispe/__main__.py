@@ -1,0 +1,3 @@
+from sekispe.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Pure helpers with no Django model dependencies; each has its own tests."""

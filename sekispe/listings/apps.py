@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ListingsConfig(AppConfig):
+    name = "sekispe.listings"
+    verbose_name = "アクティブリスト掲載"

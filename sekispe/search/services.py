@@ -1,0 +1,414 @@
+"""Active List search: filters, ordering, facets and the low-match fallback.
+
+Semantics (documented in docs/search.md):
+- OR within one facet, AND across facets.
+- `prefectures` and `region` form one location facet: a listing matches when
+  it serves any of the named prefectures or any prefecture of the block.
+- `max_fee` applies to the chosen forms, or to any offered form when no form
+  is chosen: some chosen (or offered) form must cost at most `max_fee` yen.
+- Not-accepting listings are left out unless `include_not_accepting`.
+
+Ordering: accepting first, then by how many of the requested values a listing
+matches (a listing with themes 1 and 2 ranks above one with theme 1 when both
+were asked for), then by a pseudo-random key drawn from the listing id, the
+query and the date. Equal matches therefore appear in a different order for
+each search and each day, but pages of one search on one day are stable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from sekispe.lib.text import search_terms
+from sekispe.reference import services as ref
+from sekispe.search import index as ix
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+# Below this many matches in the chosen prefectures, offer nearby alternatives.
+FEW_MATCHES = 5
+
+
+class InvalidQuery(ValueError):
+    """A search parameter is not valid. `field` names the parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    prefectures: tuple[str, ...] = ()
+    region: str | None = None
+    themes: tuple[int, ...] = ()
+    industries: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    max_fee: int | None = None
+    first_free: bool | None = None
+    periods: tuple[str, ...] = ()
+    affiliation: str | None = None
+    qualifications: tuple[str, ...] = ()
+    q: str = ""
+    include_not_accepting: bool = False
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    def location_codes(self) -> tuple[str, ...]:
+        codes = list(self.prefectures)
+        if self.region:
+            codes.extend(c for c in ref.block_prefectures(self.region) if c not in codes)
+        return tuple(codes)
+
+    def canonical(self) -> str:
+        """A stable text of the filters (not the page) that seeds the tie-break order."""
+        parts = [
+            ",".join(sorted(self.location_codes())),
+            ",".join(str(t) for t in sorted(self.themes)),
+            ",".join(sorted(self.industries)),
+            ",".join(sorted(self.forms)),
+            str(self.max_fee),
+            str(self.first_free),
+            ",".join(sorted(self.periods)),
+            str(self.affiliation),
+            ",".join(sorted(self.qualifications)),
+            " ".join(search_terms(self.q)),
+            str(self.include_not_accepting),
+        ]
+        return "|".join(parts)
+
+
+def _check_codes(field: str, values: tuple[Any, ...], allowed: tuple[Any, ...]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InvalidQuery(field, f"{field}: 「{value}」は有効なコードではありません。")
+
+
+def validate_query(query: SearchQuery) -> SearchQuery:
+    """Check every code against the reference lists; raise InvalidQuery naming the field."""
+    _check_codes("prefecture", query.prefectures, ref.PREFECTURE_CODES)
+    if query.region is not None:
+        _check_codes("region", (query.region,), ref.BLOCK_CODES)
+    _check_codes("theme", query.themes, ref.THEME_CODES)
+    _check_codes("industry", query.industries, ref.INDUSTRY_CODES)
+    _check_codes("form", query.forms, ref.FORM_CODES)
+    _check_codes("period", query.periods, ref.PERIOD_CODES)
+    _check_codes("qualification", query.qualifications, ref.QUALIFICATION_CODES)
+    if query.affiliation is not None:
+        _check_codes("affiliation", (query.affiliation,), ref.AFFILIATION_CODES)
+    if query.max_fee is not None and query.max_fee < 0:
+        raise InvalidQuery("max_fee", "max_fee: 0以上の金額（円）を指定してください。")
+    if query.page < 1:
+        raise InvalidQuery("page", "page: 1以上を指定してください。")
+    if not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise InvalidQuery("page_size", f"page_size: 1から{MAX_PAGE_SIZE}の間で指定してください。")
+    if len(query.q) > 200:
+        raise InvalidQuery("q", "q: 検索語は200文字以内で入力してください。")
+    return query
+
+
+@dataclass
+class Fallback:
+    """Alternatives when the chosen prefectures have few matches."""
+
+    nearby: list[tuple[str, str, int]] = field(default_factory=list)  # (code, name, count)
+    online_nationwide: int = 0
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    count: int
+    results: list[dict[str, Any]]
+    facets: dict[str, dict[Any, int]] = field(default_factory=dict)
+    not_accepting_hidden: int = 0
+    fallback: Fallback | None = None
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.count // self.query.page_size))
+
+
+# --- filtering --------------------------------------------------------------
+
+
+def _any_bits(column: np.ndarray, codes: tuple[Any, ...], bits: dict[Any, int]) -> np.ndarray:
+    return (column & np.uint64(ix.mask_of(codes, bits))) != 0
+
+
+def _facet_masks(index: ix.SpecialistIndex, query: SearchQuery) -> dict[str, np.ndarray]:
+    """One boolean vector per active facet; the result is their AND."""
+    masks: dict[str, np.ndarray] = {}
+    locations = query.location_codes()
+    if locations:
+        masks["prefecture"] = _any_bits(index.prefectures, locations, ix.PREF_BIT)
+    if query.themes:
+        masks["theme"] = _any_bits(index.themes, query.themes, ix.THEME_BIT)
+    if query.industries:
+        masks["industry"] = _any_bits(index.industries, query.industries, ix.INDUSTRY_BIT)
+    if query.periods:
+        masks["period"] = _any_bits(index.periods, query.periods, ix.PERIOD_BIT)
+    if query.qualifications:
+        masks["qualification"] = _any_bits(index.qualifications, query.qualifications, ix.QUAL_BIT)
+    if query.forms or query.max_fee is not None:
+        columns = [ix.FORM_COL[f] for f in query.forms] or list(ix.FORM_COL.values())
+        fees = index.fees[:, columns]
+        cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
+        masks["form"] = (fees <= cap).any(axis=1)
+    if query.first_free is not None:
+        masks["first_free"] = index.first_free == query.first_free
+    if query.affiliation is not None:
+        masks["affiliation"] = index.affiliation == ix.AFFILIATION_NUM[query.affiliation]
+    terms = search_terms(query.q)
+    if terms:
+        masks["q"] = _text_mask(index, terms)
+    return masks
+
+
+def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
+    texts = index.search_texts
+    return np.fromiter(
+        (all(term in text for term in terms) for text in texts), dtype=bool, count=index.size
+    )
+
+
+def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str = "") -> np.ndarray:
+    result = np.ones(index.size, dtype=bool)
+    for name, mask in masks.items():
+        if name != skip:
+            result &= mask
+    return result
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(values).astype(np.int64)
+
+
+def _scores(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
+    """How many requested values each row matches, across multi-valued facets."""
+    score = np.zeros(rows.size, dtype=np.int64)
+    pairs = (
+        (index.prefectures, query.location_codes(), ix.PREF_BIT),
+        (index.themes, query.themes, ix.THEME_BIT),
+        (index.industries, query.industries, ix.INDUSTRY_BIT),
+        (index.periods, query.periods, ix.PERIOD_BIT),
+        (index.qualifications, query.qualifications, ix.QUAL_BIT),
+    )
+    for column, codes, bits in pairs:
+        if codes:
+            score += _popcount(column[rows] & np.uint64(ix.mask_of(codes, bits)))
+    if query.forms:
+        score += (index.fees[rows][:, [ix.FORM_COL[f] for f in query.forms]] != ix.NOT_OFFERED).sum(
+            axis=1
+        )
+    return score
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _tie_break(listing_ids: np.ndarray, seed: int) -> np.ndarray:
+    """splitmix64 of (id, seed): a cheap, well-mixed pseudo-random key per row."""
+    with np.errstate(over="ignore"):
+        z = listing_ids.astype(np.uint64) * _GOLDEN + np.uint64(seed)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def order_seed(query: SearchQuery, today: dt.date) -> int:
+    return zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
+
+
+def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(matched)
+    start = (query.page - 1) * query.page_size
+    if start >= rows.size:
+        return rows[:0]
+    scores = _scores(index, query, rows)
+    ties = _tie_break(index.listing_ids[rows], order_seed(query, index.today))
+    # lexsort sorts by the last key first: accepting, then score, then tie.
+    order = np.lexsort((ties, -scores, ~index.accepting[rows]))
+    return rows[order[start : start + query.page_size]]
+
+
+# --- serialisation ----------------------------------------------------------
+
+
+def serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
+    base = index.rows[pos]
+    fees = {
+        form: int(index.fees[pos, col])
+        for form, col in ix.FORM_COL.items()
+        if index.fees[pos, col] != ix.NOT_OFFERED
+    }
+    return {
+        "registration_number": base["registration_number"],
+        "name": base["name"],
+        "name_kana": base["name_kana"],
+        "prefectures": ix.codes_of(int(index.prefectures[pos]), ref.PREFECTURE_CODES),
+        "themes": ix.codes_of(int(index.themes[pos]), ref.THEME_CODES),
+        "syllabus_items": ix.codes_of(int(index.syllabus[pos]), ref.SYLLABUS_CODES),
+        "industries": ix.codes_of(int(index.industries[pos]), ref.INDUSTRY_CODES),
+        "periods": ix.codes_of(int(index.periods[pos]), ref.PERIOD_CODES),
+        "first_free": bool(index.first_free[pos]),
+        "fees": fees,
+        "qualifications": ix.codes_of(int(index.qualifications[pos]), ref.QUALIFICATION_CODES),
+        "other_qualifications": base["other_qualifications"],
+        "affiliation": ref.AFFILIATION_CODES[int(index.affiliation[pos])],
+        "company_name": base["company_name"],
+        "accepting": bool(index.accepting[pos]),
+        "updated_at": base["updated_at"],
+        "verified": dict(base["verified"]),
+    }
+
+
+# --- facets and fallback ------------------------------------------------------
+
+
+def _bit_counts(column: np.ndarray, rows: np.ndarray, codes: tuple[Any, ...]) -> dict[Any, int]:
+    values = column[rows]
+    return {code: int(np.count_nonzero(values & np.uint64(1 << i))) for i, code in enumerate(codes)}
+
+
+def _facet_counts(
+    index: ix.SpecialistIndex, query: SearchQuery, masks: dict[str, np.ndarray], base: np.ndarray
+) -> dict[str, dict[Any, int]]:
+    """Per facet value, how many results there would be with that value chosen
+    (the facet's own selection is ignored, the others apply)."""
+
+    def rows_without(name: str) -> np.ndarray:
+        return np.flatnonzero(base & _combine(index, masks, skip=name))
+
+    facets: dict[str, dict[Any, int]] = {
+        "prefecture": _bit_counts(
+            index.prefectures, rows_without("prefecture"), ref.PREFECTURE_CODES
+        ),
+        "theme": _bit_counts(index.themes, rows_without("theme"), ref.THEME_CODES),
+        "industry": _bit_counts(index.industries, rows_without("industry"), ref.INDUSTRY_CODES),
+        "period": _bit_counts(index.periods, rows_without("period"), ref.PERIOD_CODES),
+        "qualification": _bit_counts(
+            index.qualifications, rows_without("qualification"), ref.QUALIFICATION_CODES
+        ),
+    }
+    pref_counts = facets["prefecture"]
+    facets["region"] = {
+        block: sum(pref_counts[c] for c in ref.block_prefectures(block))
+        for block in ref.BLOCK_CODES
+    }
+    form_rows = rows_without("form")
+    cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
+    facets["form"] = {
+        form: int(np.count_nonzero(index.fees[form_rows, col] <= cap))
+        for form, col in ix.FORM_COL.items()
+    }
+    free_rows = rows_without("first_free")
+    facets["first_free"] = {True: int(np.count_nonzero(index.first_free[free_rows]))}
+    affil_rows = rows_without("affiliation")
+    facets["affiliation"] = {
+        code: int(np.count_nonzero(index.affiliation[affil_rows] == num))
+        for code, num in ix.AFFILIATION_NUM.items()
+    }
+    return facets
+
+
+def _fallback(
+    index: ix.SpecialistIndex, query: SearchQuery, masks: dict[str, np.ndarray], base: np.ndarray
+) -> Fallback:
+    others = base & _combine(index, masks, skip="prefecture")
+    chosen = set(query.location_codes())
+    blocks = {ref.prefecture_block(code) for code in chosen}
+    nearby_codes = [
+        code for b in sorted(blocks) for code in ref.block_prefectures(b) if code not in chosen
+    ]
+    rows = np.flatnonzero(others)
+    counts = _bit_counts(index.prefectures, rows, ref.PREFECTURE_CODES)
+    names = {p.code: p.name for p in ref.data.PREFECTURES}
+    nearby = [(code, names[code], counts[code]) for code in nearby_codes if counts[code] > 0]
+    online_col = ix.FORM_COL["online"]
+    cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
+    online = others & (index.fees[:, online_col] <= cap)
+    return Fallback(nearby=nearby, online_nationwide=int(np.count_nonzero(online)))
+
+
+# --- entry points -------------------------------------------------------------
+
+
+def search(
+    query: SearchQuery,
+    *,
+    today: dt.date | None = None,
+    with_facets: bool = False,
+) -> SearchResult:
+    """Run a validated query against the current index."""
+    validate_query(query)
+    today = today or timezone.localdate()
+    index = ix.get_index(today)
+    masks = _facet_masks(index, query)
+    base = np.ones(index.size, dtype=bool) if query.include_not_accepting else index.accepting
+    matched = base & _combine(index, masks)
+    count = int(np.count_nonzero(matched))
+    page_rows = _ordered_page(index, query, matched)
+    result = SearchResult(
+        query=query,
+        count=count,
+        results=[serialize_row(index, int(pos)) for pos in page_rows],
+    )
+    if with_facets:
+        result.facets = _facet_counts(index, query, masks, base)
+        if not query.include_not_accepting:
+            everyone = _combine(index, masks)
+            result.not_accepting_hidden = int(np.count_nonzero(everyone & ~index.accepting))
+    if query.location_codes() and count < FEW_MATCHES:
+        result.fallback = _fallback(index, query, masks, base)
+    return result
+
+
+def get_specialist(registration_number: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """One visible specialist: a search result plus contact, profile and track record.
+
+    Raises LookupError when there is no visible listing for that number, so an
+    expired or deregistered registrant is indistinguishable from a stranger.
+    """
+    from sekispe.listings.models import Listing
+
+    index = ix.get_index(today or timezone.localdate())
+    pos = index.position_by_number.get(registration_number)
+    if pos is None:
+        raise LookupError(registration_number)
+    detail = serialize_row(index, pos)
+    contact = (
+        Listing.objects.filter(pk=int(index.listing_ids[pos]))
+        .values("email", "phone", "web", "profile", "track_record")
+        .first()
+    )
+    if contact is None:  # deleted since the index was built
+        raise LookupError(registration_number)
+    detail.update(contact)
+    return detail
+
+
+def online_alternative(query: SearchQuery) -> SearchQuery:
+    """The same search nationwide, restricted to online consulting."""
+    return replace(query, prefectures=(), region=None, forms=("online",), page=1)
+
+
+def bump_generation() -> None:
+    """Mark search results stale in every process (see SearchGeneration)."""
+    from sekispe.search.models import SearchGeneration
+
+    # A random token rather than a counter: a rolled-back or restored database
+    # can never bring back a value some process has already indexed.
+    token = secrets.randbits(62) + 1
+    with transaction.atomic():
+        if not SearchGeneration.objects.filter(pk=1).update(value=token):
+            SearchGeneration.objects.update_or_create(pk=1, defaults={"value": token})

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from sekispe.search import views
+
+app_name = "search"
+urlpatterns = [
+    path("", views.search_page, name="index"),
+    path("<str:registration_number>/", views.specialist_page, name="detail"),
+]

@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+from sekispe.lib.env import env_bool
+from sekispe.settings.base import *  # noqa: F403
+
+DEBUG = env_bool("DEBUG", True)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from sekispe.api.urls import api
+from sekispe.core.views import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="search:index", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("specialists/", include("sekispe.search.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
