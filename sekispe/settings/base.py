@@ -11,6 +11,8 @@ from sekispe.lib.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = BASE_DIR.parent
 VAR_DIR = Path(env_str("SEKISPE_VAR_DIR", str(PROJECT_DIR / "var")))
+# SQLite does not create parent folders, and whitenoise warns on a missing root.
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)

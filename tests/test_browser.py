@@ -1,0 +1,76 @@
+"""End to end in Debian's headless Chromium, driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import create_specialists, make_input
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+# Playwright's sync API runs an event loop in this thread; the test only
+# touches the database before the browser starts.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(locale="ja-JP")
+        yield page
+        browser.close()
+
+
+def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, browser_page):
+    create_specialists(
+        make_input(
+            registration_number="000001",
+            name="中村 由美",
+            prefectures=("27",),
+            themes=(3,),
+            track_record="製造業A社でクラウド利用ルールを整備",
+        ),
+        make_input(registration_number="000002", name="高橋 誠", prefectures=("27",), themes=(1,)),
+        make_input(
+            registration_number="000003", name="鈴木 花子", prefectures=("13",), themes=(3,)
+        ),
+    )
+    page = browser_page
+    page.goto(f"{live_server.url}/specialists/")
+    assert page.locator(".total").inner_text() == "3"
+
+    page.get_by_text("近畿", exact=True).click()  # open the block
+    with page.expect_response(lambda r: "prefecture=27" in r.url):
+        page.get_by_label("大阪府").check()
+    page.wait_for_function("document.querySelector('.total').textContent === '2'")
+    assert "prefecture=27" in page.url  # htmx pushed the filters into the URL
+
+    with page.expect_response(lambda r: "theme=3" in r.url):
+        page.get_by_label("③クラウドサービスの安全利用").check()
+    page.wait_for_function("document.querySelector('.total').textContent === '1'")
+    rows = page.locator("table.specialists tbody tr")
+    assert rows.count() == 1
+    assert "中村 由美" in rows.first.inner_text()
+
+    page.get_by_role("link", name="中村 由美").click()
+    page.wait_for_url("**/specialists/000001/")
+    assert page.locator("h1").inner_text().startswith("中村 由美")
+    assert "製造業A社でクラウド利用ルールを整備" in page.content()
+    assert page.get_by_text("登録簿で確認済み").first.is_visible()
