@@ -13,8 +13,10 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sekispe.settings.dev")
     args = list(sys.argv if argv is None else argv)
-    if len(args) > 1 and not args[1].startswith("-"):
-        args[1] = args[1].replace("-", "_")
+    # `sekispe help seed-demo` names the command in the second position.
+    for position in (1, 2) if len(args) > 2 and args[1] == "help" else (1,):
+        if len(args) > position and not args[position].startswith("-"):
+            args[position] = args[position].replace("-", "_")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(args)

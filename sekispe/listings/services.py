@@ -162,6 +162,11 @@ def write_listings(
     Registry facts in `items` overwrite the stored ones (only operators run
     bulk writes). Course completions are replaced only when `courses` is given.
     """
+    numbers = [item.registration_number for item in items]
+    if len(set(numbers)) != len(numbers):
+        seen: set[str] = set()
+        dupes = sorted({n for n in numbers if n in seen or seen.add(n)})
+        raise ValueError(f"duplicate registration numbers: {', '.join(dupes)}")
     counts = WriteCounts()
     now = timezone.now()
     with transaction.atomic():
@@ -229,6 +234,8 @@ def _write_batch(batch: Sequence[ListingInput], counts: WriteCounts, now: dt.dat
                     setattr(record, name, value)
                     record_changed = True
             if record_changed:
+                # bulk_update skips auto_now, so stamp the change explicitly.
+                record.updated_at = now
                 changed_records.append(record)
         courses_changed = item.courses is not None and (
             bool(item.courses)
