@@ -1,0 +1,93 @@
+"""Registry rules as tables: fiscal years, periods, course status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sekispe.lib.dates import add_years, fiscal_year, period_end
+from sekispe.registry.services import course_status
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("day", "fy"),
+    [(D(2026, 4, 1), 2026), (D(2026, 3, 31), 2025), (D(2026, 12, 31), 2026), (D(2027, 1, 1), 2026)],
+)
+def test_fiscal_year_runs_april_to_march(day, fy):
+    assert fiscal_year(day) == fy
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(D(2024, 4, 1), D(2027, 3, 31)), (D(2024, 10, 1), D(2027, 9, 30))],
+)
+def test_a_registration_period_lasts_three_years(start, end):
+    assert period_end(start) == end
+
+
+def test_add_years_handles_29_february():
+    assert add_years(D(2024, 2, 29), 1) == D(2025, 2, 28)
+
+
+COMMON = "common"
+PRACTICAL = "practical"
+SPECIFIC = "specific"
+
+
+def c(kind: str, day: dt.date) -> tuple[str, int, dt.date]:
+    return (kind, fiscal_year(day), day)
+
+
+# Period 2024-04-01 .. 2027-03-31 covers fiscal years 2024, 2025 and 2026.
+EXPIRES = D(2027, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("completions", "today", "up_to_date", "overdue"),
+    [
+        # Nothing is overdue in the first fiscal year.
+        ([], D(2024, 11, 1), True, []),
+        # FY2024 ended without the common course.
+        ([], D(2025, 5, 1), False, ["2024年度 共通講習"]),
+        ([c(COMMON, D(2024, 6, 1))], D(2025, 5, 1), True, []),
+        ([c(COMMON, D(2024, 6, 1))], D(2026, 11, 22), False, ["2025年度 共通講習"]),
+        ([c(COMMON, D(2024, 6, 1)), c(COMMON, D(2025, 6, 1))], D(2026, 11, 22), True, []),
+        # The practical course is due by the end of the period.
+        (
+            [c(COMMON, D(2024, 6, 1)), c(COMMON, D(2025, 6, 1)), c(COMMON, D(2026, 6, 1))],
+            D(2027, 4, 1),
+            False,
+            ["実践講習"],
+        ),
+        (
+            [
+                c(COMMON, D(2024, 6, 1)),
+                c(COMMON, D(2025, 6, 1)),
+                c(COMMON, D(2026, 6, 1)),
+                c(SPECIFIC, D(2025, 2, 1)),
+            ],
+            D(2027, 4, 1),
+            True,
+            [],
+        ),
+        # A practical course from the previous period does not count.
+        (
+            [
+                c(COMMON, D(2024, 6, 1)),
+                c(COMMON, D(2025, 6, 1)),
+                c(COMMON, D(2026, 6, 1)),
+                c(PRACTICAL, D(2023, 6, 1)),
+            ],
+            D(2027, 4, 1),
+            False,
+            ["実践講習"],
+        ),
+    ],
+)
+def test_course_status(completions, today, up_to_date, overdue):
+    status = course_status(EXPIRES, completions, today)
+    assert status.up_to_date is up_to_date
+    assert status.overdue == overdue
