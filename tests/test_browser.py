@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
@@ -14,7 +13,6 @@ pytestmark = pytest.mark.browser
 
 # Playwright's sync API runs an event loop in this thread; the test only
 # touches the database before the browser starts.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture

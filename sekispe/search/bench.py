@@ -1,0 +1,511 @@
+"""Search latency benchmark: a fixed, seeded query mix against the real API.
+
+Two halves:
+- `run_search_bench` seeds the *current* database with demo specialists and
+  times a query mix through `/api/v1/specialists` in-process with Django's test
+  client, interleaved with `/healthz` as the baseline for "a request that does
+  one trivial query". The smoke test calls it against the test database.
+- `run_scratch_benchmarks` is what `sekispe bench search` does: for each
+  database it creates a scratch database (a temporary SQLite file, or
+  `sekispe_bench` on the PostgreSQL server), re-runs this command in a
+  subprocess pointed at it with `DATABASE_URL`, and drops it afterwards. The
+  subprocess is what keeps the user's own database out of reach: Django's
+  connection settings are fixed at startup, so a fresh process is the only
+  clean way to point every connection at the scratch database.
+
+Targets (from the product brief): search p95 <= 50 ms, and search p50 at most
+3x the /healthz p50 (search should cost little more than the request itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from sekispe.reference import data
+
+TARGET_P95_MS = 50.0
+TARGET_P50_RATIO = 3.0
+SCRATCH_PG_NAME = "sekispe_bench"
+# The subprocess refuses to seed unless its database NAME equals this variable,
+# which only the orchestrator sets, to a scratch database it has just created.
+SCRATCH_ENV = "SEKISPE_BENCH_SCRATCH"
+SEARCH_PATH = "/api/v1/specialists"
+HEALTH_PATH = "/healthz"
+
+# Share of each kind of query in the mix. Location + theme dominates, as it is
+# the first thing the search page asks for; the rest cover every other filter.
+CATEGORY_WEIGHTS: dict[str, float] = {
+    "region_theme": 18,
+    "prefecture_theme": 18,
+    "region_theme_industry": 12,
+    "text": 16,
+    "fee_cap": 10,
+    "first_free": 8,
+    "include_not_accepting": 6,
+    "deep_page": 12,
+}
+
+TEXT_QUERIES = (
+    "ランサム",
+    "ランサムウェア",
+    "クラウド",
+    "規程",
+    "インシデント",
+    "らんさむ",  # hiragana: must match katakana text
+    "ｸﾗｳﾄﾞ",  # half-width: must match after NFKC
+    "クラウド テレワーク",
+    "ランサムウェア 製造業",
+    "標的型 訓練",
+    "情報資産台帳",
+    "security action",
+    "サプライチェーン",
+    "ISMS",
+    "脆弱性診断",
+    "佐藤",
+    "中小企業診断士",
+)
+
+FEE_CAPS: tuple[dict[str, Any], ...] = (
+    {"form": ["visit"], "max_fee": 30000},
+    {"max_fee": 10000},
+    {"form": ["online"], "max_fee": 10000},
+    {"form": ["training"], "max_fee": 50000},
+    {"form": ["visit", "online"], "max_fee": 20000},
+)
+
+BROAD_QUERIES: tuple[dict[str, Any], ...] = (
+    {},
+    {"region": "kanto"},
+    {"theme": [1]},
+    {"form": ["online"]},
+    {"include_not_accepting": "true"},
+)
+
+# Industries SMEs ask about most (manufacturing, retail, construction, care, IT, services).
+INDUSTRY_DEMAND: dict[str, float] = {"E": 5, "I": 4, "D": 3, "P": 3, "G": 2, "R": 2, "H": 1}
+
+
+# --- the query mix ------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, weights: dict[Any, float]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _location(rng: random.Random) -> dict[str, Any]:
+    """A prefecture or a block, chosen where people live (demand follows registrants)."""
+    pref = _pick(rng, data.REGISTRANTS_2021)
+    if rng.random() < 0.5:
+        return {"prefecture": [pref]}
+    block = next(p.block for p in data.PREFECTURES if p.code == pref)
+    return {"region": block}
+
+
+def _themes(rng: random.Random) -> list[int]:
+    return sorted(rng.sample(range(1, 6), 2 if rng.random() < 0.2 else 1))
+
+
+def build_queries(count: int, seed: int) -> list[tuple[str, str]]:
+    """`count` (category, query string) pairs; the same seed gives the same mix."""
+    rng = random.Random(seed * 7919 + 17)
+    blocks = [b.code for b in data.BLOCKS]
+    mix: list[tuple[str, str]] = []
+    for _ in range(count):
+        category = _pick(rng, CATEGORY_WEIGHTS)
+        params: dict[str, Any]
+        if category == "region_theme":
+            params = {"region": rng.choice(blocks), "theme": _themes(rng)}
+        elif category == "prefecture_theme":
+            params = {"prefecture": [_pick(rng, data.REGISTRANTS_2021)], "theme": _themes(rng)}
+        elif category == "region_theme_industry":
+            params = {
+                "region": rng.choice(blocks),
+                "theme": _themes(rng),
+                "industry": [_pick(rng, INDUSTRY_DEMAND)],
+            }
+        elif category == "text":
+            params = {"q": rng.choice(TEXT_QUERIES)}
+            if rng.random() < 0.4:
+                params |= _location(rng)
+        elif category == "fee_cap":
+            params = dict(rng.choice(FEE_CAPS))
+            if rng.random() < 0.5:
+                params |= _location(rng)
+        elif category == "first_free":
+            params = {"first_free": "true"} | _location(rng)
+            if rng.random() < 0.5:
+                params["theme"] = _themes(rng)
+        elif category == "include_not_accepting":
+            params = {"include_not_accepting": "true", "theme": _themes(rng)} | _location(rng)
+        else:  # deep_page: someone paging far into a broad result list
+            params = dict(rng.choice(BROAD_QUERIES)) | {"page": rng.randint(50, 200)}
+        mix.append((category, urllib.parse.urlencode(params, doseq=True)))
+    return mix
+
+
+# --- seeding and measuring ------------------------------------------------------------
+
+
+def seed_listings(count: int, seed: int, *, progress: bool = True) -> dict[str, float]:
+    """Write `count` demo specialists into the current database; seconds taken."""
+    from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists
+    from sekispe.listings.services import write_listings
+
+    started = time.perf_counter()
+    items = generate_specialists(count, seed, DEMO_ANCHOR)
+    generated = time.perf_counter()
+    with tqdm(
+        total=len(items),
+        desc="seed",
+        unit="listing",
+        file=sys.stderr,
+        disable=None if progress else True,
+    ) as bar:
+        write_listings(
+            items,
+            actor_label="bench",
+            source={"bench": True, "seed": seed},
+            progress=bar.update,
+        )
+    written = time.perf_counter()
+    return {
+        "generate_s": round(generated - started, 2),
+        "write_s": round(written - generated, 2),
+        "total_s": round(written - started, 2),
+    }
+
+
+def _summary(values_ns: list[int]) -> dict[str, float]:
+    ms = np.array(values_ns, dtype=np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "n": len(values_ns),
+        "p50_ms": round(float(p50), 3),
+        "p95_ms": round(float(p95), 3),
+        "p99_ms": round(float(p99), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+        "max_ms": round(float(ms.max()), 3),
+    }
+
+
+def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[str, Any]:
+    """Time every query and an interleaved /healthz; the current database must be seeded."""
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from sekispe.listings.models import Listing
+    from sekispe.search import index as ix
+
+    client = Client()
+    today = timezone.localdate()
+
+    # The first search builds the in-memory index: time it apart from the mix.
+    ix.reset_index()
+    started = time.perf_counter_ns()
+    first = client.get(f"{SEARCH_PATH}?theme=1")
+    cold_ns = time.perf_counter_ns() - started
+    if first.status_code != 200:
+        raise RuntimeError(f"first search failed: HTTP {first.status_code}")
+    started = time.perf_counter_ns()
+    built = ix.build_index(today)
+    build_ns = time.perf_counter_ns() - started
+
+    # Warm up code paths (URL resolver, serialisers, connection) outside the timings.
+    for _category, qs in build_queries(50, seed=999_983):
+        client.get(f"{SEARCH_PATH}?{qs}")
+        client.get(HEALTH_PATH)
+
+    search_ns: dict[str, list[int]] = {}
+    health_ns: list[int] = []
+    statuses: Counter[int] = Counter()
+    health_statuses: Counter[int] = Counter()
+    matches: dict[str, list[int]] = {}
+    for category, qs in tqdm(
+        queries, desc="queries", unit="q", file=sys.stderr, disable=None if progress else True
+    ):
+        url = f"{SEARCH_PATH}?{qs}"
+        started = time.perf_counter_ns()
+        response = client.get(url)
+        elapsed = time.perf_counter_ns() - started
+        search_ns.setdefault(category, []).append(elapsed)
+        statuses[response.status_code] += 1
+        if response.status_code == 200:
+            matches.setdefault(category, []).append(response.json()["count"])
+
+        started = time.perf_counter_ns()
+        health = client.get(HEALTH_PATH)
+        health_ns.append(time.perf_counter_ns() - started)
+        health_statuses[health.status_code] += 1
+
+    all_search = [v for values in search_ns.values() for v in values]
+    overall = _summary(all_search)
+    healthz = _summary(health_ns)
+    ratio = overall["p50_ms"] / healthz["p50_ms"] if healthz["p50_ms"] else float("inf")
+    categories = {}
+    for category in CATEGORY_WEIGHTS:
+        if category in search_ns:
+            counts = matches.get(category, [0])
+            categories[category] = _summary(search_ns[category]) | {
+                "median_matches": int(np.median(counts)),
+                "empty_share": round(sum(c == 0 for c in counts) / len(counts), 3),
+            }
+    return {
+        "date": timezone.now().isoformat(timespec="seconds"),
+        "vendor": connection.vendor,
+        "db_version": _db_version(connection),
+        "listings": Listing.objects.count(),
+        "visible_listings": built.size,
+        "queries": len(queries),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "healthz_statuses": {str(k): v for k, v in sorted(health_statuses.items())},
+        "index_build_ms": round(build_ns / 1e6, 1),
+        "cold_first_request_ms": round(cold_ns / 1e6, 1),
+        "search": overall,
+        "categories": categories,
+        "healthz": healthz,
+        "p50_ratio": round(ratio, 2),
+        "targets": {
+            "search_p95_ms": {
+                "target": TARGET_P95_MS,
+                "value": overall["p95_ms"],
+                "pass": overall["p95_ms"] <= TARGET_P95_MS,
+            },
+            "search_p50_over_healthz_p50": {
+                "target": TARGET_P50_RATIO,
+                "value": round(ratio, 2),
+                "pass": ratio <= TARGET_P50_RATIO,
+            },
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+    }
+
+
+def _db_version(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        return f"SQLite {connection.Database.sqlite_version}"
+    if connection.vendor == "postgresql":
+        number = connection.pg_version  # e.g. 160004
+        return f"PostgreSQL {number // 10000}.{number % 100}"
+    return connection.vendor
+
+
+def run_search_bench(
+    *, listings: int, queries: int, seed: int, progress: bool = True
+) -> dict[str, Any]:
+    """Seed the current (empty) database and measure; returns the report."""
+    seeded = seed_listings(listings, seed, progress=progress)
+    report = measure(build_queries(queries, seed), progress=progress)
+    report["seed"] = seed
+    report["seed_time_s"] = seeded
+    return report
+
+
+# --- reporting ----------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def format_report(report: dict[str, Any], label: str) -> str:
+    seed = report["seed_time_s"]
+    lines = [
+        f"Search benchmark: {label} ({report['db_version']}), {report['listings']:,} listings "
+        f"({report['visible_listings']:,} visible), {report['queries']:,} queries, "
+        f"{report['machine']['cpus']} CPUs, {report['date']}",
+        f"seed {seed['total_s']:.1f} s (generate {seed['generate_s']:.1f} s, "
+        f"write {seed['write_s']:.1f} s); index build {report['index_build_ms']:,.0f} ms "
+        f"(cold first request {report['cold_first_request_ms']:,.0f} ms)",
+        "",
+        f"{'category':<24}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'matches':>9}",
+    ]
+
+    def row(name: str, s: dict[str, Any], matches: str = "") -> str:
+        return (
+            f"{name:<24}{s['n']:>6}{s['p50_ms']:>9.2f}{s['p95_ms']:>9.2f}{s['p99_ms']:>9.2f}"
+            f"{s['max_ms']:>9.2f}{matches:>9}"
+        )
+
+    for name, s in report["categories"].items():
+        lines.append(row(name, s, str(s["median_matches"])))
+    lines.append(row("search (all)", report["search"]))
+    lines.append(row("/healthz", report["healthz"]))
+    targets = report["targets"]
+    p95 = targets["search_p95_ms"]
+    ratio = targets["search_p50_over_healthz_p50"]
+    lines += [
+        "",
+        f"search p95 {p95['value']:.2f} ms (target <= {p95['target']:.0f} ms): "
+        f"{_verdict(p95['pass'])}",
+        f"search p50 / healthz p50 = {ratio['value']:.2f}x (target <= {ratio['target']:.0f}x): "
+        f"{_verdict(ratio['pass'])}",
+        f"HTTP statuses: search {report['statuses']}, healthz {report['healthz_statuses']}",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], label: str, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"search-{label}.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def format_comparison(reports: dict[str, dict[str, Any]]) -> str:
+    """One table, p50/p95 per database, for docs/benchmarks.md."""
+    labels = list(reports)
+    header = "| | " + " | ".join(f"{lb} p50 | {lb} p95" for lb in labels) + " |"
+    lines = [header, "|---" * (1 + 2 * len(labels)) + "|"]
+    names = list(next(iter(reports.values()))["categories"])
+    for name in [*names, "search (all)", "/healthz"]:
+        cells = []
+        for report in reports.values():
+            s = (
+                report["search"]
+                if name == "search (all)"
+                else report["healthz"]
+                if name == "/healthz"
+                else report["categories"].get(name)
+            )
+            cells.append(f"{s['p50_ms']:.2f} | {s['p95_ms']:.2f}" if s else "– | –")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --- scratch databases and the subprocess ----------------------------------------------
+
+
+def _pg_url(url: str, dbname: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@contextmanager
+def scratch_database(label: str, postgres_url: str | None) -> Iterator[tuple[str, str]]:
+    """Yield (DATABASE_URL, NAME) of a new, empty scratch database; remove it after."""
+    if label == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="sekispe-bench-"))
+        path = folder / "bench.sqlite3"
+        try:
+            yield f"sqlite:///{path}", str(path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    if label != "postgres" or not postgres_url:
+        raise ValueError(f"no scratch database for {label!r}")
+    import psycopg
+    from psycopg import sql
+
+    own = urllib.parse.urlsplit(postgres_url).path.lstrip("/")
+    if own == SCRATCH_PG_NAME:
+        raise ValueError(f"DATABASE_URL already names {SCRATCH_PG_NAME}; refusing to drop it")
+    admin_url = _pg_url(postgres_url, "postgres")
+    name = sql.Identifier(SCRATCH_PG_NAME)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    try:
+        yield _pg_url(postgres_url, SCRATCH_PG_NAME), SCRATCH_PG_NAME
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+
+
+def run_scratch_benchmarks(
+    *,
+    databases: list[str],
+    postgres_url: str | None,
+    listings: int,
+    queries: int,
+    seed: int,
+    out_dir: Path,
+    progress: bool,
+    echo: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Run the worker once per database against a scratch copy; return the reports."""
+    reports: dict[str, dict[str, Any]] = {}
+    for label in databases:
+        with scratch_database(label, postgres_url) as (url, name):
+            env = os.environ | {
+                "DATABASE_URL": url,
+                SCRATCH_ENV: name,
+                # DEBUG would record every SQL query in memory and slow each request.
+                "DEBUG": "0",
+            }
+            command = [
+                sys.executable,
+                "-m",
+                "sekispe.cli",
+                "bench",
+                "search",
+                "--worker",
+                label,
+                "--listings",
+                str(listings),
+                "--queries",
+                str(queries),
+                "--seed",
+                str(seed),
+                "--output-dir",
+                str(out_dir),
+            ]
+            if not progress:
+                command.append("--no-progress")
+            echo(f"== {label}: scratch database {name}")
+            result = subprocess.run(command, env=env, check=False)  # noqa: S603 (our own argv)
+            if result.returncode != 0:
+                raise RuntimeError(f"benchmark on {label} failed (exit {result.returncode})")
+        reports[label] = json.loads((out_dir / f"search-{label}.json").read_text("utf-8"))
+    return reports
+
+
+def worker(
+    label: str, *, listings: int, queries: int, seed: int, out_dir: Path, progress: bool
+) -> dict[str, Any]:
+    """Inside the subprocess: check we are on the scratch database, migrate, seed, measure."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from sekispe.listings.models import Listing
+
+    expected = os.environ.get(SCRATCH_ENV)
+    actual = str(settings.DATABASES["default"]["NAME"])
+    if not expected or actual != expected:
+        raise RuntimeError(
+            f"refusing to seed {actual!r}: the bench worker only runs on its scratch database"
+        )
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    migrate_s = time.perf_counter() - started
+    if Listing.objects.exists():
+        raise RuntimeError("the scratch database is not empty")
+    report = run_search_bench(listings=listings, queries=queries, seed=seed, progress=progress)
+    report["label"] = label
+    report["migrate_s"] = round(migrate_s, 2)
+    report["generated_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    write_report(report, label, out_dir)
+    return report

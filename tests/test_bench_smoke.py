@@ -1,0 +1,57 @@
+"""The search benchmark's logic runs end to end on a small data set (no timing asserts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sekispe.search import bench
+
+pytestmark = pytest.mark.django_db
+
+
+def test_query_mix_is_fixed_and_covers_every_category():
+    mix = bench.build_queries(1000, seed=1)
+    assert mix == bench.build_queries(1000, seed=1)
+    assert {category for category, _ in mix} == set(bench.CATEGORY_WEIGHTS)
+    texts = " ".join(qs for _, qs in mix)
+    assert "max_fee=30000" in texts
+    assert "include_not_accepting=true" in texts
+    assert "first_free=true" in texts
+
+
+def test_bench_reports_every_figure_and_all_queries_succeed(tmp_path):
+    report = bench.run_search_bench(listings=300, queries=50, seed=2, progress=False)
+
+    for key in (
+        "date",
+        "vendor",
+        "db_version",
+        "listings",
+        "visible_listings",
+        "queries",
+        "statuses",
+        "healthz_statuses",
+        "index_build_ms",
+        "cold_first_request_ms",
+        "search",
+        "categories",
+        "healthz",
+        "p50_ratio",
+        "targets",
+        "seed_time_s",
+    ):
+        assert key in report, key
+    assert report["listings"] == 300
+    assert report["queries"] == 50
+    assert report["statuses"] == {"200": 50}
+    assert report["healthz_statuses"] == {"200": 50}
+    assert report["search"]["n"] == 50
+    for figures in [report["search"], report["healthz"], *report["categories"].values()]:
+        assert {"p50_ms", "p95_ms", "p99_ms"} <= figures.keys()
+    assert set(report["targets"]) == {"search_p95_ms", "search_p50_over_healthz_p50"}
+
+    text = bench.format_report(report, "sqlite")
+    assert "search (all)" in text and "/healthz" in text
+    path = bench.write_report(report, "test", tmp_path)
+    assert path.name == "search-test.json"
+    assert "/healthz" in bench.format_comparison({"test": report})

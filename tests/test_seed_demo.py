@@ -1,0 +1,225 @@
+"""The demo seed: deterministic, realistic in shape, and written through write_listings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections import Counter
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from sekispe.lib.dates import period_end
+from sekispe.listings.demo import (
+    DEMO_ANCHOR,
+    FEMALE_NAMES,
+    MALE_NAMES,
+    SURNAMES,
+    generate_specialists,
+)
+from sekispe.listings.models import Listing
+from sekispe.reference import data
+from sekispe.reference.services import prefecture_block
+from sekispe.registry.models import CourseCompletion, RegistryRecord
+
+ANCHOR = DEMO_ANCHOR
+
+
+@pytest.fixture(scope="module")
+def people():
+    return generate_specialists(3000, 7, ANCHOR)
+
+
+def test_same_n_and_seed_give_identical_data():
+    assert generate_specialists(200, 5, ANCHOR) == generate_specialists(200, 5, ANCHOR)
+
+
+def test_different_seed_gives_different_data():
+    first = generate_specialists(200, 5, ANCHOR)
+    other = generate_specialists(200, 6, ANCHOR)
+    assert first != other
+    assert [p.name for p in first] != [p.name for p in other]
+
+
+def test_registration_numbers_are_unique_six_digits(people):
+    numbers = [p.registration_number for p in people]
+    assert len(set(numbers)) == len(numbers)
+    assert all(len(n) == 6 and n.isdigit() and n.startswith("0") for n in numbers)
+
+
+def test_names_are_kanji_with_matching_katakana(people):
+    readings = {k: kana for k, kana, _ in SURNAMES} | {
+        k: kana for k, kana, _ in MALE_NAMES + FEMALE_NAMES
+    }
+    for p in people[:300]:
+        surname, given = p.name.split(" ")
+        assert p.name_kana == f"{readings[surname]} {readings[given]}"
+        assert all(
+            unicodedata.name(ch).startswith("KATAKANA") for ch in p.name_kana.replace(" ", "")
+        )
+
+
+def test_home_prefectures_follow_the_2021_table(people):
+    homes = Counter(p.home_prefecture for p in people)
+    total = sum(data.REGISTRANTS_2021.values())
+    assert homes.most_common(1)[0][0] == "13"
+    tokyo_share = homes["13"] / len(people)
+    expected = data.REGISTRANTS_2021["13"] / total  # about 0.32
+    assert expected - 0.04 < tokyo_share < expected + 0.04
+    kanto = sum(homes[c] for c in ("08", "09", "10", "11", "12", "13", "14")) / len(people)
+    assert 0.62 < kanto < 0.74  # 68% of registrants live in Kanto
+
+
+def test_regions_include_home_and_stay_mostly_in_the_block(people):
+    assert all(p.home_prefecture in p.prefectures for p in people)
+    local = sum(
+        1
+        for p in people
+        if {prefecture_block(c) for c in p.prefectures} == {prefecture_block(p.home_prefecture)}
+    )
+    assert local / len(people) > 0.8
+    assert any(len(p.prefectures) == 47 for p in people)  # a few serve the whole country
+
+
+def test_fees_are_within_plausible_ranges(people):
+    ranges = {
+        "visit": (20_000, 100_000),
+        "online": (5_000, 50_000),
+        "training": (30_000, 200_000),
+        "product": (30_000, 150_000),
+    }
+    offered = Counter()
+    for p in people:
+        assert p.fees, "everyone offers at least one form"
+        for form, fee in p.fees.items():
+            low, high = ranges[form]
+            assert low <= fee <= high
+            offered[form] += 1
+        if "visit" in p.fees:
+            assert p.fees["visit"] % 5_000 == 0
+    assert offered["online"] > offered["training"] > offered["product"]
+    assert offered["visit"] > offered["training"]
+    free = sum(p.first_free for p in people) / len(people)
+    assert 0.28 < free < 0.42
+
+
+def test_some_are_not_accepting_and_some_will_resume(people):
+    paused = [p for p in people if p.availability == "not_accepting"]
+    assert 0.10 < len(paused) / len(people) < 0.20
+    resuming = [p for p in paused if p.availability_until is not None]
+    assert resuming
+    assert all(ANCHOR < p.availability_until <= ANCHOR + dt.timedelta(days=240) for p in resuming)
+
+
+def test_profiles_are_long_and_mention_real_topics(people):
+    assert all(len(p.profile) >= 100 for p in people)
+    assert len({p.profile for p in people}) > len(people) * 0.95
+    corpus = "\n".join(p.profile + p.track_record for p in people)
+    for topic in (
+        "ランサムウェア",
+        "クラウド",
+        "規程",
+        "標的型攻撃メール",
+        "テレワーク",
+        "インシデント対応",
+        "脆弱性診断",
+        "情報資産台帳",
+        "SECURITY ACTION",
+        "サプライチェーン",
+        "従業員教育",
+        "ISMS",
+    ):
+        assert topic in corpus, topic
+
+    # Topics follow the themes: incident talk is far more common under theme 4.
+    def share(group: list) -> float:
+        return sum("インシデント" in p.profile + p.track_record for p in group) / len(group)
+
+    assert share([p for p in people if 4 in p.themes]) > 2 * share(
+        [p for p in people if 4 not in p.themes]
+    )
+
+
+def test_syllabus_items_follow_the_themes(people):
+    links = {t.code: set(t.syllabus) for t in data.GUIDANCE_THEMES}
+    for p in people[:500]:
+        linked = set().union(*(links[t] for t in p.themes))
+        assert 1 <= len(p.themes) <= 4
+        assert len(set(p.syllabus_items) - linked) <= 2
+        assert set(p.syllabus_items) & linked
+
+
+def test_registry_facts_are_consistent(people):
+    statuses = Counter(p.status for p in people)
+    assert statuses["active"] / len(people) > 0.95
+    assert statuses["expired"] and statuses["deregistered"]
+    for p in people:
+        assert p.registered_on.day == 1 and p.registered_on.month in (4, 10)
+        assert p.expires_on == period_end(p.registered_on)
+        first = p.registered_on.replace(year=p.registered_on.year - 3 * p.renewal_count)
+        assert first >= dt.date(2017, 4, 1)
+        if p.status == "active":
+            assert p.expires_on > ANCHOR
+            assert p.expires_on >= dt.date(2027, 3, 31)
+        if p.status == "expired":
+            assert p.expires_on < ANCHOR
+    # Those registered on the anchor day itself have had no time for courses.
+    settled = [p for p in people if p.registered_on < ANCHOR - dt.timedelta(days=360)]
+    with_common = sum(any(c.kind == "common" for c in p.courses) for p in settled)
+    with_practical = sum(
+        any(c.kind in ("practical", "specific") for c in p.courses) for p in settled
+    )
+    assert with_common / len(settled) > 0.9
+    assert with_practical / len(settled) > 0.6
+    for p in people:
+        assert all(p.registered_on <= c.completed_on <= ANCHOR for c in p.courses)
+
+
+def test_affiliation_contacts_and_updated_at(people):
+    sole = sum(p.affiliation == "sole" for p in people) / len(people)
+    assert 0.48 < sole < 0.62
+    for p in people:
+        assert p.email.endswith(("@example.jp", "@example.com", ".example.jp"))
+        assert (p.affiliation == "company") == bool(p.company_name)
+        age = dt.datetime.combine(ANCHOR, dt.time(12), tzinfo=p.updated_at.tzinfo) - p.updated_at
+        assert dt.timedelta(0) <= age <= dt.timedelta(days=400)
+    with_quals = sum(bool(p.qualifications) for p in people) / len(people)
+    assert 0.33 < with_quals < 0.47
+
+
+@pytest.mark.django_db
+def test_command_writes_rows_then_if_empty_writes_nothing():
+    out = StringIO()
+    call_command("seed_demo", specialists=50, seed=3, no_progress=True, stdout=out)
+    assert RegistryRecord.objects.count() == 50
+    assert Listing.objects.count() == 50
+    assert CourseCompletion.objects.exists()
+    assert "追加 50 件" in out.getvalue()
+    stamps = set(Listing.objects.values_list("updated_at", flat=True))
+    assert len(stamps) > 40  # the seeded spread, not the write time
+
+    out = StringIO()
+    call_command("seed_demo", specialists=50, seed=4, if_empty=True, stdout=out)
+    assert RegistryRecord.objects.count() == 50
+    assert "投入しませんでした" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seeded_specialists_are_searchable_and_lapsed_ones_are_not(client):
+    # Pinned to a day inside every seeded active period, so the test does not
+    # start failing when the oldest demo periods lapse in real time.
+    with time_machine.travel(dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC), tick=False):
+        call_command("seed_demo", specialists=50, seed=3, no_progress=True, stdout=StringIO())
+        body = client.get("/api/v1/specialists", {"include_not_accepting": True, "page_size": 100})
+    assert body.status_code == 200
+    visible = {r["registration_number"] for r in body.json()["results"]}
+    hidden = set(
+        RegistryRecord.objects.exclude(status="active").values_list(
+            "registration_number", flat=True
+        )
+    )
+    assert visible
+    assert not visible & hidden
+    assert len(visible) == 50 - len(hidden)
