@@ -162,3 +162,13 @@ def test_openapi_document_is_served(client):
 def test_the_api_is_read_only(client, specialists, path):
     for method in (client.post, client.put, client.delete):
         assert method(path).status_code == 405
+
+
+def test_search_responses_hold_to_the_documented_schema(client, specialists):
+    from sekispe.search.api import SearchOut, SpecialistDetailOut
+
+    body = client.get("/api/v1/specialists", {"include_not_accepting": "true"}).json()
+    assert body["results"]
+    parsed = SearchOut.model_validate(body)
+    assert parsed.model_dump(mode="json")["results"][0].keys() == body["results"][0].keys()
+    SpecialistDetailOut.model_validate(client.get("/api/v1/specialists/000001").json())

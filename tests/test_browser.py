@@ -11,13 +11,15 @@ from tests.factories import create_specialists, make_input
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
-# Playwright's sync API runs an event loop in this thread; the test only
-# touches the database before the browser starts.
-
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and the test
+    # writes its rows through the ORM while it runs. monkeypatch keeps the flag
+    # from leaking into other tests in the same worker.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

@@ -191,3 +191,17 @@ def test_index_sees_writes_made_after_it_was_built():
     listing = Listing.objects.get(record__registration_number="000002")
     listing.themes.set([5])  # a row-level change outside the bulk path
     assert numbers(search(SearchQuery(themes=(5,)), today=TODAY)) == ["000002"]
+
+
+def test_nationwide_specialists_do_not_outrank_local_ones_on_a_regional_search():
+    from sekispe.reference.services import PREFECTURE_CODES
+
+    create_specialists(
+        make_input(registration_number="000001", prefectures=PREFECTURE_CODES),
+        make_input(registration_number="000002", prefectures=("27",)),
+    )
+    firsts = {
+        numbers(search(SearchQuery(region="kinki"), today=TODAY + dt.timedelta(days=d)))[0]
+        for d in range(20)
+    }
+    assert firsts == {"000001", "000002"}

@@ -108,11 +108,31 @@ def _option(code: Any, label: str, selected: Any, counts: dict[Any, int]) -> dic
     }
 
 
+def region_labels(codes: list[str]) -> list[str]:
+    """Prefectures served, with whole blocks (and the whole country) folded:
+    a specialist serving all of 近畿 reads 「近畿全域」, not seven names."""
+    chosen = set(codes)
+    if len(chosen) == len(data.PREFECTURES):
+        return ["全国"]
+    labels: list[str] = []
+    for block in data.BLOCKS:
+        members = [p for p in data.PREFECTURES if p.block == block.code]
+        if len(members) > 1 and all(p.code in chosen for p in members):
+            labels.append(f"{block.name}全域")
+        else:
+            labels.extend(p.short_name for p in members if p.code in chosen)
+    return labels
+
+
 def row_context(row: dict[str, Any]) -> dict[str, Any]:
     """Labels for one specialist, shared by the results table and the detail page."""
     return {
         **row,
         "theme_labels": [f"{CIRCLED[t - 1]}{THEME_NAMES[t]}" for t in row["themes"]],
+        "theme_short_labels": [
+            (f"{CIRCLED[t - 1]}{THEME_SHORT[t]}", THEME_NAMES[t]) for t in row["themes"]
+        ],
+        "region_labels": region_labels(row["prefectures"]),
         "syllabus_labels": [(c, SYLLABUS_NAMES[c]) for c in row["syllabus_items"]],
         "industry_labels": [INDUSTRY_NAMES[c] for c in row["industries"]],
         "prefecture_labels": [PREF_SHORT[c] for c in row["prefectures"]],

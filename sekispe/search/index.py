@@ -8,24 +8,35 @@ held as a bitmask per listing in a numpy array, so "OR within a facet" is
 `(mask & wanted) != 0` over the whole column, and "AND across facets" is the
 `&` of those boolean vectors.
 
-The database stays the single source of truth. The index is rebuilt when the
-`SearchGeneration` counter moves (any write to listings or the registry) or
-the date changes (availability dates and course status depend on today).
+The database stays the single source of truth. An index is stale when the
+`SearchGeneration` token moves (any write to listings or the registry) or the
+date changes (availability dates and course status depend on today). A stale
+index keeps serving while one background thread builds its successor, so a
+write never stalls searchers; only a process with no index at all builds in
+the foreground. `SEARCH_INDEX_BACKGROUND_REFRESH = False` (tests) makes every
+refresh synchronous, so a write is visible to the very next search.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
-from collections import defaultdict
-from dataclasses import dataclass
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
+from django.db import connection
 
 from sekispe.lib.text import normalize_for_search
+from sekispe.reference import data
 from sekispe.reference import services as ref
 from sekispe.registry.services import course_status
+
+logger = logging.getLogger(__name__)
 
 # Bit position of each code within its facet's mask.
 PREF_BIT = {code: i for i, code in enumerate(ref.PREFECTURE_CODES)}
@@ -36,9 +47,11 @@ PERIOD_BIT = {code: i for i, code in enumerate(ref.PERIOD_CODES)}
 QUAL_BIT = {code: i for i, code in enumerate(ref.QUALIFICATION_CODES)}
 FORM_COL = {code: i for i, code in enumerate(ref.FORM_CODES)}
 AFFILIATION_NUM = {code: i for i, code in enumerate(ref.AFFILIATION_CODES)}
+QUAL_NAMES = {code: name for code, name, _ in data.QUALIFICATIONS}
 
 # Fee stored for a form that is not offered: larger than any real cap.
 NOT_OFFERED = np.iinfo(np.int64).max
+TERM_CACHE_SIZE = 256
 
 
 def mask_of(codes: Any, bits: dict[Any, int]) -> int:
@@ -69,38 +82,76 @@ class SpecialistIndex:
     affiliation: np.ndarray  # uint8
     accepting: np.ndarray  # bool
     # Row-wise Python values, used to serialise one page of results.
-    registration_numbers: list[str]
-    names: list[str]
-    search_texts: list[str]
     rows: list[dict[str, Any]]
+    search_texts: list[str]
     position_by_number: dict[str, int]
+    # raw text -> normalised text, handed on to the next build (see _normalize_all).
+    normalized: dict[str, str] = field(default_factory=dict, repr=False)
+    # Per-term match vectors; the index is immutable, so they never go stale.
+    term_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
-    def forms_mask(self) -> np.ndarray:
-        return self.fees != NOT_OFFERED
+    def term_mask(self, term: str) -> np.ndarray:
+        """Rows whose search text contains `term`; cached, since people search
+        the same few words (ランサム, クラウド) over and over."""
+        cached = self.term_cache.get(term)
+        if cached is not None:
+            self.term_cache.move_to_end(term)
+            return cached
+        mask = np.array([term in text for text in self.search_texts], dtype=bool)
+        self.term_cache[term] = mask
+        if len(self.term_cache) > TERM_CACHE_SIZE:
+            self.term_cache.popitem(last=False)
+        return mask
 
 
-def _current_generation() -> int:
-    from sekispe.search.models import SearchGeneration
+def current_generation() -> int:
+    # Raw SQL: this runs on every search, and the ORM costs 20x the query here.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM search_searchgeneration WHERE id = 1")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
-    row = SearchGeneration.objects.filter(pk=1).values_list("value", flat=True).first()
-    return int(row or 0)
+
+def _pairs(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
 
 
-def build_index(today: dt.date, generation: int | None = None) -> SpecialistIndex:
+def _normalize_all(raw: list[str], previous: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Normalise every row's text, reusing the previous build's results.
+
+    NFKC over 50,000 profiles costs seconds; after the first build only the
+    texts that changed are normalised again.
+    """
+    table: dict[str, str] = {}
+    out: list[str] = []
+    for text in raw:
+        norm = previous.get(text)
+        if norm is None:
+            norm = table.get(text) or normalize_for_search(text)
+        table[text] = norm
+        out.append(norm)
+    return out, table
+
+
+def build_index(
+    today: dt.date, generation: int | None = None, previous: SpecialistIndex | None = None
+) -> SpecialistIndex:
     """Load every visible listing from the database into column arrays.
 
-    One query per table (no per-row queries), so a rebuild of 50,000 listings
-    takes about a second.
+    One query per table, never one per row.
     """
-    from sekispe.listings.models import Listing, ServiceOffer
-    from sekispe.registry.models import CourseCompletion
+    from sekispe.listings.models import Listing, effective_accepting
 
     if generation is None:
-        generation = _current_generation()
+        generation = current_generation()
 
-    visible = Listing.objects.visible(today)
     listing_rows = list(
-        visible.order_by("id").values_list(
+        Listing.objects.visible(today)
+        .order_by("id")
+        .values_list(
             "id",
             "record_id",
             "record__registration_number",
@@ -124,30 +175,31 @@ def build_index(today: dt.date, generation: int | None = None) -> SpecialistInde
     position = {row[0]: i for i, row in enumerate(listing_rows)}
     record_position = {row[1]: i for i, row in enumerate(listing_rows)}
 
-    def m2m_masks(through: Any, column: str, bits: dict[Any, int]) -> np.ndarray:
-        masks = [0] * n
-        for listing_id, code in through.objects.values_list("listing_id", column).iterator(
-            chunk_size=20000
-        ):
+    def masks(table: str, column: str, bits: dict[Any, int], cast: Any = str) -> np.ndarray:
+        values = [0] * n
+        for listing_id, code in _pairs(f"SELECT listing_id, {column} FROM {table}"):  # noqa: S608
             pos = position.get(listing_id)
             if pos is not None:
-                masks[pos] |= 1 << bits[code]
-        return np.array(masks, dtype=np.uint64)
+                values[pos] |= 1 << bits[cast(code)]
+        return np.array(values, dtype=np.uint64)
 
-    prefectures = m2m_masks(Listing.prefectures.through, "prefecture_id", PREF_BIT)
-    themes = m2m_masks(Listing.themes.through, "guidancetheme_id", THEME_BIT)
-    syllabus = m2m_masks(Listing.syllabus_items.through, "syllabusitem_id", SYLLABUS_BIT)
-    industries = m2m_masks(Listing.industries.through, "industry_id", INDUSTRY_BIT)
-    periods = m2m_masks(Listing.periods.through, "supportperiod_id", PERIOD_BIT)
-    qualifications = m2m_masks(Listing.qualifications.through, "qualification_id", QUAL_BIT)
+    through = {name: getattr(Listing, name).through._meta.db_table for name in _M2M_COLUMNS}
+    prefectures = masks(through["prefectures"], "prefecture_id", PREF_BIT)
+    themes = masks(through["themes"], "guidancetheme_id", THEME_BIT, int)
+    syllabus = masks(through["syllabus_items"], "syllabusitem_id", SYLLABUS_BIT)
+    industries = masks(through["industries"], "industry_id", INDUSTRY_BIT)
+    periods = masks(through["periods"], "supportperiod_id", PERIOD_BIT)
+    qualifications = masks(through["qualifications"], "qualification_id", QUAL_BIT)
 
     fees = np.full((n, len(FORM_COL)), NOT_OFFERED, dtype=np.int64)
-    for listing_id, form, fee in ServiceOffer.objects.values_list(
-        "listing_id", "form", "fee_yen"
-    ).iterator(chunk_size=20000):
+    for listing_id, form, fee in _pairs(
+        "SELECT listing_id, form, fee_yen FROM listings_serviceoffer"
+    ):
         pos = position.get(listing_id)
         if pos is not None:
             fees[pos, FORM_COL[form]] = fee
+
+    from sekispe.registry.models import CourseCompletion
 
     completions: dict[int, list[tuple[str, int, dt.date]]] = defaultdict(list)
     for record_id, kind, fy, completed_on in CourseCompletion.objects.values_list(
@@ -159,44 +211,18 @@ def build_index(today: dt.date, generation: int | None = None) -> SpecialistInde
     accepting = np.zeros(n, dtype=bool)
     first_free = np.zeros(n, dtype=bool)
     affiliation = np.zeros(n, dtype=np.uint8)
-    registration_numbers: list[str] = []
-    names: list[str] = []
-    texts: list[str] = []
+    raw_texts: list[str] = []
     rows: list[dict[str, Any]] = []
-    from sekispe.listings.models import effective_accepting
-
-    qual_names = {code: name for code, name, _ in _qualification_names()}
     for i, row in enumerate(listing_rows):
-        (
-            _id,
-            record_id,
-            number,
-            name,
-            kana,
-            registered_on,
-            expires_on,
-            renewals,
-            free,
-            affil,
-            company,
-            availability,
-            until,
-            other_quals,
-            profile,
-            track,
-            updated_at,
-        ) = row
+        (_id, record_id, number, name, kana, registered_on, expires_on, renewals, free, affil,
+         company, availability, until, other_quals, profile, track, updated_at) = row  # fmt: skip
         accepting[i] = effective_accepting(availability, until, today)
         first_free[i] = free
         affiliation[i] = AFFILIATION_NUM[affil]
-        registration_numbers.append(number)
-        names.append(name)
         quals = " ".join(
-            qual_names[c] for c in codes_of(int(qualifications[i]), ref.QUALIFICATION_CODES)
+            QUAL_NAMES[c] for c in codes_of(int(qualifications[i]), ref.QUALIFICATION_CODES)
         )
-        texts.append(
-            normalize_for_search(" ".join((name, kana, profile, track, quals, other_quals)))
-        )
+        raw_texts.append(" ".join((name, kana, profile, track, quals, other_quals)))
         status = course_status(expires_on, completions.get(record_id, ()), today)
         rows.append(
             {
@@ -215,6 +241,7 @@ def build_index(today: dt.date, generation: int | None = None) -> SpecialistInde
                 },
             }
         )
+    texts, normalized = _normalize_all(raw_texts, previous.normalized if previous else {})
 
     return SpecialistIndex(
         generation=generation,
@@ -231,43 +258,91 @@ def build_index(today: dt.date, generation: int | None = None) -> SpecialistInde
         first_free=first_free,
         affiliation=affiliation,
         accepting=accepting,
-        registration_numbers=registration_numbers,
-        names=names,
-        search_texts=texts,
         rows=rows,
-        position_by_number={number: i for i, number in enumerate(registration_numbers)},
+        search_texts=texts,
+        position_by_number={r["registration_number"]: i for i, r in enumerate(rows)},
+        normalized=normalized,
     )
 
 
-def _qualification_names() -> tuple[tuple[str, str, str], ...]:
-    from sekispe.reference.data import QUALIFICATIONS
-
-    return QUALIFICATIONS
-
+_M2M_COLUMNS = (
+    "prefectures",
+    "themes",
+    "syllabus_items",
+    "industries",
+    "periods",
+    "qualifications",
+)
 
 _lock = threading.Lock()
 _current: SpecialistIndex | None = None
+_refreshing = False
+
+
+def _is_current(index: SpecialistIndex | None, generation: int, today: dt.date) -> bool:
+    return index is not None and index.generation == generation and index.today == today
 
 
 def get_index(today: dt.date) -> SpecialistIndex:
-    """The index for today at the database's current generation.
-
-    Costs one indexed single-row query when nothing changed.
-    """
+    """The index to answer a search with. Costs one single-row query when fresh."""
     global _current
-    generation = _current_generation()
+    generation = current_generation()
     index = _current
-    if index is not None and index.generation == generation and index.today == today:
+    if _is_current(index, generation, today):
+        return index  # type: ignore[return-value]
+    if index is not None and getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True):
+        _start_background_refresh(today)
         return index
     with _lock:
         index = _current
-        if index is None or index.generation != generation or index.today != today:
-            index = build_index(today, generation)
+        if not _is_current(index, generation, today):
+            index = build_index(today, generation, previous=index)
             _current = index
-    return index
+    return index  # type: ignore[return-value]
+
+
+def _start_background_refresh(today: dt.date) -> None:
+    global _refreshing
+    with _lock:
+        if _refreshing:
+            return
+        _refreshing = True
+    threading.Thread(target=_refresh, args=(today,), name="search-index", daemon=True).start()
+
+
+def _refresh(today: dt.date) -> None:
+    """Build until the index matches the database; writes during a build loop once more."""
+    global _current, _refreshing
+    try:
+        while True:
+            generation = current_generation()
+            if _is_current(_current, generation, today):
+                return
+            started = time.perf_counter()
+            index = build_index(today, generation, previous=_current)
+            with _lock:
+                _current = index
+            logger.info(
+                "search index rebuilt: %d listings in %.2fs",
+                index.size,
+                time.perf_counter() - started,
+            )
+    except Exception:  # a failed build keeps the old index serving
+        logger.exception("search index rebuild failed")
+    finally:
+        with _lock:
+            _refreshing = False
+        connection.close()  # this thread's own connection
 
 
 def reset_index() -> None:
     global _current
     with _lock:
         _current = None
+
+
+def wait_for_refresh(timeout: float = 30.0) -> None:
+    """Block until no background build is running (tests and the benchmark)."""
+    deadline = time.monotonic() + timeout
+    while _refreshing and time.monotonic() < deadline:
+        time.sleep(0.01)

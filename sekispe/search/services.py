@@ -175,10 +175,10 @@ def _facet_masks(index: ix.SpecialistIndex, query: SearchQuery) -> dict[str, np.
 
 
 def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
-    texts = index.search_texts
-    return np.fromiter(
-        (all(term in text for term in terms) for text in texts), dtype=bool, count=index.size
-    )
+    mask = index.term_mask(terms[0])
+    for term in terms[1:]:
+        mask = mask & index.term_mask(term)
+    return mask
 
 
 def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str = "") -> np.ndarray:
@@ -194,26 +194,31 @@ def _popcount(values: np.ndarray) -> np.ndarray:
 
 
 def _scores(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
-    """How many requested values each row matches, across multi-valued facets."""
+    """How many requested values each row matches, across multi-valued facets.
+
+    Location is deliberately not counted per prefecture: an SME asking for
+    近畿 is in one place, and counting prefectures would put every nationwide
+    specialist above every local one on every regional search.
+    """
     score = np.zeros(rows.size, dtype=np.int64)
     pairs = (
-        (index.prefectures, query.location_codes(), ix.PREF_BIT),
         (index.themes, query.themes, ix.THEME_BIT),
         (index.industries, query.industries, ix.INDUSTRY_BIT),
         (index.periods, query.periods, ix.PERIOD_BIT),
         (index.qualifications, query.qualifications, ix.QUAL_BIT),
     )
     for column, codes, bits in pairs:
-        if codes:
+        if len(codes) > 1:  # with one value every match scores the same
             score += _popcount(column[rows] & np.uint64(ix.mask_of(codes, bits)))
-    if query.forms:
-        score += (index.fees[rows][:, [ix.FORM_COL[f] for f in query.forms]] != ix.NOT_OFFERED).sum(
-            axis=1
-        )
+    if len(query.forms) > 1:
+        offered = index.fees[rows][:, [ix.FORM_COL[f] for f in query.forms]] != ix.NOT_OFFERED
+        score += offered.sum(axis=1)
     return score
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_SCORE_BITS = 7  # at most 5 + 20 + 5 + 8 + 4 requested values: < 128
+_TIE_BITS = 64 - 1 - _SCORE_BITS
 
 
 def _tie_break(listing_ids: np.ndarray, seed: int) -> np.ndarray:
@@ -229,22 +234,46 @@ def order_seed(query: SearchQuery, today: dt.date) -> int:
     return zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
 
 
+def _sort_keys(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
+    """One uint64 per row, ascending = best first: [not accepting | 127 - score | tie]."""
+    ties = _tie_break(index.listing_ids[rows], order_seed(query, index.today))
+    score = np.uint64((1 << _SCORE_BITS) - 1) - _scores(index, query, rows).astype(np.uint64)
+    not_accepting = (~index.accepting[rows]).astype(np.uint64)
+    return (
+        (not_accepting << np.uint64(63))
+        | (score << np.uint64(_TIE_BITS))
+        | (ties >> np.uint64(64 - _TIE_BITS))
+    )
+
+
 def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(matched)
     start = (query.page - 1) * query.page_size
     if start >= rows.size:
         return rows[:0]
-    scores = _scores(index, query, rows)
-    ties = _tie_break(index.listing_ids[rows], order_seed(query, index.today))
-    # lexsort sorts by the last key first: accepting, then score, then tie.
-    order = np.lexsort((ties, -scores, ~index.accepting[rows]))
-    return rows[order[start : start + query.page_size]]
+    keys = _sort_keys(index, query, rows)
+    end = min(start + query.page_size, rows.size)
+    if end < rows.size:
+        # Only the rows up to this page need ordering: partition, then sort those.
+        head = np.argpartition(keys, end - 1)[:end]
+        head = head[np.argsort(keys[head], kind="stable")]
+    else:
+        head = np.argsort(keys, kind="stable")
+    return rows[head[start:end]]
 
 
 # --- serialisation ----------------------------------------------------------
 
 
 def serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
+    """One result, built once per index and reused (callers must not mutate it)."""
+    cached = index.serialized.get(pos)
+    if cached is None:
+        cached = index.serialized[pos] = _serialize_row(index, pos)
+    return cached
+
+
+def _serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
     base = index.rows[pos]
     fees = {
         form: int(index.fees[pos, col])
@@ -385,7 +414,7 @@ def get_specialist(registration_number: str, *, today: dt.date | None = None) ->
     pos = index.position_by_number.get(registration_number)
     if pos is None:
         raise LookupError(registration_number)
-    detail = serialize_row(index, pos)
+    detail = dict(serialize_row(index, pos))
     contact = (
         Listing.objects.filter(pk=int(index.listing_ids[pos]))
         .values("email", "phone", "web", "profile", "track_record")
