@@ -151,3 +151,17 @@ def test_normalisation_is_idempotent_and_query_terms_never_contain_spaces(text):
     once = normalize_for_search(text)
     assert normalize_for_search(once) == once
     assert all(" " not in t and t for t in search_terms(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(max_size=40) | st.sampled_from(["ｶﾞｷﾞ", "①ＡＢＣ　ｄ", "ﾗﾝｻﾑ　ウェア", "Straße"]),
+        max_size=6,
+    )
+)
+def test_batch_normalisation_equals_one_by_one(texts):
+    from sekispe.lib.text import normalize_many
+
+    texts = [t.replace("\x00", "") for t in texts]
+    assert normalize_many(texts) == [normalize_for_search(t) for t in texts]

@@ -87,6 +87,7 @@ AFFILIATION_CODES: tuple[str, ...] = tuple(code for code, _, _ in data.AFFILIATI
 QUALIFICATION_CODES: tuple[str, ...] = tuple(code for code, _, _ in data.QUALIFICATIONS)
 
 
+@cache
 def block_prefectures(block_code: str) -> tuple[str, ...]:
     return tuple(p.code for p in data.PREFECTURES if p.block == block_code)
 

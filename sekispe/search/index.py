@@ -31,7 +31,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from sekispe.lib.text import normalize_for_search
+from sekispe.lib.text import normalize_many
 from sekispe.reference import data
 from sekispe.reference import services as ref
 from sekispe.registry.services import course_status
@@ -71,6 +71,7 @@ class SpecialistIndex:
     today: dt.date
     size: int
     listing_ids: np.ndarray  # int64
+    tie_base: np.ndarray  # uint64, splitmix64(listing id): the raw material of tie-breaks
     prefectures: np.ndarray  # uint64 mask
     themes: np.ndarray  # uint64 mask
     syllabus: np.ndarray  # uint64 mask
@@ -90,6 +91,7 @@ class SpecialistIndex:
     # Per-term match vectors; the index is immutable, so they never go stale.
     term_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
     serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    serialized_json: dict[int, str] = field(default_factory=dict, repr=False)
 
     def term_mask(self, term: str) -> np.ndarray:
         """Rows whose search text contains `term`; cached, since people search
@@ -103,6 +105,14 @@ class SpecialistIndex:
         if len(self.term_cache) > TERM_CACHE_SIZE:
             self.term_cache.popitem(last=False)
         return mask
+
+
+def splitmix64(values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
 
 
 def current_generation() -> int:
@@ -120,20 +130,12 @@ def _pairs(sql: str) -> list[tuple[Any, ...]]:
 
 
 def _normalize_all(raw: list[str], previous: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """Normalise every row's text, reusing the previous build's results.
-
-    NFKC over 50,000 profiles costs seconds; after the first build only the
-    texts that changed are normalised again.
-    """
-    table: dict[str, str] = {}
-    out: list[str] = []
-    for text in raw:
-        norm = previous.get(text)
-        if norm is None:
-            norm = table.get(text) or normalize_for_search(text)
-        table[text] = norm
-        out.append(norm)
-    return out, table
+    """Normalise every row's text, reusing the previous build's results, so
+    after the first build only the texts that changed are normalised again."""
+    missing = list({text for text in raw if text not in previous})
+    table = {text: previous[text] for text in raw if text in previous}
+    table.update(zip(missing, normalize_many(missing), strict=True))
+    return [table[text] for text in raw], table
 
 
 def build_index(
@@ -241,13 +243,15 @@ def build_index(
                 },
             }
         )
+    listing_ids = np.array([r[0] for r in listing_rows], dtype=np.int64)
     texts, normalized = _normalize_all(raw_texts, previous.normalized if previous else {})
 
     return SpecialistIndex(
         generation=generation,
         today=today,
         size=n,
-        listing_ids=np.array([r[0] for r in listing_rows], dtype=np.int64),
+        listing_ids=listing_ids,
+        tie_base=splitmix64(listing_ids),
         prefectures=prefectures,
         themes=themes,
         syllabus=syllabus,

@@ -18,12 +18,14 @@ each search and each day, but pages of one search on one day are stable.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -129,6 +131,7 @@ class SearchResult:
     query: SearchQuery
     count: int
     results: list[dict[str, Any]]
+    results_json: list[str] = field(default_factory=list)
     facets: dict[str, dict[Any, int]] = field(default_factory=dict)
     not_accepting_hidden: int = 0
     fallback: Fallback | None = None
@@ -221,22 +224,25 @@ _SCORE_BITS = 7  # at most 5 + 20 + 5 + 8 + 4 requested values: < 128
 _TIE_BITS = 64 - 1 - _SCORE_BITS
 
 
-def _tie_break(listing_ids: np.ndarray, seed: int) -> np.ndarray:
-    """splitmix64 of (id, seed): a cheap, well-mixed pseudo-random key per row."""
-    with np.errstate(over="ignore"):
-        z = listing_ids.astype(np.uint64) * _GOLDEN + np.uint64(seed)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+def _tie_break(values: np.ndarray, seed: int) -> np.ndarray:
+    return ix.splitmix64(values + np.int64(seed))
 
 
 def order_seed(query: SearchQuery, today: dt.date) -> int:
-    return zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
+    """64 well-mixed bits from the date and the filters (not the page)."""
+    crc = zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
+    return int(_tie_break(np.array([crc], dtype=np.int64), 0)[0])
 
 
 def _sort_keys(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
     """One uint64 per row, ascending = best first: [not accepting | 127 - score | tie]."""
-    ties = _tie_break(index.listing_ids[rows], order_seed(query, index.today))
+    # tie_base is splitmix64(listing id) per row, computed once per index; one
+    # xor-multiply with the query's seed re-mixes it into a fresh order.
+    with np.errstate(over="ignore"):
+        ties = (index.tie_base[rows] ^ np.uint64(order_seed(query, index.today))) * _GOLDEN
+    ranked = query.include_not_accepting or _scored(query)
+    if not ranked:  # every row is accepting and scores the same: ties decide alone
+        return ties
     score = np.uint64((1 << _SCORE_BITS) - 1) - _scores(index, query, rows).astype(np.uint64)
     not_accepting = (~index.accepting[rows]).astype(np.uint64)
     return (
@@ -244,6 +250,11 @@ def _sort_keys(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) 
         | (score << np.uint64(_TIE_BITS))
         | (ties >> np.uint64(64 - _TIE_BITS))
     )
+
+
+def _scored(query: SearchQuery) -> bool:
+    facets = (query.themes, query.industries, query.periods, query.qualifications, query.forms)
+    return any(len(values) > 1 for values in facets)
 
 
 def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray) -> np.ndarray:
@@ -270,6 +281,17 @@ def serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
     cached = index.serialized.get(pos)
     if cached is None:
         cached = index.serialized[pos] = _serialize_row(index, pos)
+    return cached
+
+
+def row_json(index: ix.SpecialistIndex, pos: int) -> str:
+    """The row as JSON text, encoded once per index: encoding 20 nested rows per
+    request would otherwise cost as much as the search."""
+    cached = index.serialized_json.get(pos)
+    if cached is None:
+        cached = index.serialized_json[pos] = json.dumps(
+            serialize_row(index, pos), cls=DjangoJSONEncoder, ensure_ascii=False
+        )
     return cached
 
 
@@ -391,6 +413,7 @@ def search(
         query=query,
         count=count,
         results=[serialize_row(index, int(pos)) for pos in page_rows],
+        results_json=[row_json(index, int(pos)) for pos in page_rows],
     )
     if with_facets:
         result.facets = _facet_counts(index, query, masks, base)
