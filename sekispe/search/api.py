@@ -8,14 +8,19 @@ import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Router, Schema
 
 from sekispe.search import services
+from sekispe.search.forms import query_from_params
 
 router = Router(tags=["specialists"])
 
 
 class SpecialistFilters(Schema):
+    """The search parameters, for the OpenAPI document. Requests are parsed by
+    `search.forms.query_from_params`, the same parser as the web page, so the
+    page and the API can never disagree on what a URL means."""
+
     prefecture: list[str] = Field(default_factory=list, description="JIS X 0401 code, repeatable")
     region: str | None = Field(None, description="Regional block code, e.g. kinki")
     theme: list[int] = Field(default_factory=list, description="Guidance theme 1-5, repeatable")
@@ -31,23 +36,20 @@ class SpecialistFilters(Schema):
     page: int = 1
     page_size: int = Field(services.DEFAULT_PAGE_SIZE, description="At most 100")
 
-    def to_query(self) -> services.SearchQuery:
-        return services.SearchQuery(
-            prefectures=tuple(self.prefecture),
-            region=self.region or None,
-            themes=tuple(self.theme),
-            industries=tuple(self.industry),
-            forms=tuple(self.form),
-            max_fee=self.max_fee,
-            first_free=self.first_free,
-            periods=tuple(self.period),
-            affiliation=self.affiliation or None,
-            qualifications=tuple(self.qualification),
-            q=self.q,
-            include_not_accepting=self.include_not_accepting,
-            page=self.page,
-            page_size=self.page_size,
-        )
+
+def _query_parameters(schema: type[Schema]) -> list[dict[str, Any]]:
+    properties = schema.model_json_schema()["properties"]
+    return [
+        {
+            "in": "query",
+            "name": name,
+            "required": False,
+            "description": prop.get("description", ""),
+            "schema": {k: v for k, v in prop.items() if k != "description"},
+            **({"explode": True, "style": "form"} if prop.get("type") == "array" else {}),
+        }
+        for name, prop in properties.items()
+    ]
 
 
 class VerifiedOut(Schema):
@@ -88,6 +90,16 @@ class SpecialistDetailOut(SpecialistOut):
     track_record: str
 
 
+class ErrorDetail(Schema):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ErrorOut(Schema):
+    detail: list[ErrorDetail]
+
+
 class SearchOut(Schema):
     count: int
     page: int
@@ -95,9 +107,15 @@ class SearchOut(Schema):
     results: list[SpecialistOut]
 
 
-@router.get("", response=SearchOut, auth=None, summary="Search the Active List")
-def search_specialists(request: HttpRequest, filters: Query[SpecialistFilters]) -> HttpResponse:
-    result = services.search(filters.to_query())
+@router.get(
+    "",
+    response={200: SearchOut, 422: ErrorOut},
+    auth=None,
+    summary="Search the Active List",
+    openapi_extra={"parameters": _query_parameters(SpecialistFilters)},
+)
+def search_specialists(request: HttpRequest) -> HttpResponse:
+    result = services.search(query_from_params(request.GET, api=True))
     # Rows come from the index already encoded in SpecialistOut's shape (a test
     # holds them to the schema); validating and encoding 20 nested rows per
     # request would cost more than the search. SearchOut still documents it.

@@ -11,7 +11,7 @@ from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 
 from sekispe.reference import data
-from sekispe.search.services import InvalidQuery, SearchQuery, SearchResult
+from sekispe.search.services import DEFAULT_PAGE_SIZE, InvalidQuery, SearchQuery, SearchResult
 
 TRUE_VALUES = {"1", "true", "on", "yes"}
 FALSE_VALUES = {"0", "false", "off", "no"}
@@ -39,7 +39,7 @@ def _single(params: QueryDict, name: str) -> str | None:
     return value or None
 
 
-def _int(params: QueryDict, name: str, default: int | None) -> int | None:
+def _int(params: QueryDict, name: str, default: Any) -> Any:
     value = _single(params, name)
     if value is None:
         return default
@@ -61,7 +61,11 @@ def _bool(params: QueryDict, name: str) -> bool | None:
     raise InvalidQuery(name, f"{name}: 「{value}」は true / false で指定してください。")
 
 
-def query_from_params(params: QueryDict) -> SearchQuery:
+def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
+    """Parse search parameters (the page's and the API's are the same).
+
+    The page always shows 20 rows; the API takes `page_size`.
+    """
     themes: list[int] = []
     for value in _list(params, "theme"):
         if not value.isdigit():
@@ -80,7 +84,8 @@ def query_from_params(params: QueryDict) -> SearchQuery:
         qualifications=tuple(_list(params, "qualification")),
         q=params.get("q", "").strip(),
         include_not_accepting=bool(_bool(params, "include_not_accepting")),
-        page=_int(params, "page", 1) or 1,
+        page=_int(params, "page", 1),
+        page_size=_int(params, "page_size", DEFAULT_PAGE_SIZE) if api else DEFAULT_PAGE_SIZE,
     )
 
 

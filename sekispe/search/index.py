@@ -52,6 +52,7 @@ QUAL_NAMES = {code: name for code, name, _ in data.QUALIFICATIONS}
 # Fee stored for a form that is not offered: larger than any real cap.
 NOT_OFFERED = np.iinfo(np.int64).max
 TERM_CACHE_SIZE = 256
+FACET_CACHE_SIZE = 1024
 
 
 def mask_of(codes: Any, bits: dict[Any, int]) -> int:
@@ -90,6 +91,7 @@ class SpecialistIndex:
     normalized: dict[str, str] = field(default_factory=dict, repr=False)
     # Per-term match vectors; the index is immutable, so they never go stale.
     term_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
+    facet_cache: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
     serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     serialized_json: dict[int, str] = field(default_factory=dict, repr=False)
 

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import secrets
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -148,20 +148,37 @@ def _any_bits(column: np.ndarray, codes: tuple[Any, ...], bits: dict[Any, int]) 
     return (column & np.uint64(ix.mask_of(codes, bits))) != 0
 
 
+def _cached_any_bits(
+    index: ix.SpecialistIndex, name: str, codes: tuple[Any, ...], bits: dict[Any, int]
+) -> np.ndarray:
+    """Rows having any of `codes` in facet `name`, memoised on the (immutable)
+    index: the same few locations and themes are asked for all day long."""
+    key = (name, ix.mask_of(codes, bits))
+    mask = index.facet_cache.get(key)
+    if mask is None:
+        mask = _any_bits(getattr(index, name), codes, bits)
+        index.facet_cache[key] = mask
+        if len(index.facet_cache) > ix.FACET_CACHE_SIZE:
+            index.facet_cache.pop(next(iter(index.facet_cache)))
+    return mask
+
+
 def _facet_masks(index: ix.SpecialistIndex, query: SearchQuery) -> dict[str, np.ndarray]:
     """One boolean vector per active facet; the result is their AND."""
     masks: dict[str, np.ndarray] = {}
     locations = query.location_codes()
     if locations:
-        masks["prefecture"] = _any_bits(index.prefectures, locations, ix.PREF_BIT)
+        masks["prefecture"] = _cached_any_bits(index, "prefectures", locations, ix.PREF_BIT)
     if query.themes:
-        masks["theme"] = _any_bits(index.themes, query.themes, ix.THEME_BIT)
+        masks["theme"] = _cached_any_bits(index, "themes", query.themes, ix.THEME_BIT)
     if query.industries:
-        masks["industry"] = _any_bits(index.industries, query.industries, ix.INDUSTRY_BIT)
+        masks["industry"] = _cached_any_bits(index, "industries", query.industries, ix.INDUSTRY_BIT)
     if query.periods:
-        masks["period"] = _any_bits(index.periods, query.periods, ix.PERIOD_BIT)
+        masks["period"] = _cached_any_bits(index, "periods", query.periods, ix.PERIOD_BIT)
     if query.qualifications:
-        masks["qualification"] = _any_bits(index.qualifications, query.qualifications, ix.QUAL_BIT)
+        masks["qualification"] = _cached_any_bits(
+            index, "qualifications", query.qualifications, ix.QUAL_BIT
+        )
     if query.forms or query.max_fee is not None:
         columns = [ix.FORM_COL[f] for f in query.forms] or list(ix.FORM_COL.values())
         fees = index.fees[:, columns]
@@ -447,11 +464,6 @@ def get_specialist(registration_number: str, *, today: dt.date | None = None) ->
         raise LookupError(registration_number)
     detail.update(contact)
     return detail
-
-
-def online_alternative(query: SearchQuery) -> SearchQuery:
-    """The same search nationwide, restricted to online consulting."""
-    return replace(query, prefectures=(), region=None, forms=("online",), page=1)
 
 
 def bump_generation() -> None:
