@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from sekispe.audit.admin_mixins import AuditedAdminMixin
 from sekispe.listings.models import Listing, ServiceOffer
 
 
@@ -11,7 +12,8 @@ class OfferInline(admin.TabularInline):
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_prefix = "listings"
     list_display = ("record", "availability", "first_free", "affiliation", "updated_at")
     list_filter = ("availability", "first_free", "affiliation", "themes")
     search_fields = ("record__registration_number", "record__name", "record__name_kana")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from sekispe.audit.admin_mixins import AuditedAdminMixin
 from sekispe.registry.models import CourseCompletion, RegistryRecord
 
 
@@ -11,7 +12,8 @@ class CourseInline(admin.TabularInline):
 
 
 @admin.register(RegistryRecord)
-class RegistryRecordAdmin(admin.ModelAdmin):
+class RegistryRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_prefix = "registry"
     list_display = (
         "registration_number",
         "name",
