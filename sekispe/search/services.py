@@ -163,7 +163,9 @@ def _cached_any_bits(
     return mask
 
 
-def _facet_masks(index: ix.SpecialistIndex, query: SearchQuery) -> dict[str, np.ndarray]:
+def _facet_masks(
+    index: ix.SpecialistIndex, query: SearchQuery, *, text: bool = True
+) -> dict[str, np.ndarray]:
     """One boolean vector per active facet; the result is their AND."""
     masks: dict[str, np.ndarray] = {}
     locations = query.location_codes()
@@ -189,7 +191,7 @@ def _facet_masks(index: ix.SpecialistIndex, query: SearchQuery) -> dict[str, np.
     if query.affiliation is not None:
         masks["affiliation"] = index.affiliation == ix.AFFILIATION_NUM[query.affiliation]
     terms = search_terms(query.q)
-    if terms:
+    if terms and text:
         masks["q"] = _text_mask(index, terms)
     return masks
 
@@ -199,6 +201,34 @@ def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
     for term in terms[1:]:
         mask = mask & index.term_mask(term)
     return mask
+
+
+def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarray) -> np.ndarray:
+    """`rows` (a boolean vector) keeping only those whose text has every term.
+
+    Cached terms cost an AND. A term never seen before is scanned over the
+    whole index (and cached) when most rows are still in play, else only over
+    the remaining rows: a term with a prefecture scans a few hundred texts,
+    not 50,000.
+    """
+    remaining = rows
+    pending: list[str] = []
+    for term in terms:
+        cached = index.term_cache.get(term)
+        if cached is None:
+            pending.append(term)
+        else:
+            remaining = remaining & cached
+    for term in pending:
+        positions = np.flatnonzero(remaining)
+        if positions.size * 2 > index.size:
+            remaining = remaining & index.term_mask(term)
+            continue
+        texts = index.search_texts
+        keep = np.fromiter((term in texts[i] for i in positions), dtype=bool, count=positions.size)
+        remaining = remaining.copy()
+        remaining[positions[~keep]] = False
+    return remaining
 
 
 def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str = "") -> np.ndarray:
@@ -421,9 +451,15 @@ def search(
     validate_query(query)
     today = today or timezone.localdate()
     index = ix.get_index(today)
-    masks = _facet_masks(index, query)
+    terms = search_terms(query.q)
+    # Facet counts and the fallback recombine masks without one facet, so they
+    # need the text match over every row; a plain search only needs it over
+    # the rows the other filters left.
+    masks = _facet_masks(index, query, text=with_facets)
     base = np.ones(index.size, dtype=bool) if query.include_not_accepting else index.accepting
     matched = base & _combine(index, masks)
+    if terms and "q" not in masks:
+        matched = _narrow_by_text(index, terms, matched)
     count = int(np.count_nonzero(matched))
     page_rows = _ordered_page(index, query, matched)
     result = SearchResult(
@@ -438,6 +474,8 @@ def search(
             everyone = _combine(index, masks)
             result.not_accepting_hidden = int(np.count_nonzero(everyone & ~index.accepting))
     if query.location_codes() and count < FEW_MATCHES:
+        if terms:
+            masks["q"] = _text_mask(index, terms)
         result.fallback = _fallback(index, query, masks, base)
     return result
 
