@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sekispe.search import index as ix
 from sekispe.search.services import SearchQuery, search
@@ -49,3 +52,32 @@ def test_term_matches_are_cached_per_index():
     mask = index.term_mask("ランサム")
     assert mask.tolist() == [True]
     assert index.term_mask("ランサム") is mask
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(
+        st.text(alphabet="アイウエオカキクケコ規程クラウド ab", max_size=60), min_size=1, max_size=8
+    ),
+    pick=st.integers(0, 7),
+    start=st.integers(0, 59),
+    length=st.integers(1, 6),
+)
+def test_bigram_signatures_never_miss_a_row_that_contains_the_term(texts, pick, start, length):
+    text = texts[pick % len(texts)]
+    term = text[start : start + length] or "ア"
+    signatures = ix.text_signatures(texts)
+    candidates = ix.text_candidates(signatures, term)
+    assert all(candidates[i] for i, t in enumerate(texts) if term in t)
+    verified = ix.verify_term(signatures, texts, term, np.ones(len(texts), dtype=bool))
+    assert verified.tolist() == [term in t for t in texts]
+
+
+@pytest.mark.django_db
+def test_reused_signatures_equal_freshly_computed_ones():
+    create_specialists(make_input(registration_number="000001", profile="ランサムウェア"))
+    first = ix.get_index(TODAY)
+    create_specialists(make_input(registration_number="000002", profile="クラウドの規程"))
+    second = ix.get_index(TODAY)
+    assert second is not first
+    assert (second.text_signatures == ix.text_signatures(second.search_texts)).all()

@@ -206,10 +206,10 @@ def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
 def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarray) -> np.ndarray:
     """`rows` (a boolean vector) keeping only those whose text has every term.
 
-    Cached terms cost an AND. A term never seen before is scanned over the
+    Cached terms cost an AND. A term never seen before is matched over the
     whole index (and cached) when most rows are still in play, else only over
-    the remaining rows: a term with a prefecture scans a few hundred texts,
-    not 50,000.
+    the remaining rows. Either way only rows whose bigram signature admits
+    the term are scanned.
     """
     remaining = rows
     pending: list[str] = []
@@ -220,14 +220,10 @@ def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarra
         else:
             remaining = remaining & cached
     for term in pending:
-        positions = np.flatnonzero(remaining)
-        if positions.size * 2 > index.size:
+        if np.count_nonzero(remaining) * 2 > index.size:
             remaining = remaining & index.term_mask(term)
-            continue
-        texts = index.search_texts
-        keep = np.fromiter((term in texts[i] for i in positions), dtype=bool, count=positions.size)
-        remaining = remaining.copy()
-        remaining[positions[~keep]] = False
+        else:
+            remaining = index.verify_term(term, remaining)
     return remaining
 
 
