@@ -434,9 +434,9 @@ def _refresh(today: dt.date) -> None:
     except Exception:  # a failed build keeps the old index serving
         logger.exception("search index rebuild failed")
     finally:
+        connection.close()  # this thread's own; closed before anyone waits on us
         with _lock:
             _refreshing = False
-        connection.close()  # this thread's own connection
 
 
 def reset_index() -> None:

@@ -10,3 +10,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SEARCH_INDEX_BACKGROUND_REFRESH = False  # a write is visible to the next search
+# Threads (live server, index refresh) must not hold connections past a
+# request, or PostgreSQL refuses to drop the test database at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
