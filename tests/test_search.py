@@ -205,3 +205,14 @@ def test_nationwide_specialists_do_not_outrank_local_ones_on_a_regional_search()
         for d in range(20)
     }
     assert firsts == {"000001", "000002"}
+
+
+def test_region_counts_each_specialist_once():
+    create_specialists(
+        make_input(registration_number="000001", prefectures=("26", "27", "28")),
+        make_input(registration_number="000002", prefectures=("27",)),
+    )
+    facets = search(SearchQuery(), today=TODAY, with_facets=True).facets
+    assert facets["region"]["kinki"] == 2
+    assert facets["prefecture"]["27"] == 2
+    assert facets["region"]["kanto"] == 0

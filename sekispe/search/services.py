@@ -394,9 +394,14 @@ def _facet_counts(
             index.qualifications, rows_without("qualification"), ref.QUALIFICATION_CODES
         ),
     }
-    pref_counts = facets["prefecture"]
+    # A listing serving several prefectures of a block counts once for it.
+    region_prefectures = index.prefectures[rows_without("prefecture")]
     facets["region"] = {
-        block: sum(pref_counts[c] for c in ref.block_prefectures(block))
+        block: int(
+            np.count_nonzero(
+                _any_bits(region_prefectures, ref.block_prefectures(block), ix.PREF_BIT)
+            )
+        )
         for block in ref.BLOCK_CODES
     }
     form_rows = rows_without("form")
