@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import create_specialists, make_input
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
+def chromium(monkeypatch):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread, and the test
@@ -33,9 +34,15 @@ def browser_page(monkeypatch):
                 "--no-first-run",
             ],
         )
-        page = browser.new_page(locale="ja-JP")
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    page = chromium.new_page(locale="ja-JP")
+    yield page
+    page.close()
 
 
 def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, browser_page):
@@ -59,12 +66,13 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, bro
     page.get_by_text("近畿", exact=True).click()  # open the block
     with page.expect_response(lambda r: "prefecture=27" in r.url):
         page.get_by_label("大阪府").check()
-    page.wait_for_function("document.querySelector('.total').textContent === '2'")
+    expect(page.locator(".total")).to_have_text("2")
     assert "prefecture=27" in page.url  # htmx pushed the filters into the URL
 
     with page.expect_response(lambda r: "theme=3" in r.url):
         page.get_by_label("③クラウドサービスの安全利用").check()
-    page.wait_for_function("document.querySelector('.total').textContent === '1'")
+    expect(page.locator(".total")).to_have_text("1")
+    expect(page.locator("#results-status")).to_have_text("1名の登録セキスペが見つかりました")
     rows = page.locator("table.specialists tbody tr")
     assert rows.count() == 1
     assert "中村 由美" in rows.first.inner_text()
@@ -74,3 +82,20 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, bro
     assert page.locator("h1").inner_text().startswith("中村 由美")
     assert "製造業A社でクラウド利用ルールを整備" in page.content()
     assert page.get_by_text("登録簿で確認済み").first.is_visible()
+
+
+def test_without_javascript_the_filters_are_a_plain_get_form(live_server, chromium):
+    create_specialists(
+        make_input(registration_number="000001", name="中村 由美", prefectures=("27",)),
+        make_input(registration_number="000002", name="鈴木 花子", prefectures=("13",)),
+    )
+    context = chromium.new_context(java_script_enabled=False, locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/specialists/")
+    page.locator("summary", has_text="近畿").click()
+    page.get_by_label("大阪府").check()
+    page.get_by_role("button", name="この条件で検索").click()
+    page.wait_for_url("**/specialists/?*prefecture=27*")
+    expect(page.locator(".total")).to_have_text("1")
+    assert "中村 由美" in page.locator("table.specialists").inner_text()
+    context.close()

@@ -126,3 +126,13 @@ def test_admin_refuses_anonymous_and_non_staff_users(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_htmx_updates_announce_the_new_count_in_a_persistent_live_region(client, specialists):
+    page = text(client.get("/specialists/"))
+    assert '<p id="results-status" class="visually-hidden" aria-live="polite"' in page
+    partial = text(client.get("/specialists/", {"theme": "1"}, HTTP_HX_REQUEST="true"))
+    assert (
+        '<p id="results-status" hx-swap-oob="innerHTML">1名の登録セキスペが見つかりました</p>'
+        in partial
+    )
