@@ -15,36 +15,29 @@ class AuditedAdminMixin:
 
     audit_prefix = ""
 
+    def _audit(self, request: HttpRequest, verb: str, obj: Any, data: dict[str, Any]) -> None:
+        record_event(
+            f"{self.audit_prefix}.admin_{verb}",
+            actor=request.user,
+            target_type=obj._meta.model_name,
+            target_id=str(obj.pk),
+            data=data,
+        )
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)  # type: ignore[misc]
-            record_event(
-                f"{self.audit_prefix}.admin_{'change' if change else 'add'}",
-                actor=request.user,
-                target_type=obj._meta.model_name,
-                target_id=str(obj.pk),
-                data={"fields": list(form.changed_data)},
+            self._audit(
+                request, "change" if change else "add", obj, {"fields": list(form.changed_data)}
             )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
-            record_event(
-                f"{self.audit_prefix}.admin_delete",
-                actor=request.user,
-                target_type=obj._meta.model_name,
-                target_id=str(obj.pk),
-                data={"repr": str(obj)},
-            )
+            self._audit(request, "delete", obj, {"repr": str(obj)})
             super().delete_model(request, obj)  # type: ignore[misc]
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         with transaction.atomic():
             for obj in queryset:
-                record_event(
-                    f"{self.audit_prefix}.admin_delete",
-                    actor=request.user,
-                    target_type=obj._meta.model_name,
-                    target_id=str(obj.pk),
-                    data={"repr": str(obj)},
-                )
+                self._audit(request, "delete", obj, {"repr": str(obj)})
             super().delete_queryset(request, queryset)  # type: ignore[misc]
