@@ -1,14 +1,17 @@
 """Turn the search page's GET parameters into a SearchQuery, and results into
-template context with Japanese labels. The parameter names are the API's, so a
-page URL and an API URL carry the same filters."""
+template context with labels in the active language (Japanese unless the request
+asked for English). The parameter names are the API's, so a page URL and an API
+URL carry the same filters."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
+from django.utils.translation import get_language, gettext
 
 from sekispe.reference import data
 from sekispe.search.services import DEFAULT_PAGE_SIZE, InvalidQuery, SearchQuery, SearchResult
@@ -28,6 +31,74 @@ FORM_NAMES = {c: n for c, n, _ in data.SERVICE_FORMS}
 AFFILIATION_NAMES = {c: n for c, n, _ in data.AFFILIATIONS}
 QUAL_NAMES = {c: n for c, n, _ in data.QUALIFICATIONS}
 CIRCLED = "①②③④⑤"
+
+# Short theme names for the results table; Theme.short_name is Japanese only.
+THEME_SHORT_EN = {
+    1: "Security rules",
+    2: "Assets and risks",
+    3: "Cloud safety",
+    4: "Incident response",
+    5: "Staff training",
+}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Code-to-name maps for one language."""
+
+    pref: dict[str, str]
+    pref_short: dict[str, str]
+    block: dict[str, str]
+    theme: dict[int, str]
+    theme_short: dict[int, str]
+    industry: dict[str, str]
+    syllabus: dict[str, str]
+    period: dict[str, str]
+    form: dict[str, str]
+    affiliation: dict[str, str]
+    qualification: dict[str, str]
+    # Between the circled theme number and the name: none in Japanese.
+    circled_gap: str
+
+
+LABELS_JA = Labels(
+    pref=PREF_NAMES,
+    pref_short=PREF_SHORT,
+    block=BLOCK_NAMES,
+    theme=THEME_NAMES,
+    theme_short=THEME_SHORT,
+    industry=INDUSTRY_NAMES,
+    syllabus=SYLLABUS_NAMES,
+    period=PERIOD_NAMES,
+    form=FORM_NAMES,
+    affiliation=AFFILIATION_NAMES,
+    qualification=QUAL_NAMES,
+    circled_gap="",
+)
+
+LABELS_EN = Labels(
+    pref={p.code: p.name_en for p in data.PREFECTURES},
+    pref_short={p.code: p.name_en for p in data.PREFECTURES},
+    block={b.code: b.name_en for b in data.BLOCKS},
+    theme={t.code: t.name_en for t in data.GUIDANCE_THEMES},
+    theme_short={t.code: THEME_SHORT_EN[t.code] for t in data.GUIDANCE_THEMES},
+    industry={c: en for c, _, en in data.INDUSTRIES},
+    syllabus={c: en for c, _, en in data.SYLLABUS_ITEMS},
+    period={c: en for c, _, en in data.SUPPORT_PERIODS},
+    form={c: en for c, _, en in data.SERVICE_FORMS},
+    affiliation={c: en for c, _, en in data.AFFILIATIONS},
+    qualification={c: en for c, _, en in data.QUALIFICATIONS},
+    circled_gap=" ",
+)
+
+
+def labels() -> Labels:
+    """The labels for the active language: English for "en*", Japanese otherwise."""
+    return LABELS_EN if (get_language() or "").startswith("en") else LABELS_JA
+
+
+def _theme_label(code: int, names: dict[int, str], lab: Labels) -> str:
+    return f"{CIRCLED[code - 1]}{lab.circled_gap}{names[code]}"
 
 
 def _list(params: QueryDict, name: str) -> list[str]:
@@ -68,7 +139,8 @@ def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
     """
     themes: list[int] = []
     for value in _list(params, "theme"):
-        if not value.isdigit():
+        # isdecimal(), not isdigit(): int() refuses digits such as "²".
+        if not value.isdecimal():
             raise InvalidQuery("theme", f"theme: 「{value}」は有効なコードではありません。")
         themes.append(int(value))
     return SearchQuery(
@@ -116,39 +188,42 @@ def _option(code: Any, label: str, selected: Any, counts: dict[Any, int]) -> dic
 def region_labels(codes: list[str]) -> list[str]:
     """Prefectures served, with whole blocks (and the whole country) folded:
     a specialist serving all of 近畿 reads 「近畿全域」, not seven names."""
+    lab = labels()
     chosen = set(codes)
     if len(chosen) == len(data.PREFECTURES):
-        return ["全国"]
-    labels: list[str] = []
+        return [gettext("全国")]
+    result: list[str] = []
     for block in data.BLOCKS:
         members = [p for p in data.PREFECTURES if p.block == block.code]
         if len(members) > 1 and all(p.code in chosen for p in members):
-            labels.append(f"{block.name}全域")
+            # Translators: a whole region, e.g. 「近畿全域」 / "All of Kinki".
+            result.append(gettext("%(block)s全域") % {"block": lab.block[block.code]})
         else:
-            labels.extend(p.short_name for p in members if p.code in chosen)
-    return labels
+            result.extend(lab.pref_short[p.code] for p in members if p.code in chosen)
+    return result
 
 
 def row_context(row: dict[str, Any]) -> dict[str, Any]:
     """Labels for one specialist, shared by the results table and the detail page."""
+    lab = labels()
     return {
         **row,
-        "theme_labels": [f"{CIRCLED[t - 1]}{THEME_NAMES[t]}" for t in row["themes"]],
+        "theme_labels": [_theme_label(t, lab.theme, lab) for t in row["themes"]],
         "theme_short_labels": [
-            (f"{CIRCLED[t - 1]}{THEME_SHORT[t]}", THEME_NAMES[t]) for t in row["themes"]
+            (_theme_label(t, lab.theme_short, lab), lab.theme[t]) for t in row["themes"]
         ],
         "region_labels": region_labels(row["prefectures"]),
-        "syllabus_labels": [(c, SYLLABUS_NAMES[c]) for c in row["syllabus_items"]],
-        "industry_labels": [INDUSTRY_NAMES[c] for c in row["industries"]],
-        "prefecture_labels": [PREF_SHORT[c] for c in row["prefectures"]],
-        "period_labels": [PERIOD_NAMES[c] for c in row["periods"]],
-        "fee_labels": [(FORM_NAMES[f], fee) for f, fee in row["fees"].items()],
-        "qualification_labels": [QUAL_NAMES[c] for c in row["qualifications"]]
+        "syllabus_labels": [(c, lab.syllabus[c]) for c in row["syllabus_items"]],
+        "industry_labels": [lab.industry[c] for c in row["industries"]],
+        "prefecture_labels": [lab.pref_short[c] for c in row["prefectures"]],
+        "period_labels": [lab.period[c] for c in row["periods"]],
+        "fee_labels": [(lab.form[f], fee) for f, fee in row["fees"].items()],
+        "qualification_labels": [lab.qualification[c] for c in row["qualifications"]]
         + ([row["other_qualifications"]] if row["other_qualifications"] else []),
         "affiliation_label": (
             row["company_name"]
             if row["affiliation"] == "company" and row["company_name"]
-            else AFFILIATION_NAMES[row["affiliation"]]
+            else lab.affiliation[row["affiliation"]]
         ),
         "detail_url": reverse("search:detail", args=[row["registration_number"]]),
     }
@@ -160,51 +235,54 @@ def page_context(
     result: SearchResult | None,
     error: InvalidQuery | None,
 ) -> dict[str, Any]:
+    lab = labels()
     facets = result.facets if result else {}
     params = _params(request)
     blocks = []
     for block in data.BLOCKS:
         prefs = [
-            _option(p.code, p.name, query.prefectures, facets.get("prefecture", {}))
+            _option(p.code, lab.pref[p.code], query.prefectures, facets.get("prefecture", {}))
             for p in data.PREFECTURES
             if p.block == block.code
         ]
-        blocks.append({"code": block.code, "name": block.name, "prefectures": prefs})
+        blocks.append({"code": block.code, "name": lab.block[block.code], "prefectures": prefs})
     context: dict[str, Any] = {
         "query": query,
         "result": result,
         "error": error,
         "blocks": blocks,
         "regions": [
-            _option(b.code, b.name, (query.region,), facets.get("region", {})) for b in data.BLOCKS
+            _option(code, name, (query.region,), facets.get("region", {}))
+            for code, name in lab.block.items()
         ],
         "themes": [
-            _option(t.code, f"{CIRCLED[t.code - 1]}{t.name}", query.themes, facets.get("theme", {}))
-            for t in data.GUIDANCE_THEMES
+            _option(code, _theme_label(code, lab.theme, lab), query.themes, facets.get("theme", {}))
+            for code in lab.theme
         ],
         "industries": [
-            _option(c, n, query.industries, facets.get("industry", {}))
-            for c, n, _ in data.INDUSTRIES
+            _option(code, name, query.industries, facets.get("industry", {}))
+            for code, name in lab.industry.items()
         ],
         "forms": [
-            _option(c, n, query.forms, facets.get("form", {})) for c, n, _ in data.SERVICE_FORMS
+            _option(code, name, query.forms, facets.get("form", {}))
+            for code, name in lab.form.items()
         ],
         "periods": [
-            _option(c, n, query.periods, facets.get("period", {}))
-            for c, n, _ in data.SUPPORT_PERIODS
+            _option(code, name, query.periods, facets.get("period", {}))
+            for code, name in lab.period.items()
         ],
         "affiliations": [
-            _option(c, n, (query.affiliation,), facets.get("affiliation", {}))
-            for c, n, _ in data.AFFILIATIONS
+            _option(code, name, (query.affiliation,), facets.get("affiliation", {}))
+            for code, name in lab.affiliation.items()
         ],
         "qualifications": [
-            _option(c, n, query.qualifications, facets.get("qualification", {}))
-            for c, n, _ in data.QUALIFICATIONS
+            _option(code, name, query.qualifications, facets.get("qualification", {}))
+            for code, name in lab.qualification.items()
         ],
         "first_free_count": facets.get("first_free", {}).get(True),
         "rows": [row_context(r) for r in result.results] if result else [],
-        "selected_prefecture_names": [PREF_NAMES.get(c, c) for c in query.prefectures],
-        "selected_region_name": BLOCK_NAMES.get(query.region or ""),
+        "selected_prefecture_names": [lab.pref.get(c, c) for c in query.prefectures],
+        "selected_region_name": lab.block.get(query.region or ""),
     }
     if result:
         page = query.page
@@ -221,7 +299,11 @@ def page_context(
         if result.fallback:
             context["fallback"] = {
                 "nearby": [
-                    {"name": name, "count": count, "url": _url({**params, "prefecture": [code]})}
+                    {
+                        "name": lab.pref.get(code, name),
+                        "count": count,
+                        "url": _url({**params, "prefecture": [code]}),
+                    }
                     for code, name, count in result.fallback.nearby
                 ],
                 "online_count": result.fallback.online_nationwide,
