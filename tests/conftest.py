@@ -11,3 +11,11 @@ def _fresh_search_index():
     reset_index()
     yield
     reset_index()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started after (so stopped before) the test
+    database: otherwise its thread can still hold a PostgreSQL connection when
+    the test database is dropped."""
+    return live_server

@@ -14,13 +14,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def chromium(monkeypatch):
+def chromium():
+    """Headless Debian Chromium. Request it after the fixtures that write test
+    data: Playwright's sync API runs an event loop in this thread, and Django
+    then keeps ORM connections per context, out of reach of the test teardown."""
     from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread, and the test
-    # writes its rows through the ORM while it runs. monkeypatch keeps the flag
-    # from leaking into other tests in the same worker.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -45,7 +43,8 @@ def browser_page(chromium):
     page.close()
 
 
-def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, browser_page):
+@pytest.fixture
+def osaka_and_tokyo(transactional_db):
     create_specialists(
         make_input(
             registration_number="000001",
@@ -59,6 +58,11 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, bro
             registration_number="000003", name="鈴木 花子", prefectures=("13",), themes=(3,)
         ),
     )
+
+
+def test_filter_by_prefecture_and_theme_then_open_a_detail_page(
+    live_server, osaka_and_tokyo, browser_page
+):
     page = browser_page
     page.goto(f"{live_server.url}/specialists/")
     assert page.locator(".total").inner_text() == "3"
@@ -84,11 +88,17 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(live_server, bro
     assert page.get_by_text("登録簿で確認済み").first.is_visible()
 
 
-def test_without_javascript_the_filters_are_a_plain_get_form(live_server, chromium):
+@pytest.fixture
+def one_in_osaka_one_in_tokyo(transactional_db):
     create_specialists(
         make_input(registration_number="000001", name="中村 由美", prefectures=("27",)),
         make_input(registration_number="000002", name="鈴木 花子", prefectures=("13",)),
     )
+
+
+def test_without_javascript_the_filters_are_a_plain_get_form(
+    live_server, one_in_osaka_one_in_tokyo, chromium
+):
     context = chromium.new_context(java_script_enabled=False, locale="ja-JP")
     page = context.new_page()
     page.goto(f"{live_server.url}/specialists/")

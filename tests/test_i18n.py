@@ -197,10 +197,13 @@ def test_compiled_catalogue_matches_the_po_file():
             assert catalogue.gettext(msgid) == entry["msgstr"][0]
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_switcher_works_in_a_browser_without_javascript(live_server, chromium):  # noqa: F811
+@pytest.fixture
+def one_in_osaka(transactional_db):
     create_specialists(make_input(registration_number="000001", prefectures=("27",), themes=(3,)))
+
+
+@pytest.mark.browser
+def test_switcher_works_in_a_browser_without_javascript(live_server, one_in_osaka, chromium):  # noqa: F811
     page = chromium.new_page(locale="ja-JP", java_script_enabled=False)
     try:
         page.goto(live_server.url + "/specialists/?theme=3")
