@@ -81,3 +81,8 @@ def test_reused_signatures_equal_freshly_computed_ones():
     second = ix.get_index(TODAY)
     assert second is not first
     assert (second.text_signatures == ix.text_signatures(second.search_texts)).all()
+
+
+@given(st.integers(0, 2**63 - 1))
+def test_scalar_and_vector_splitmix_agree(value):
+    assert ix.splitmix64_int(value) == int(ix.splitmix64(np.array([value], dtype=np.int64))[0])

@@ -214,6 +214,18 @@ def verify_term(
     return result
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64_int(value: int) -> int:
+    """splitmix64 of one Python int: the same mixing as `splitmix64`, without
+    numpy's per-call overhead on a single value."""
+    z = (value * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
 def current_generation() -> int:
     # Raw SQL: this runs on every search, and the ORM costs 20x the query here.
     with connection.cursor() as cursor:

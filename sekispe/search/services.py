@@ -267,22 +267,18 @@ _SCORE_BITS = 7  # at most 5 + 20 + 5 + 8 + 4 requested values: < 128
 _TIE_BITS = 64 - 1 - _SCORE_BITS
 
 
-def _tie_break(values: np.ndarray, seed: int) -> np.ndarray:
-    return ix.splitmix64(values + np.int64(seed))
-
-
 def order_seed(query: SearchQuery, today: dt.date) -> int:
     """64 well-mixed bits from the date and the filters (not the page)."""
     crc = zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
-    return int(_tie_break(np.array([crc], dtype=np.int64), 0)[0])
+    return ix.splitmix64_int(crc)
 
 
 def _sort_keys(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
     """One uint64 per row, ascending = best first: [not accepting | 127 - score | tie]."""
     # tie_base is splitmix64(listing id) per row, computed once per index; one
     # xor-multiply with the query's seed re-mixes it into a fresh order.
-    with np.errstate(over="ignore"):
-        ties = (index.tie_base[rows] ^ np.uint64(order_seed(query, index.today))) * _GOLDEN
+    # uint64 array arithmetic wraps silently (only numpy scalars warn).
+    ties = (index.tie_base[rows] ^ np.uint64(order_seed(query, index.today))) * _GOLDEN
     ranked = query.include_not_accepting or _scored(query)
     if not ranked:  # every row is accepting and scores the same: ties decide alone
         return ties
