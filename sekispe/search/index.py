@@ -284,6 +284,11 @@ def build_index(
             "updated_at",
         )
     )
+    # Rows are stored in a per-day pseudo-random order: for a search that
+    # ranks nothing, the order of its results is then just this order rotated
+    # by a per-query offset, and a page needs no sort (see services._ordered_page).
+    day = today.toordinal()
+    listing_rows.sort(key=lambda row: splitmix64_int(row[0] * 1_000_003 + day))
     n = len(listing_rows)
     position = {row[0]: i for i, row in enumerate(listing_rows)}
     record_position = {row[1]: i for i, row in enumerate(listing_rows)}

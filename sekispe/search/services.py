@@ -297,12 +297,17 @@ def _scored(query: SearchQuery) -> bool:
 
 
 def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(matched)
     start = (query.page - 1) * query.page_size
+    end = start + query.page_size
+    if not (query.include_not_accepting or _scored(query)):
+        return _rotated_page(
+            matched, order_seed(query, index.today) % max(index.size, 1), start, end
+        )
+    rows = np.flatnonzero(matched)
     if start >= rows.size:
         return rows[:0]
     keys = _sort_keys(index, query, rows)
-    end = min(start + query.page_size, rows.size)
+    end = min(end, rows.size)
     if end < rows.size:
         # Only the rows up to this page need ordering: partition, then sort those.
         head = np.argpartition(keys, end - 1)[:end]
@@ -310,6 +315,32 @@ def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.nda
     else:
         head = np.argsort(keys, kind="stable")
     return rows[head[start:end]]
+
+
+_SCAN_CHUNK = 8192
+
+
+def _rotated_page(matched: np.ndarray, offset: int, start: int, end: int) -> np.ndarray:
+    """Matches `start:end` in index order rotated to begin at `offset`.
+
+    When every match scores the same, the index's per-day shuffled row order
+    is the tie-break, rotated by a per-query offset so that each search leads
+    with different people. Scanning in chunks stops as soon as the page is
+    full, so page 1 of a broad search reads a few thousand rows, not all.
+    """
+    found: list[np.ndarray] = []
+    count = 0
+    for low, high in ((offset, matched.size), (0, offset)):
+        position = low
+        while position < high and count < end:
+            stop = min(position + _SCAN_CHUNK, high)
+            hits = np.flatnonzero(matched[position:stop]) + position
+            found.append(hits)
+            count += hits.size
+            position = stop
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    return np.concatenate(found)[start:end]
 
 
 # --- serialisation ----------------------------------------------------------
