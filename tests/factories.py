@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -87,3 +88,8 @@ def random_inputs(rng: random.Random, n: int) -> list[ListingInput]:
             )
         )
     return items
+
+
+def text(response: Any) -> str:
+    """A response's HTML with whitespace runs folded, for substring assertions."""
+    return re.sub(r"\s+", " ", response.content.decode())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.factories import create_specialists, make_input
+from tests.factories import create_specialists, make_input, text
 from tests.test_browser import chromium  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +39,6 @@ def specialists():
             themes=(1, 5),
         ),
     )
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 def test_search_page_in_english_from_accept_language(client, specialists):

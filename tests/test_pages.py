@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.contrib.auth.models import User
 
-from tests.factories import create_specialists, make_input
+from tests.factories import create_specialists, make_input, text
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +25,6 @@ def specialists():
         make_input(registration_number="000002", prefectures=("13",), themes=(1,)),
         make_input(registration_number="000003", prefectures=("13",), status="expired"),
     )
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 def test_root_leads_to_the_search_page(client):

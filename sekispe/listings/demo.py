@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sys
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sekispe.lib.dates import add_years, fiscal_year, period_end
 from sekispe.listings.models import Availability
-from sekispe.listings.services import CourseInput, ListingInput
+from sekispe.listings.services import CourseInput, ListingInput, WriteCounts, write_listings
 from sekispe.reference import data
 from sekispe.reference.models import Affiliation
 from sekispe.reference.services import block_prefectures, prefecture_block
@@ -675,3 +676,21 @@ def generate_specialists(n: int, seed: int, today: dt.date) -> list[ListingInput
     # Return in a shuffled, seeded order so bulk writes don't follow the numbers.
     rng.shuffle(items)
     return items
+
+
+def write_demo_specialists(
+    items: list[ListingInput],
+    *,
+    actor_label: str,
+    source: dict[str, Any],
+    progress: bool,
+    desc: str = "デモデータ投入",
+) -> WriteCounts:
+    """Write generated specialists through `write_listings` behind a tqdm bar."""
+    from tqdm import tqdm
+
+    # disable=None lets tqdm stay quiet when stderr is not a terminal.
+    with tqdm(
+        total=len(items), desc=desc, unit="件", file=sys.stderr, disable=None if progress else True
+    ) as bar:
+        return write_listings(items, actor_label=actor_label, source=source, progress=bar.update)

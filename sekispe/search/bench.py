@@ -166,25 +166,18 @@ def build_queries(count: int, seed: int) -> list[tuple[str, str]]:
 
 def seed_listings(count: int, seed: int, *, progress: bool = True) -> dict[str, float]:
     """Write `count` demo specialists into the current database; seconds taken."""
-    from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists
-    from sekispe.listings.services import write_listings
+    from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists, write_demo_specialists
 
     started = time.perf_counter()
     items = generate_specialists(count, seed, DEMO_ANCHOR)
     generated = time.perf_counter()
-    with tqdm(
-        total=len(items),
+    write_demo_specialists(
+        items,
+        actor_label="bench",
+        source={"bench": True, "seed": seed},
+        progress=progress,
         desc="seed",
-        unit="listing",
-        file=sys.stderr,
-        disable=None if progress else True,
-    ) as bar:
-        write_listings(
-            items,
-            actor_label="bench",
-            source={"bench": True, "seed": seed},
-            progress=bar.update,
-        )
+    )
     written = time.perf_counter()
     return {
         "generate_s": round(generated - started, 2),

@@ -7,17 +7,14 @@ always give the same specialists (see sekispe/listings/demo.py).
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
-from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists
+from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists, write_demo_specialists
 from sekispe.listings.models import Availability, Listing
-from sekispe.listings.services import write_listings
 from sekispe.registry.models import RegistryStatus
 
 ACTOR_LABEL = "seed-demo"
@@ -66,21 +63,13 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         items = generate_specialists(n, seed, anchor)
-        # disable=None lets tqdm stay quiet when stderr is not a terminal.
         quiet = options["no_progress"] or options["verbosity"] == 0
-        with tqdm(
-            total=len(items),
-            desc="デモデータ投入",
-            unit="件",
-            file=sys.stderr,
-            disable=True if quiet else None,
-        ) as bar:
-            counts = write_listings(
-                items,
-                actor_label=ACTOR_LABEL,
-                source={"specialists": n, "seed": seed, "anchor": anchor.isoformat()},
-                progress=bar.update,
-            )
+        counts = write_demo_specialists(
+            items,
+            actor_label=ACTOR_LABEL,
+            source={"specialists": n, "seed": seed, "anchor": anchor.isoformat()},
+            progress=not quiet,
+        )
         elapsed = time.perf_counter() - started
 
         statuses = Counter(item.status for item in items)
