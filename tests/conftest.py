@@ -19,3 +19,51 @@ def live_server(django_db_setup, live_server):
     database: otherwise its thread can still hold a PostgreSQL connection when
     the test database is dropped."""
     return live_server
+
+
+# Personas, one per role (see docs/architecture.md, "Roles").
+@pytest.fixture
+def operator(db):
+    from tests.factories import make_user
+
+    return make_user("operator", "operator@ipa.example.jp", display_name="運営 太郎")
+
+
+@pytest.fixture
+def specialist(db):
+    from tests.factories import make_specialist_user
+
+    return make_specialist_user("100001", name="佐藤 健太")
+
+
+@pytest.fixture
+def other_specialist(db):
+    from tests.factories import make_specialist_user
+
+    return make_specialist_user("100002", name="鈴木 花子", email="suzuki@example.jp")
+
+
+@pytest.fixture
+def sme(db):
+    from tests.factories import make_user
+
+    return make_user("sme", "sme@example.co.jp", organization="株式会社サンプル製作所")
+
+
+@pytest.fixture
+def institution(db):
+    from tests.factories import make_user
+
+    return make_user("institution", "staff@cci.example.jp", organization="サンプル商工会議所")
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)`: the test client signed in as `user` (None: anonymous)."""
+
+    def sign_in(user):
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return sign_in

@@ -93,3 +93,27 @@ def random_inputs(rng: random.Random, n: int) -> list[ListingInput]:
 def text(response: Any) -> str:
     """A response's HTML with whitespace runs folded, for substring assertions."""
     return re.sub(r"\s+", " ", response.content.decode())
+
+
+PASSWORD = "correct-horse-battery-42"
+
+
+def make_user(role: str, email: str | None = None, **extra: Any) -> Any:
+    """A user of `role`; a specialist needs `record=`."""
+    from sekispe.accounts.models import User
+
+    email = email or f"{role}-{next(_counter)}@example.jp"
+    extra.setdefault("email_verified_at", dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    if role == "operator":
+        extra.setdefault("is_staff", True)
+    return User.objects.create_user(email, PASSWORD, role=role, **extra)
+
+
+def make_specialist_user(number: str | None = None, **listing: Any) -> Any:
+    """A specialist with a registry record, a published listing and an account."""
+    from sekispe.registry.models import RegistryRecord
+
+    item = make_input(**({"registration_number": number} if number else {}), **listing)
+    create_specialists(item)
+    record = RegistryRecord.objects.get(registration_number=item.registration_number)
+    return make_user("specialist", record=record)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 
 from tests.factories import create_specialists, make_input, text
 
@@ -113,10 +112,9 @@ def test_healthz(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_admin_refuses_anonymous_and_non_staff_users(client):
+def test_admin_refuses_anonymous_and_non_operator_users(client, sme):
     assert client.get("/admin/").status_code == 302
-    User.objects.create_user("sme", "sme@example.jp", "pw-for-tests-1")
-    client.login(username="sme", password="pw-for-tests-1")
+    client.force_login(sme)
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -403,6 +403,17 @@ def _syllabus(rng: random.Random, themes: Sequence[int]) -> tuple[str, ...]:
     return tuple(sorted(chosen, key=all_codes.index))
 
 
+def _update_age_seconds(rng: random.Random) -> int:
+    """Most listings were touched in the last four months; some are stale (要更新,
+    over 180 days) and a few are over a year old, so hidden until confirmed."""
+    roll = rng.random()
+    days = (
+        rng.randint(0, 120) if roll < 0.86 else rng.randint(190, 330) if roll < 0.97
+        else rng.randint(370, 430)
+    )  # fmt: skip
+    return days * 86400 + rng.randint(0, 86399)
+
+
 def _fees(rng: random.Random) -> dict[str, int]:
     visit = rng.random() < 0.80
     online = rng.random() < 0.85
@@ -661,7 +672,7 @@ def generate_specialists(n: int, seed: int, today: dt.date) -> list[ListingInput
             "status": status,
             "courses": _courses(rng, registered_on, min(today, expires_on)),
             "updated_at": dt.datetime.combine(today, dt.time(12, 0), tzinfo=JST)
-            - dt.timedelta(seconds=rng.randint(0, 400 * 86400)),
+            - dt.timedelta(seconds=_update_age_seconds(rng)),
         }
         people.append((first_registered, rng.random(), fields))
 
@@ -693,4 +704,11 @@ def write_demo_specialists(
     with tqdm(
         total=len(items), desc=desc, unit="件", file=sys.stderr, disable=None if progress else True
     ) as bar:
-        return write_listings(items, actor_label=actor_label, source=source, progress=bar.update)
+        # Demo data is not a change anybody made: no history rows.
+        return write_listings(
+            items,
+            actor_label=actor_label,
+            source=source,
+            progress=bar.update,
+            record_history=False,
+        )

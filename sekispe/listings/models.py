@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from sekispe.reference.models import Affiliation, ServiceForm
 from sekispe.registry.models import RegistryStatus
@@ -18,16 +19,45 @@ class Availability(models.TextChoices):
     NOT_ACCEPTING = "not_accepting", _("受付停止中")
 
 
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft", _("下書き")
+    SUBMITTED = "submitted", _("審査待ち")
+    PUBLISHED = "published", _("掲載中")
+    SUSPENDED = "suspended", _("掲載停止")
+    WITHDRAWN = "withdrawn", _("掲載取り下げ")
+
+
+# Freshness rules (003: listings must stay fresh to be trusted).
+STALE_AFTER_DAYS = 180
+HIDDEN_AFTER_DAYS = 365
+
+
+def stale_cutoff(today: dt.date, days: int) -> dt.datetime:
+    """The instant before which an update counts as older than `days` days on `today`."""
+    day = today - dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def is_stale(updated_at: dt.datetime, today: dt.date) -> bool:
+    return updated_at < stale_cutoff(today, STALE_AFTER_DAYS)
+
+
 class ListingQuerySet(models.QuerySet["Listing"]):
     def visible(self, today: dt.date | None = None) -> ListingQuerySet:
-        """The one rule for public visibility: the registry record is active.
+        """The one rule for public visibility.
 
-        An expiry date in the past hides the listing even before the daily
-        expiry job has flipped the status, so a lagging job never shows a
-        lapsed registrant.
+        Published, the registry record active and not past expiry, and updated
+        within HIDDEN_AFTER_DAYS. Dates are compared here rather than flipped
+        by the daily job alone, so a lagging job never shows a lapsed
+        registrant or a year-old listing.
         """
         today = today or timezone.localdate()
-        return self.filter(record__status=RegistryStatus.ACTIVE, record__expires_on__gte=today)
+        return self.filter(
+            status=ListingStatus.PUBLISHED,
+            record__status=RegistryStatus.ACTIVE,
+            record__expires_on__gte=today,
+            updated_at__gte=stale_cutoff(today, HIDDEN_AFTER_DAYS),
+        )
 
 
 class Listing(models.Model):
@@ -67,11 +97,39 @@ class Listing(models.Model):
     availability = models.CharField(
         _("受付状況"), max_length=16, choices=Availability.choices, default=Availability.ACCEPTING
     )
-    # The availability holds until this date (inclusive), then flips.
+    # The availability holds until this date (inclusive), then flips; for
+    # "not accepting" the day after is when the specialist accepts again.
     availability_until = models.DateField(_("受付状況の期限"), null=True, blank=True)
+    not_accepting_reason = models.CharField(_("受付停止の理由"), max_length=200, blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        _("同時に対応できる案件数"), default=1, validators=[MinValueValidator(1)]
+    )
+    # 003: specialists whose employer forbids side work are not eligible.
+    employer_permits_outside_work = models.BooleanField(
+        _("勤務先が社外での支援活動（兼業）を認めている"), default=False
+    )
+    status = models.CharField(
+        _("掲載状態"),
+        max_length=16,
+        choices=ListingStatus.choices,
+        default=ListingStatus.DRAFT,
+        db_index=True,
+    )
+    # The operator's last message or reason (send-back, suspension), shown to the specialist.
+    status_note = models.TextField(_("運営者からのメッセージ"), blank=True)
+    # Last update or confirmation by the specialist: freshness counts from here.
     updated_at = models.DateTimeField(_("最終更新日時"), default=timezone.now)
+    # Set by the daily maintenance so each freshness e-mail goes out once per
+    # stale spell; cleared by the next update.
+    stale_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    hidden_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ListingQuerySet.as_manager()
+    history = HistoricalRecords(
+        m2m_fields=["prefectures", "themes", "syllabus_items", "industries", "periods",
+                    "qualifications"],
+        excluded_fields=["stale_notified_at", "hidden_notified_at"],
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("掲載情報")
@@ -82,6 +140,9 @@ class Listing(models.Model):
 
     def is_accepting(self, today: dt.date) -> bool:
         return effective_accepting(self.availability, self.availability_until, today)
+
+    def is_stale(self, today: dt.date) -> bool:
+        return is_stale(self.updated_at, today)
 
 
 def effective_accepting(availability: str, until: dt.date | None, today: dt.date) -> bool:
@@ -100,6 +161,8 @@ class ServiceOffer(models.Model):
         _("1回あたりの料金（円）"), validators=[MinValueValidator(0)]
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["listing", "form"]
         constraints = [
@@ -108,3 +171,55 @@ class ServiceOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form}: {self.fee_yen}"
+
+
+class ListingTransition(models.Model):
+    """One change of a listing's status: who moved it, from where to where, and why."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=ListingStatus.choices)
+    to_status = models.CharField(max_length=16, choices=ListingStatus.choices)
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=64, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("掲載状態の変更")
+        verbose_name_plural = _("掲載状態の変更")
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}: {self.from_status} → {self.to_status}"
+
+
+class ListingCriteria(models.Model):
+    """The listing criteria (掲載基準), one row, editable by operators in the admin."""
+
+    require_active_registration = models.BooleanField(_("登録が有効であること"), default=True)
+    require_courses_current = models.BooleanField(
+        _("今期の義務講習を受講済みであること"), default=True
+    )
+    min_themes = models.PositiveSmallIntegerField(_("指導テーマの最少数"), default=1)
+    min_regions = models.PositiveSmallIntegerField(_("支援地域の最少数"), default=1)
+    require_contact = models.BooleanField(_("連絡手段があること"), default=True)
+    min_profile_chars = models.PositiveSmallIntegerField(_("プロフィールの最少文字数"), default=100)
+    require_employer_permission = models.BooleanField(
+        _("企業所属の場合、勤務先が兼業を認めていること"), default=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("掲載基準")
+        verbose_name_plural = _("掲載基準")
+
+    def __str__(self) -> str:
+        return str(_("掲載基準"))
+
+    @classmethod
+    def current(cls) -> ListingCriteria:
+        criteria, _created = cls.objects.get_or_create(pk=1)
+        return criteria

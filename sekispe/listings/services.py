@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from sekispe.audit.services import record_event
 from sekispe.lib.dates import fiscal_year
-from sekispe.listings.models import Availability, Listing, ServiceOffer
+from sekispe.listings.history import snapshot_listings, snapshot_records
+from sekispe.listings.models import Availability, Listing, ListingStatus, ServiceOffer
 from sekispe.reference.models import Affiliation
 from sekispe.registry.models import CourseCompletion, RegistryRecord, RegistryStatus
 
@@ -156,11 +157,16 @@ def write_listings(
     source: dict[str, Any] | None = None,
     actor: Any = None,
     progress: Callable[[int], None] | None = None,
+    status: str = ListingStatus.PUBLISHED,
+    record_history: bool = True,
 ) -> WriteCounts:
     """Upsert specialists by registration number, all or nothing.
 
     Registry facts in `items` overwrite the stored ones (only operators run
     bulk writes). Course completions are replaced only when `courses` is given.
+    New listings get `status` (bulk sources are vetted lists, so published by
+    default); an existing listing keeps its status. `record_history` writes one
+    history snapshot per changed listing and record; the demo seed turns it off.
     """
     numbers = [item.registration_number for item in items]
     if len(set(numbers)) != len(numbers):
@@ -171,7 +177,9 @@ def write_listings(
     now = timezone.now()
     with transaction.atomic():
         for batch in _chunks(items, 500):
-            _write_batch(batch, counts, now)
+            _write_batch(
+                batch, counts, now, status, actor if record_history else False, actor_label
+            )
             if progress:
                 progress(len(batch))
         record_event(
@@ -194,7 +202,15 @@ def write_listings(
     return counts
 
 
-def _write_batch(batch: Sequence[ListingInput], counts: WriteCounts, now: dt.datetime) -> None:
+def _write_batch(
+    batch: Sequence[ListingInput],
+    counts: WriteCounts,
+    now: dt.datetime,
+    status: str,
+    history_actor: Any,
+    actor_label: str,
+) -> None:
+    """`history_actor` is False when no history is wanted, else the acting user or None."""
     numbers = [item.registration_number for item in batch]
     records = {r.registration_number: r for r in RegistryRecord.objects.filter(
         registration_number__in=numbers
@@ -249,7 +265,7 @@ def _write_batch(batch: Sequence[ListingInput], counts: WriteCounts, now: dt.dat
         wanted = _listing_values(item)
         stamp = item.updated_at or now
         if listing is None:
-            new_listings.append(Listing(record=record, updated_at=stamp, **wanted))
+            new_listings.append(Listing(record=record, updated_at=stamp, status=status, **wanted))
             rewrite_sets.append((item, record))
             counts.inserted += 1
             counts.changed_numbers.append(item.registration_number)
@@ -282,6 +298,24 @@ def _write_batch(batch: Sequence[ListingInput], counts: WriteCounts, now: dt.dat
         _rewrite_sets(rewrite_sets)
     if replace_courses:
         _replace_courses(replace_courses)
+    if history_actor is not False:
+        reason = f"bulk:{actor_label}"
+        new_ids = {lst.record_id for lst in new_listings}
+        touched = (
+            new_ids | {r.id for _, r in rewrite_sets} | {x.record_id for x in changed_listings}
+        )
+        written = list(Listing.objects.filter(record_id__in=touched))
+        for created in (True, False):
+            snapshot_listings(
+                [x for x in written if (x.record_id in new_ids) == created],
+                user=history_actor,
+                reason=reason,
+                created=created,
+            )
+        snapshot_records(
+            [records[n] for n in is_new_number], user=history_actor, reason=reason, created=True
+        )
+        snapshot_records(changed_records, user=history_actor, reason=reason)
 
 
 def _courses_differ(record: RegistryRecord, item: ListingInput) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 registration_number_validator = RegexValidator(
     r"^\d{6}$", _("登録番号は6桁の数字で入力してください。")
@@ -43,6 +44,7 @@ class RegistryRecord(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["registration_number"]
@@ -61,6 +63,7 @@ class CourseCompletion(models.Model):
     provider = models.CharField(_("実施機関"), max_length=64, blank=True)
     course_code = models.CharField(_("講習コード"), max_length=32, blank=True)
     completed_on = models.DateField(_("修了日"))
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["record", "completed_on"]

@@ -27,12 +27,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "simple_history",
     "sekispe.core",
+    "sekispe.accounts",
     "sekispe.audit",
     "sekispe.reference",
     "sekispe.registry",
     "sekispe.listings",
     "sekispe.search",
+    "sekispe.backoffice",
 ]
 
 MIDDLEWARE = [
@@ -46,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "sekispe.core.middleware.SecurityHeadersMiddleware",
 ]
 
@@ -82,6 +86,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Kept so hashes made before argon2 still verify (and are upgraded on login).
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "search:index"
+# Password-reset and invitation links.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+INVITATION_VALID_DAYS = 14
+EMAIL_VERIFICATION_TIMEOUT = env_int("EMAIL_VERIFICATION_TIMEOUT", 3 * 24 * 3600)
+# Where links in e-mails point; requests are not always at hand (daily jobs).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# Rate limits: (allowed events, window in seconds). Failed logins count per
+# account and per client address; contact reveals by anonymous visitors per
+# address, by signed-in SMEs and institutions per account (a ceiling normal
+# use never reaches).
+LOGIN_FAILURES_PER_ACCOUNT = (env_int("LOGIN_FAILURES_PER_ACCOUNT", 5), 15 * 60)
+LOGIN_FAILURES_PER_IP = (env_int("LOGIN_FAILURES_PER_IP", 20), 15 * 60)
+CONTACT_REVEALS_ANONYMOUS_PER_IP = (env_int("CONTACT_REVEALS_ANONYMOUS_PER_IP", 30), 3600)
+CONTACT_REVEALS_SIGNED_IN = (env_int("CONTACT_REVEALS_SIGNED_IN", 500), 24 * 3600)
+SIGNUPS_PER_IP = (env_int("SIGNUPS_PER_IP", 10), 3600)
+# Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use REMOTE_ADDR).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,317 @@
+"""Accounts: how each role gets an account, sign-in throttling, sign-out everywhere.
+
+- Operators create institution accounts (`create_institution_account`).
+- SMEs sign up themselves and verify their e-mail (`register_sme`, `verify_email`).
+- Specialists only through an operator's invitation from the registry record
+  (`invite_specialist`, `accept_invitation`): the link binds the account to
+  that record, so nobody claims a registration number by typing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
+
+from sekispe.accounts.models import Invitation, Role, User, normalize_email
+from sekispe.audit.services import record_event
+from sekispe.core import ratelimit
+from sekispe.core.mail import send_templated, site_url
+from sekispe.registry.models import RegistryRecord, RegistryStatus
+
+
+class AccountError(Exception):
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+# ---------------------------------------------------------------- invitations
+
+
+def invite_specialist(record: RegistryRecord, email: str, *, actor: User) -> str:
+    """Send a single-use invitation to `email`, bound to `record`. Returns the token.
+
+    Earlier unused invitations for the record are revoked, so only the newest
+    link works.
+    """
+    if not actor.is_operator:
+        raise AccountError(_("招待を送れるのは運営者だけです。"))
+    if record.status != RegistryStatus.ACTIVE:
+        raise AccountError(_("登録が有効でない登録セキスペは招待できません。"))
+    if User.objects.filter(record=record).exists():
+        raise AccountError(_("この登録番号にはすでにアカウントがあります。"))
+    email = normalize_email(email)
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(record=record).usable().update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            record=record,
+            email=email,
+            token_hash=Invitation.hash_token(token),
+            created_by=actor,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=settings.INVITATION_VALID_DAYS),
+        )
+        record_event(
+            "accounts.invite",
+            actor=actor,
+            target_type="registry_record",
+            target_id=record.pk,
+            data={"email": email, "invitation": invitation.pk},
+        )
+        send_templated(
+            "invitation",
+            email,
+            {
+                "name": record.name,
+                "url": site_url(f"/accounts/invitation/{token}/"),
+                "expires_at": invitation.expires_at,
+            },
+        )
+    return token
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The usable invitation for `token`, or None (unknown, used, revoked or expired)."""
+    return (
+        Invitation.objects.usable()
+        .select_related("record")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Create the specialist's account for the invitation's record and use up the link."""
+    from sekispe.listings.lifecycle import start_listing
+
+    now = timezone.now()
+    with transaction.atomic():
+        invitation = find_invitation(token)
+        if invitation is None:
+            raise AccountError(_("この招待リンクは無効か、有効期限が切れています。"))
+        # Claim first: of two concurrent accepts, exactly one gets the row.
+        claimed = Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+        if claimed != 1:
+            raise AccountError(_("この招待リンクはすでに使用されています。"))
+        if User.objects.filter(email=invitation.email).exists():
+            raise AccountError(
+                _(
+                    "このメールアドレスはすでに別のアカウントで使われています。運営者にご連絡ください。"
+                )
+            )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    invitation.email,
+                    password,
+                    role=Role.SPECIALIST,
+                    record=invitation.record,
+                    display_name=invitation.record.name,
+                    email_verified_at=now,  # the link arrived at this address
+                )
+        except IntegrityError as exc:
+            raise AccountError(_("この登録番号にはすでにアカウントがあります。")) from exc
+        start_listing(invitation.record, actor=user)
+        record_event(
+            "accounts.invitation_accepted",
+            actor=user,
+            target_type="registry_record",
+            target_id=invitation.record_id,
+            data={"invitation": invitation.pk},
+        )
+    return user
+
+
+# ------------------------------------------------------------------ SME signup
+
+
+class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
+    """Valid until used: verifying changes `email_verified_at`, which is in the hash."""
+
+    key_salt = "sekispe.accounts.EmailVerificationTokenGenerator"
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:  # type: ignore[override]
+        return f"{user.pk}{user.email}{user.email_verified_at}{user.is_active}{timestamp}"
+
+
+verification_tokens = EmailVerificationTokenGenerator()
+
+
+def register_sme(email: str, password: str, *, organization: str, display_name: str) -> User | None:
+    """Create an inactive SME account and e-mail a verification link.
+
+    If the address already has an account, that owner gets a notice instead
+    and the caller sees the same result, so the form never reveals who is
+    registered.
+    """
+    email = normalize_email(email)
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        send_templated("signup_exists", email, {"login_url": site_url("/accounts/login/")})
+        return None
+    with transaction.atomic():
+        user = User.objects.create_user(
+            email,
+            password,
+            role=Role.SME,
+            organization=organization.strip(),
+            display_name=display_name.strip(),
+            is_active=False,
+        )
+        record_event("accounts.sme_signup", actor=None, actor_label=email, target_type="user",
+                     target_id=user.pk)  # fmt: skip
+        _send_verification(user)
+    return user
+
+
+def _send_verification(user: User) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = verification_tokens.make_token(user)
+    send_templated(
+        "verify_email",
+        user.email,
+        {"url": site_url(f"/accounts/verify/{uid}/{token}/"), "user": user},
+    )
+
+
+def verify_email(uidb64: str, token: str) -> User:
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AccountError(_("確認リンクが正しくありません。")) from exc
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=pk, role=Role.SME).first()
+        if user is None or not verification_tokens.check_token(user, token):
+            raise AccountError(_("確認リンクが無効か、有効期限が切れています。"))
+        user.is_active = True
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["is_active", "email_verified_at"])
+        record_event("accounts.email_verified", actor=user, target_type="user", target_id=user.pk)
+    return user
+
+
+# ------------------------------------------------------------ institutions
+
+
+def create_institution_account(
+    email: str, *, organization: str, display_name: str, actor: User
+) -> User:
+    """An operator creates a support-institution account; its owner sets a password by e-mail."""
+    if not actor.is_operator:
+        raise AccountError(_("支援機関のアカウントを作成できるのは運営者だけです。"))
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise AccountError(_("このメールアドレスはすでに登録されています。"), field="email")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            email,
+            None,
+            role=Role.INSTITUTION,
+            organization=organization.strip(),
+            display_name=display_name.strip(),
+            email_verified_at=None,
+        )
+        record_event(
+            "accounts.institution_created",
+            actor=actor,
+            target_type="user",
+            target_id=user.pk,
+            data={"email": email, "organization": user.organization},
+        )
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        # Django's reset tokens accept an unusable password, so the same
+        # reviewed flow sets the first password.
+        token = default_token_generator.make_token(user)
+        send_templated(
+            "institution_welcome",
+            email,
+            {
+                "user": user,
+                "url": site_url(f"/accounts/reset/{uid}/{token}/"),
+            },
+        )
+    return user
+
+
+# --------------------------------------------------------------- sign-in
+
+
+@dataclass(frozen=True)
+class Throttle:
+    allowed: bool
+    retry_after_minutes: int = 0
+
+
+def _login_rules() -> tuple[ratelimit.Limit, ratelimit.Limit]:
+    per_account, per_ip = settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_IP
+    return (
+        ratelimit.Limit(per_account[0], dt.timedelta(seconds=per_account[1])),
+        ratelimit.Limit(per_ip[0], dt.timedelta(seconds=per_ip[1])),
+    )
+
+
+def _account_key(email: str) -> str:
+    return f"login:account:{normalize_email(email)}"
+
+
+def login_throttle(request: HttpRequest, email: str) -> Throttle:
+    """Refuse before checking the password once either failure budget is spent."""
+    account_rule, ip_rule = _login_rules()
+    decisions = [
+        ratelimit.peek(_account_key(email), account_rule),
+        ratelimit.peek(ratelimit.ip_key("login", request), ip_rule),
+    ]
+    blocked = [d for d in decisions if not d.allowed]
+    if not blocked:
+        return Throttle(True)
+    wait = max(d.retry_after for d in blocked)
+    return Throttle(False, max(1, int(wait.total_seconds() // 60) + 1))
+
+
+def record_login_failure(request: HttpRequest, email: str) -> None:
+    account_rule, ip_rule = _login_rules()
+    ratelimit.hit(_account_key(email), account_rule)
+    ratelimit.hit(ratelimit.ip_key("login", request), ip_rule)
+
+
+def record_login_success(email: str) -> None:
+    # The account's budget refills on success; the address's does not, so one
+    # valid account cannot be used to reset guessing against others.
+    ratelimit.reset(_account_key(email))
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Invalidate every session of `user`: the session hash includes `session_token`."""
+    user.session_token = secrets.token_hex(16)
+    user.save(update_fields=["session_token"])
+    record_event("accounts.sign_out_everywhere", actor=user, target_type="user", target_id=user.pk)
+
+
+def get_specialist_listing(user: Any) -> Any:
+    """The signed-in specialist's own listing; 404 for anybody else."""
+    from django.http import Http404
+
+    from sekispe.listings.models import Listing
+
+    if not getattr(user, "is_specialist", False):
+        raise Http404
+    listing = Listing.objects.select_related("record").filter(record_id=user.record_id).first()
+    if listing is None:
+        raise Http404
+    return listing

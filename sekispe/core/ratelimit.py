@@ -1,0 +1,91 @@
+"""Fixed-window rate limits kept in the database.
+
+Why not the cache: the default cache is per process, so with several workers
+each would count alone; the database is shared by every worker with no extra
+service, on SQLite and PostgreSQL alike. The counters are tiny (one row per key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from sekispe.core.models import RateLimitCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    limit: int
+    window: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    count: int
+    retry_after: dt.timedelta
+
+
+def _window_open(counter: RateLimitCounter, window: dt.timedelta, now: dt.datetime) -> bool:
+    return counter.window_start + window > now
+
+
+def peek(key: str, rule: Limit) -> Decision:
+    """Whether the next hit would still be allowed, without counting it."""
+    now = timezone.now()
+    counter = RateLimitCounter.objects.filter(key=key).first()
+    if counter is None or not _window_open(counter, rule.window, now):
+        return Decision(True, 0, dt.timedelta(0))
+    return Decision(
+        counter.count < rule.limit, counter.count, counter.window_start + rule.window - now
+    )
+
+
+def hit(key: str, rule: Limit) -> Decision:
+    """Count one event against `key`; allowed while the count stays within the limit."""
+    now = timezone.now()
+    with transaction.atomic():
+        # ignore_conflicts makes concurrent first hits safe; the row lock below
+        # serialises the increments.
+        RateLimitCounter.objects.bulk_create(
+            [RateLimitCounter(key=key, window_start=now, count=0)], ignore_conflicts=True
+        )
+        counter = RateLimitCounter.objects.select_for_update().get(key=key)
+        if not _window_open(counter, rule.window, now):
+            counter.window_start, counter.count = now, 1
+            counter.save(update_fields=["window_start", "count"])
+        else:
+            RateLimitCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+            counter.count += 1
+    return Decision(
+        counter.count <= rule.limit, counter.count, counter.window_start + rule.window - now
+    )
+
+
+def reset(key: str) -> None:
+    RateLimitCounter.objects.filter(key=key).delete()
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address. Behind a proxy, set SEKISPE_TRUSTED_PROXY_HOPS so the
+    right X-Forwarded-For entry is used; a client can forge the leftmost ones."""
+    hops = getattr(settings, "TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def ip_key(scope: str, request: HttpRequest) -> str:
+    # Hashed so the counter table holds no raw addresses (APPI: minimise personal data).
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{client_ip(request)}".encode()).hexdigest()
+    return f"{scope}:ip:{digest[:32]}"

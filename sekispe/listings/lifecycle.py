@@ -1,0 +1,408 @@
+"""The listing lifecycle and the specialist's own edits: the one write path.
+
+    draft ──submit──▶ submitted ──approve──▶ published ──suspend──▶ suspended
+      ▲                  │  ▲                    │    ◀──restore──
+      └────send_back─────┘  └── gated edit ──────┘
+    any of the above ──withdraw──▶ withdrawn ──reopen──▶ draft
+
+Views, admin actions and commands call these functions; none of them saves a
+listing's status itself. Each function checks its precondition, claims the
+transition with a conditional UPDATE (so two operators cannot approve and
+suspend at once), writes the transition, a history snapshot and an audit
+event, and sends e-mail after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sekispe.audit.services import record_event
+from sekispe.core.mail import send_templated
+from sekispe.listings.criteria import criteria_met, evaluate_criteria
+from sekispe.listings.history import quiet_history, snapshot_listings
+from sekispe.listings.models import Availability, Listing, ListingStatus, ListingTransition
+from sekispe.listings.models import ServiceOffer as ServiceOfferModel
+
+S = ListingStatus
+
+
+class ListingError(Exception):
+    """A refused listing change; `message` is shown to the user as is."""
+
+    def __init__(self, message: Any, failed: Iterable[str] = ()) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.failed = list(failed)
+
+
+# The self-declared items a specialist edits. Gated ones are claims an operator
+# checks against the listing criteria, so changing one on a published listing
+# sends it back for review; the rest (contact, availability, fees, regions…)
+# go live at once so keeping them fresh costs nothing.
+SCALAR_FIELDS = (
+    "first_free",
+    "affiliation",
+    "company_name",
+    "employer_permits_outside_work",
+    "email",
+    "phone",
+    "web",
+    "profile",
+    "track_record",
+    "other_qualifications",
+    "availability",
+    "availability_until",
+    "not_accepting_reason",
+    "capacity",
+)
+SET_FIELDS = ("prefectures", "themes", "syllabus_items", "industries", "periods", "qualifications")
+GATED_FIELDS = frozenset(
+    {
+        "themes",
+        "syllabus_items",
+        "industries",
+        "qualifications",
+        "other_qualifications",
+        "affiliation",
+        "company_name",
+        "employer_permits_outside_work",
+        "track_record",
+    }
+)
+
+# action: (allowed from, to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({S.DRAFT}), S.SUBMITTED),
+    "approve": (frozenset({S.SUBMITTED}), S.PUBLISHED),
+    "send_back": (frozenset({S.SUBMITTED}), S.DRAFT),
+    "resubmit": (frozenset({S.PUBLISHED}), S.SUBMITTED),
+    "suspend": (frozenset({S.PUBLISHED}), S.SUSPENDED),
+    "restore": (frozenset({S.SUSPENDED}), S.PUBLISHED),
+    "withdraw": (frozenset({S.DRAFT, S.SUBMITTED, S.PUBLISHED, S.SUSPENDED}), S.WITHDRAWN),
+    "reopen": (frozenset({S.WITHDRAWN}), S.DRAFT),
+}
+
+
+@dataclass
+class ListingChanges:
+    """What the self-service form submits: scalar values, code sets and fees per form."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, set[Any]] = field(default_factory=dict)
+    fees: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    changed: frozenset[str]
+    resubmitted: bool
+
+
+def _actor_label(actor: Any) -> str:
+    return getattr(actor, "email", "") or "system"
+
+
+def _bump() -> None:
+    from sekispe.search.services import bump_generation
+
+    bump_generation()
+
+
+def _transition(
+    listing: Listing, action: str, *, actor: Any, note: str = "", actor_label: str = ""
+) -> Listing:
+    sources, target = TRANSITIONS[action]
+    if listing.status not in sources:
+        raise ListingError(
+            _("この操作は現在の掲載状態（%(status)s）ではできません。")
+            % {"status": listing.get_status_display()}
+        )
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": target}
+    if action in ("send_back", "suspend"):
+        fields["status_note"] = note
+    elif action in ("approve", "restore", "submit", "reopen"):
+        fields["status_note"] = ""
+    # The conditional UPDATE is the claim: a concurrent transition that got
+    # there first leaves 0 rows, and this one is refused.
+    claimed = Listing.objects.filter(pk=listing.pk, status=listing.status).update(**fields)
+    if claimed != 1:
+        raise ListingError(_("掲載状態が他の操作で変更されました。画面を再読み込みしてください。"))
+    previous = listing.status
+    for name, value in fields.items():
+        setattr(listing, name, value)
+    ListingTransition.objects.create(
+        listing=listing,
+        from_status=previous,
+        to_status=target,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label or _actor_label(actor),
+        note=note,
+        created_at=now,
+    )
+    snapshot_listings([listing], user=actor, reason=f"{action}: {note}"[:100])
+    record_event(
+        f"listings.{action}",
+        actor=actor,
+        actor_label=actor_label,
+        target_type="listing",
+        target_id=listing.pk,
+        data={"from": previous, "to": target, "note": note},
+    )
+    _bump()
+    return listing
+
+
+def _locked(listing: Listing) -> Listing:
+    return Listing.objects.select_for_update().select_related("record").get(pk=listing.pk)
+
+
+def submit_listing(listing: Listing, *, actor: Any, today: dt.date | None = None) -> Listing:
+    """The specialist asks for review; refused while any listing criterion fails."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        listing = _locked(listing)
+        checks = evaluate_criteria(listing, today)
+        if not criteria_met(checks):
+            raise ListingError(
+                _("掲載基準を満たしていない項目があります。"),
+                failed=[c.code for c in checks if not c.passed],
+            )
+        return _transition(listing, "submit", actor=actor)
+
+
+def approve_listing(listing: Listing, *, actor: Any, today: dt.date | None = None) -> Listing:
+    """An operator publishes a submitted listing that meets every criterion."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        listing = _locked(listing)
+        checks = evaluate_criteria(listing, today)
+        if listing.status == S.SUBMITTED and not criteria_met(checks):
+            raise ListingError(
+                _("掲載基準を満たしていないため承認できません。差し戻してください。"),
+                failed=[c.code for c in checks if not c.passed],
+            )
+        # Approval starts a fresh period: the listing was just checked.
+        listing = _transition(listing, "approve", actor=actor)
+        _notify(listing, "listing_approved")
+        return listing
+
+
+def send_back_listing(listing: Listing, *, actor: Any, message: str) -> Listing:
+    """An operator returns a submitted listing to draft with a message for the specialist."""
+    message = message.strip()
+    if not message:
+        raise ListingError(_("差し戻しの理由を入力してください。"))
+    with transaction.atomic():
+        listing = _transition(_locked(listing), "send_back", actor=actor, note=message)
+        _notify(listing, "listing_sent_back", message=message)
+        return listing
+
+
+def suspend_listing(listing: Listing, *, actor: Any, reason: str) -> Listing:
+    reason = reason.strip()
+    if not reason:
+        raise ListingError(_("掲載停止の理由を入力してください。"))
+    with transaction.atomic():
+        listing = _transition(_locked(listing), "suspend", actor=actor, note=reason)
+        _notify(listing, "listing_suspended", message=reason)
+        return listing
+
+
+def restore_listing(listing: Listing, *, actor: Any) -> Listing:
+    with transaction.atomic():
+        listing = _transition(_locked(listing), "restore", actor=actor)
+        _notify(listing, "listing_restored")
+        return listing
+
+
+def withdraw_listing(listing: Listing, *, actor: Any) -> Listing:
+    """The specialist takes the listing off the list (APPI); the registry record stays."""
+    with transaction.atomic():
+        return _transition(_locked(listing), "withdraw", actor=actor)
+
+
+def reopen_listing(listing: Listing, *, actor: Any) -> Listing:
+    with transaction.atomic():
+        return _transition(_locked(listing), "reopen", actor=actor)
+
+
+def start_listing(record: Any, *, actor: Any) -> Listing:
+    """A draft listing for a registry record that has none (a newly invited specialist)."""
+    with transaction.atomic():
+        listing, created = Listing.objects.get_or_create(
+            record=record, defaults={"status": S.DRAFT, "updated_at": timezone.now()}
+        )
+        if created:
+            ListingTransition.objects.create(
+                listing=listing,
+                from_status=S.DRAFT,
+                to_status=S.DRAFT,
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                actor_label=_actor_label(actor),
+                note="created",
+            )
+            snapshot_listings([listing], user=actor, reason="created", created=True)
+            record_event(
+                "listings.create",
+                actor=actor,
+                target_type="listing",
+                target_id=listing.pk,
+                data={"registration_number": record.registration_number},
+            )
+        return listing
+
+
+def _current_sets(listing: Listing) -> dict[str, set[Any]]:
+    return {name: set(getattr(listing, name).values_list("pk", flat=True)) for name in SET_FIELDS}
+
+
+def _current_fees(listing: Listing) -> dict[str, int]:
+    return dict(listing.offers.values_list("form", "fee_yen"))
+
+
+def update_listing(listing: Listing, changes: ListingChanges, *, actor: Any) -> UpdateResult:
+    """Apply the specialist's edit. Only self-declared items can change.
+
+    Unknown keys are refused, so a forged form field can never reach a
+    verified item (registry facts live on RegistryRecord, which this never
+    touches). Every save counts as an update for freshness. A gated change
+    to a published listing sends it back to review.
+    """
+    unknown = (set(changes.values) - set(SCALAR_FIELDS)) | (set(changes.sets) - set(SET_FIELDS))
+    if unknown:
+        raise ListingError(_("変更できない項目が含まれています。"), failed=sorted(unknown))
+    if changes.values.get("availability") == Availability.ACCEPTING:
+        changes.values.setdefault("not_accepting_reason", "")
+    with transaction.atomic():
+        listing = _locked(listing)
+        if listing.status == S.WITHDRAWN:
+            raise ListingError(_("取り下げた掲載は、再開してから編集してください。"))
+        changed: set[str] = set()
+        for name, value in changes.values.items():
+            if getattr(listing, name) != value:
+                setattr(listing, name, value)
+                changed.add(name)
+        current = _current_sets(listing)
+        with quiet_history(listing):
+            for name, wanted in changes.sets.items():
+                if current[name] != set(wanted):
+                    getattr(listing, name).set(list(wanted))
+                    changed.add(name)
+            if changes.fees is not None and _current_fees(listing) != changes.fees:
+                listing.offers.all().delete()
+                ServiceOfferModel.objects.bulk_create(
+                    ServiceOfferModel(listing=listing, form=form, fee_yen=fee)
+                    for form, fee in changes.fees.items()
+                )
+                changed.add("fees")
+            listing.updated_at = timezone.now()
+            listing.stale_notified_at = None
+            listing.hidden_notified_at = None
+            listing.save(
+                update_fields=[
+                    *(n for n in changed if n in SCALAR_FIELDS),
+                    "updated_at",
+                    "stale_notified_at",
+                    "hidden_notified_at",
+                ]
+            )
+        snapshot_listings([listing], user=actor, reason="self-service edit")
+        record_event(
+            "listings.update",
+            actor=actor,
+            target_type="listing",
+            target_id=listing.pk,
+            data={"fields": sorted(changed)},
+        )
+        resubmitted = False
+        if listing.status == S.PUBLISHED and changed & GATED_FIELDS:
+            _transition(
+                listing,
+                "resubmit",
+                actor=actor,
+                note="gated: " + ", ".join(sorted(changed & GATED_FIELDS)),
+            )
+            resubmitted = True
+        _bump()
+    return UpdateResult(frozenset(changed), resubmitted)
+
+
+def confirm_listing(listing: Listing, *, actor: Any) -> Listing:
+    """ "Nothing has changed": counts as an update for freshness, and unhides a year-old listing."""
+    with transaction.atomic():
+        listing = _locked(listing)
+        listing.updated_at = timezone.now()
+        listing.stale_notified_at = None
+        listing.hidden_notified_at = None
+        with quiet_history(listing):
+            listing.save(update_fields=["updated_at", "stale_notified_at", "hidden_notified_at"])
+        snapshot_listings([listing], user=actor, reason="confirmed unchanged")
+        record_event("listings.confirm", actor=actor, target_type="listing", target_id=listing.pk)
+        _bump()
+    return listing
+
+
+def set_availability(
+    listing: Listing,
+    *,
+    actor: Any,
+    accepting: bool,
+    reason: str = "",
+    resumes_on: dt.date | None = None,
+    today: dt.date | None = None,
+) -> UpdateResult:
+    """Accepting, or not accepting with an optional reason and the day work resumes."""
+    today = today or timezone.localdate()
+    if accepting:
+        values = {"availability": Availability.ACCEPTING, "availability_until": None}
+    else:
+        if resumes_on is not None and resumes_on <= today:
+            raise ListingError(_("受付再開日は明日以降の日付を指定してください。"))
+        values = {
+            "availability": Availability.NOT_ACCEPTING,
+            # Stored as the last day of the pause: it flips the day after.
+            "availability_until": resumes_on - dt.timedelta(days=1) if resumes_on else None,
+            "not_accepting_reason": reason.strip(),
+        }
+    return update_listing(listing, ListingChanges(values=values), actor=actor)
+
+
+def _notify(listing: Listing, template: str, **extra: Any) -> None:
+    account = getattr(listing.record, "account", None)
+    to = getattr(account, "email", "") or listing.email
+    if to:
+        send_templated(
+            template,
+            to,
+            {"listing": listing, "name": listing.record.name, **extra},
+        )
+
+
+__all__ = [
+    "GATED_FIELDS",
+    "SCALAR_FIELDS",
+    "SET_FIELDS",
+    "TRANSITIONS",
+    "ListingChanges",
+    "ListingError",
+    "UpdateResult",
+    "approve_listing",
+    "confirm_listing",
+    "reopen_listing",
+    "restore_listing",
+    "send_back_listing",
+    "set_availability",
+    "start_listing",
+    "submit_listing",
+    "suspend_listing",
+    "update_listing",
+    "withdraw_listing",
+]
