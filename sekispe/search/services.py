@@ -542,3 +542,60 @@ def bump_generation() -> None:
     with transaction.atomic():
         if not SearchGeneration.objects.filter(pk=1).update(value=token):
             SearchGeneration.objects.update_or_create(pk=1, defaults={"value": token})
+
+
+def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> dict[str, Any]:
+    """The same dict as `get_specialist`, built from the database for any listing.
+
+    Used by the specialist's preview and the operator's review, which must
+    show drafts and submitted listings the index does not hold.
+    """
+    from sekispe.registry.services import course_status
+
+    today = today or timezone.localdate()
+    record = listing.record
+    status = course_status(
+        record.expires_on,
+        record.courses.values_list("kind", "fiscal_year", "completed_on"),
+        today,
+    )
+
+    def codes(name: str, order: tuple[Any, ...]) -> list[Any]:
+        chosen = set(getattr(listing, name).values_list("pk", flat=True))
+        return [code for code in order if code in chosen]
+
+    return {
+        "registration_number": record.registration_number,
+        "name": record.name,
+        "name_kana": record.name_kana,
+        "prefectures": codes("prefectures", ref.PREFECTURE_CODES),
+        "themes": codes("themes", ref.THEME_CODES),
+        "syllabus_items": codes("syllabus_items", ref.SYLLABUS_CODES),
+        "industries": codes("industries", ref.INDUSTRY_CODES),
+        "periods": codes("periods", ref.PERIOD_CODES),
+        "first_free": listing.first_free,
+        "fees": {
+            form: fee
+            for form in ix.FORM_COL
+            for f, fee in listing.offers.values_list("form", "fee_yen")
+            if f == form
+        },
+        "qualifications": codes("qualifications", ref.QUALIFICATION_CODES),
+        "other_qualifications": listing.other_qualifications,
+        "affiliation": listing.affiliation,
+        "company_name": listing.company_name,
+        "accepting": listing.is_accepting(today),
+        "updated_at": listing.updated_at,
+        "verified": {
+            "registration_number": record.registration_number,
+            "registered_on": record.registered_on,
+            "expires_on": record.expires_on,
+            "renewal_count": record.renewal_count,
+            "courses_up_to_date": status.up_to_date,
+        },
+        "email": listing.email,
+        "phone": listing.phone,
+        "web": listing.web,
+        "profile": listing.profile,
+        "track_record": listing.track_record,
+    }
