@@ -18,7 +18,7 @@ install: $(STAMP)
 ## run: install, migrate, seed demo data into an empty database, serve :8000
 run: $(STAMP)
 	$(BIN)/sekispe migrate --noinput
-	$(BIN)/sekispe seed-demo --specialists $(DEMO_SPECIALISTS) --seed 1 --if-empty
+	$(BIN)/sekispe seed-demo --specialists $(DEMO_SPECIALISTS) --seed 1 --if-empty --accounts
 	$(BIN)/sekispe runserver 127.0.0.1:8000
 
 ## test: lint, then the whole suite (browser tests included) on $DATABASE_URL or SQLite

@@ -47,8 +47,9 @@ def test_search_answers_count_page_and_results(client, specialists):
         "renewal_count": 0,
         "courses_up_to_date": True,
     }
-    # Contact details are on the detail endpoint only.
-    assert "email" not in first
+    # Contact details are in no API response (see test_contact_reveal.py).
+    assert "email" not in first and "phone" not in first
+    assert first["stale"] is False
 
 
 @pytest.mark.parametrize(
@@ -101,11 +102,13 @@ def test_invalid_parameters_get_422_naming_the_field(client, specialists, params
     assert detail[0]["msg"]
 
 
-def test_detail_returns_contact_and_hides_invisible_registrants(client, specialists):
+def test_detail_returns_the_profile_and_hides_invisible_registrants(client, specialists):
     response = client.get("/api/v1/specialists/000001")
     assert response.status_code == 200
     body = response.json()
-    assert body["email"] == "sato@example.jp"
+    assert body["profile"] == "中小企業の情報セキュリティ規程の整備を支援しています。"
+    # E-mail and phone are shown only on the web page, one logged request at a time.
+    assert "email" not in body and "phone" not in body
     assert body["verified"]["registration_number"] == "000001"
     assert client.get("/api/v1/specialists/000003").status_code == 404  # deregistered
     assert client.get("/api/v1/specialists/123456").status_code == 404

@@ -87,6 +87,13 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(
     assert "製造業A社でクラウド利用ルールを整備" in page.content()
     assert page.get_by_text("登録簿で確認済み").first.is_visible()
 
+    # Contacts are not in the page until asked for; htmx swaps them in.
+    assert "sato@example.jp" not in page.content()
+    with page.expect_response(lambda r: r.url.endswith("/specialists/000001/contact/")):
+        page.get_by_role("button", name="連絡先を表示する").click()
+    expect(page.get_by_role("link", name="sato@example.jp")).to_be_visible()
+    assert page.locator("h1").count() == 1  # the partial, not a nested page
+
 
 @pytest.fixture
 def one_in_osaka_one_in_tokyo(transactional_db):
@@ -109,3 +116,28 @@ def test_without_javascript_the_filters_are_a_plain_get_form(
     expect(page.locator(".total")).to_have_text("1")
     assert "中村 由美" in page.locator("table.specialists").inner_text()
     context.close()
+
+
+def test_without_javascript_the_contact_button_is_a_plain_post_form(
+    live_server, one_in_osaka_one_in_tokyo, chromium
+):
+    context = chromium.new_context(java_script_enabled=False, locale="ja-JP")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/specialists/000001/")
+    assert "sato@example.jp" not in page.content()
+    page.get_by_role("button", name="連絡先を表示する").click()
+    page.wait_for_url("**/specialists/000001/contact/")
+    expect(page.get_by_role("link", name="sato@example.jp")).to_be_visible()
+    context.close()
+
+
+def test_the_limit_message_replaces_the_contact_button(
+    live_server, one_in_osaka_one_in_tokyo, settings, browser_page
+):
+    settings.CONTACT_REVEALS_ANONYMOUS_PER_IP = (0, 3600)
+    page = browser_page
+    page.goto(f"{live_server.url}/specialists/000001/")
+    with page.expect_response(lambda r: r.status == 429):
+        page.get_by_role("button", name="連絡先を表示する").click()
+    expect(page.get_by_role("alert")).to_contain_text("連絡先の表示回数が上限に達しました")
+    assert "sato@example.jp" not in page.content()

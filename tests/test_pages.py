@@ -78,7 +78,10 @@ def test_no_match_in_a_prefecture_offers_alternatives(client, specialists):
 
 def test_detail_page_shows_contact_track_record_and_verified_facts(client, specialists):
     body = text(client.get("/specialists/000001/"))
-    assert "06-1234-5678" in body
+    # The phone number is shown on request only (see test_contact_reveal.py).
+    assert "06-1234-5678" not in body
+    assert "連絡先を表示する</button>" in body
+    assert "06-1234-5678" in text(client.post("/specialists/000001/contact/"))
     assert "製造業A社でクラウド利用ルールを整備" in body
     assert "登録番号</dt><dd>000001" in body
     assert "更新回数</dt><dd>0回" in body

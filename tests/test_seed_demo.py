@@ -221,8 +221,9 @@ def test_seeded_specialists_are_searchable_and_lapsed_ones_are_not(client):
         )
     )
     year_old = set(
-        Listing.objects.filter(updated_at__lt=dt.datetime(2025, 11, 22, tzinfo=dt.UTC))
-        .values_list("record__registration_number", flat=True)
+        Listing.objects.filter(updated_at__lt=dt.datetime(2025, 11, 22, tzinfo=dt.UTC)).values_list(
+            "record__registration_number", flat=True
+        )
     )
     assert visible
     assert not visible & (lapsed | year_old)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -163,7 +164,11 @@ def register_sme(email: str, password: str, *, organization: str, display_name: 
     email = normalize_email(email)
     existing = User.objects.filter(email=email).first()
     if existing is not None:
-        send_templated("signup_exists", email, {"login_url": site_url("/accounts/login/")})
+        if existing.role == Role.SME and not existing.is_active and not existing.email_verified_at:
+            # The first verification e-mail was lost: send a fresh link instead.
+            _send_verification(existing)
+        else:
+            send_templated("signup_exists", email, {"login_url": site_url("/accounts/login/")})
         return None
     with transaction.atomic():
         user = User.objects.create_user(
@@ -281,7 +286,7 @@ def login_throttle(request: HttpRequest, email: str) -> Throttle:
     if not blocked:
         return Throttle(True)
     wait = max(d.retry_after for d in blocked)
-    return Throttle(False, max(1, int(wait.total_seconds() // 60) + 1))
+    return Throttle(False, max(1, math.ceil(wait.total_seconds() / 60)))
 
 
 def record_login_failure(request: HttpRequest, email: str) -> None:

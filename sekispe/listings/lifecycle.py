@@ -296,7 +296,8 @@ def update_listing(listing: Listing, changes: ListingChanges, *, actor: Any) -> 
                 if current[name] != set(wanted):
                     getattr(listing, name).set(list(wanted))
                     changed.add(name)
-            if changes.fees is not None and _current_fees(listing) != changes.fees:
+            fees_before = _current_fees(listing)
+            if changes.fees is not None and fees_before != changes.fees:
                 listing.offers.all().delete()
                 ServiceOfferModel.objects.bulk_create(
                     ServiceOfferModel(listing=listing, form=form, fee_yen=fee)
@@ -320,7 +321,13 @@ def update_listing(listing: Listing, changes: ListingChanges, *, actor: Any) -> 
             actor=actor,
             target_type="listing",
             target_id=listing.pk,
-            data={"fields": sorted(changed)},
+            # Offers are replaced, not versioned, so the audit keeps their before/after.
+            data={"fields": sorted(changed)}
+            | (
+                {"fees": {"before": fees_before, "after": changes.fees}}
+                if "fees" in changed
+                else {}
+            ),
         )
         resubmitted = False
         if listing.status == S.PUBLISHED and changed & GATED_FIELDS:

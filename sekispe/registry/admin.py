@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from sekispe.audit.admin_mixins import AuditedAdminMixin
 from sekispe.registry.models import CourseCompletion, RegistryRecord
@@ -12,7 +16,7 @@ class CourseInline(admin.TabularInline):
 
 
 @admin.register(RegistryRecord)
-class RegistryRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class RegistryRecordAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     audit_prefix = "registry"
     list_display = (
         "registration_number",
@@ -26,4 +30,15 @@ class RegistryRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "home_prefecture__block")
     search_fields = ("registration_number", "name", "name_kana")
+    readonly_fields = ("ops_link",)
     inlines = [CourseInline]
+
+    @admin.display(description=_("運営者画面"))
+    def ops_link(self, obj: RegistryRecord) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("backoffice:record", args=[obj.pk]),
+            _("招待の送信と変更履歴は運営者画面で行います"),
+        )

@@ -79,12 +79,15 @@ class SpecialistOut(Schema):
     company_name: str
     accepting: bool
     updated_at: dt.datetime
+    stale: bool = Field(description="Not updated for 180 days or more (listings are hidden at 365)")
     verified: VerifiedOut
 
 
 class SpecialistDetailOut(SpecialistOut):
-    email: str
-    phone: str
+    """No e-mail address or phone number: those are shown only on the web
+    page, one logged and rate-limited request at a time (search/contact.py),
+    so the API cannot be used to copy them in bulk."""
+
     web: str
     profile: str
     track_record: str

@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
+from sekispe.listings.models import is_stale
 from sekispe.reference import data
 from sekispe.search.services import DEFAULT_PAGE_SIZE, InvalidQuery, SearchQuery, SearchResult
 
@@ -226,6 +228,9 @@ def row_context(row: dict[str, Any]) -> dict[str, Any]:
             else lab.affiliation[row["affiliation"]]
         ),
         "detail_url": reverse("search:detail", args=[row["registration_number"]]),
+        "contact_url": reverse("search:contact", args=[row["registration_number"]]),
+        # Not from the row: previews build their dict from the database.
+        "stale": is_stale(row["updated_at"], timezone.localdate()),
     }
 
 
@@ -314,5 +319,7 @@ def page_context(
     return context
 
 
-def detail_context(specialist: dict[str, Any]) -> dict[str, Any]:
-    return {"s": row_context(specialist)}
+def detail_context(specialist: dict[str, Any], *, contact_shown: bool = False) -> dict[str, Any]:
+    """`contact_shown`: print the e-mail address and phone number (after a
+    logged reveal, or in a preview); otherwise the page offers the reveal button."""
+    return {"s": row_context(specialist), "contact_shown": contact_shown}

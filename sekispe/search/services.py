@@ -366,6 +366,8 @@ def row_json(index: ix.SpecialistIndex, pos: int) -> str:
 
 
 def _serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
+    from sekispe.listings.models import is_stale
+
     base = index.rows[pos]
     fees = {
         form: int(index.fees[pos, col])
@@ -389,6 +391,8 @@ def _serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
         "company_name": base["company_name"],
         "accepting": bool(index.accepting[pos]),
         "updated_at": base["updated_at"],
+        # The index is rebuilt each day, so its date is today's.
+        "stale": is_stale(base["updated_at"], index.today),
         "verified": dict(base["verified"]),
     }
 
@@ -508,8 +512,19 @@ def search(
     return result
 
 
-def get_specialist(registration_number: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    """One visible specialist: a search result plus contact, profile and track record.
+# Shown only through `search.contact.reveal_contact`: never on the public
+# detail page or in the API, so the list cannot be harvested for spam.
+CONTACT_FIELDS = ("email", "phone")
+# Public on the detail page: the web site is the specialist's own marketing,
+# meant to be found, unlike a personal address or number.
+PUBLIC_DETAIL_FIELDS = ("web", "profile", "track_record")
+
+
+def get_specialist(
+    registration_number: str, *, today: dt.date | None = None, with_contact: bool = False
+) -> dict[str, Any]:
+    """One visible specialist: a search result plus web site, profile and track record,
+    and the e-mail address and phone number only `with_contact`.
 
     Raises LookupError when there is no visible listing for that number, so an
     expired or deregistered registrant is indistinguishable from a stranger.
@@ -521,14 +536,11 @@ def get_specialist(registration_number: str, *, today: dt.date | None = None) ->
     if pos is None:
         raise LookupError(registration_number)
     detail = dict(serialize_row(index, pos))
-    contact = (
-        Listing.objects.filter(pk=int(index.listing_ids[pos]))
-        .values("email", "phone", "web", "profile", "track_record")
-        .first()
-    )
-    if contact is None:  # deleted since the index was built
+    fields = PUBLIC_DETAIL_FIELDS + (CONTACT_FIELDS if with_contact else ())
+    extra = Listing.objects.filter(pk=int(index.listing_ids[pos])).values(*fields).first()
+    if extra is None:  # deleted since the index was built
         raise LookupError(registration_number)
-    detail.update(contact)
+    detail.update(extra)
     return detail
 
 

@@ -6,4 +6,5 @@ app_name = "search"
 urlpatterns = [
     path("", views.search_page, name="index"),
     path("<str:registration_number>/", views.specialist_page, name="detail"),
+    path("<str:registration_number>/contact/", views.contact_page, name="contact"),
 ]

@@ -48,6 +48,11 @@ class Command(BaseCommand):
             help=f"データの基準日（既定 {DEMO_ANCHOR.isoformat()}）。登録期間や更新日時はこの日から決まります。",
         )
         parser.add_argument("--no-progress", action="store_true", help="進捗バーを表示しません。")
+        parser.add_argument(
+            "--accounts",
+            action="store_true",
+            help="役割ごとのデモ用アカウントも作成し、いくつかの掲載を審査待ちにします（make run 用）。",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         n: int = options["specialists"]
@@ -59,6 +64,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 "掲載情報が既にあるため、デモデータは投入しませんでした（--if-empty）。"
             )
+            if options["accounts"]:
+                self._accounts()
             return
 
         started = time.perf_counter()
@@ -92,3 +99,12 @@ class Command(BaseCommand):
             f"失効 {statuses[RegistryStatus.EXPIRED]} 件・登録抹消 "
             f"{statuses[RegistryStatus.DEREGISTERED]} 件（計 {hidden} 件は検索に表示されません）"
         )
+        if options["accounts"]:
+            self._accounts()
+
+    def _accounts(self) -> None:
+        from sekispe.accounts.demo import DEMO_PASSWORD, create_demo_accounts
+
+        self.stdout.write(f"デモ用アカウント（パスワードはすべて {DEMO_PASSWORD}）:")
+        for account in create_demo_accounts():
+            self.stdout.write(f"  {account.email}  {account.note}")

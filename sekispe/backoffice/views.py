@@ -1,0 +1,404 @@
+"""The operators' back office under /ops/. Every view is operator-only.
+
+Thin views: parse the form, call the lifecycle or account service, then
+redirect (POST-redirect-GET) or re-render with the error next to the field.
+Operators may open any listing or record, so ids in the URL are fine here;
+unknown ids are 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Replace
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from sekispe.accounts.models import Invitation, Role, User
+from sekispe.accounts.permissions import operator_required
+from sekispe.accounts.services import AccountError, create_institution_account, invite_specialist
+from sekispe.backoffice import forms
+from sekispe.backoffice.history import (
+    changes_since_published,
+    criteria_changes,
+    listing_changes,
+    record_changes,
+)
+from sekispe.backoffice.services import update_criteria
+from sekispe.listings.criteria import evaluate_criteria
+from sekispe.listings.lifecycle import (
+    ListingError,
+    approve_listing,
+    restore_listing,
+    send_back_listing,
+    suspend_listing,
+)
+from sekispe.listings.models import (
+    HIDDEN_AFTER_DAYS,
+    STALE_AFTER_DAYS,
+    Listing,
+    ListingCriteria,
+    ListingStatus,
+    ListingTransition,
+    stale_cutoff,
+)
+from sekispe.registry.models import RegistryRecord, RegistryStatus
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _without_spaces(expression: str) -> Replace:
+    return Replace(Replace(expression, Value(" "), Value("")), Value("\u3000"), Value(""))
+
+
+def _search_records(queryset: QuerySet[Any], q: str, prefix: str = "") -> QuerySet[Any]:
+    """Registration number prefix, or name / kana ignoring spaces (operators type "佐藤健太")."""
+    q = q.replace(" ", "").replace("\u3000", "")
+    if not q:
+        return queryset
+    return queryset.annotate(
+        _name=_without_spaces(f"{prefix}name"), _kana=_without_spaces(f"{prefix}name_kana")
+    ).filter(
+        Q(**{f"{prefix}registration_number__startswith": q})
+        | Q(_name__icontains=q)
+        | Q(_kana__icontains=q)
+    )
+
+
+def _submitted_at() -> Subquery:
+    return Subquery(
+        ListingTransition.objects.filter(listing=OuterRef("pk"), to_status=ListingStatus.SUBMITTED)
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@operator_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    by_status = dict(Listing.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    published = Listing.objects.filter(status=ListingStatus.PUBLISHED)
+    context = {
+        "status_counts": [
+            (value, label, by_status.get(value, 0)) for value, label in ListingStatus.choices
+        ],
+        "submitted": by_status.get(ListingStatus.SUBMITTED, 0),
+        "visible": Listing.objects.visible(today).count(),
+        "stale": published.filter(updated_at__lt=stale_cutoff(today, STALE_AFTER_DAYS)).count(),
+        "hidden": published.filter(updated_at__lt=stale_cutoff(today, HIDDEN_AFTER_DAYS)).count(),
+        "stale_days": STALE_AFTER_DAYS,
+        "hidden_days": HIDDEN_AFTER_DAYS,
+        "records": RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE).count(),
+        "specialist_accounts": User.objects.filter(role=Role.SPECIALIST).count(),
+        "open_invitations": Invitation.objects.usable().count(),
+    }
+    return render(request, "backoffice/dashboard.html", context)
+
+
+# ------------------------------------------------------------------ reviews
+
+
+@operator_required
+@require_GET
+def reviews(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    criteria = ListingCriteria.current()
+    queryset = (
+        Listing.objects.filter(status=ListingStatus.SUBMITTED)
+        .select_related("record")
+        .annotate(submitted_at=_submitted_at())
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+    page = _page(request, queryset)
+    rows = []
+    for listing in page:
+        checks = evaluate_criteria(listing, today, criteria)
+        rows.append(
+            {
+                "listing": listing,
+                "passed": sum(check.passed for check in checks),
+                "total": len(checks),
+            }
+        )
+    return render(request, "backoffice/reviews.html", {"page": page, "rows": rows})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, listing_id: int) -> HttpResponse:
+    from sekispe.search.forms import detail_context
+    from sekispe.search.services import specialist_from_listing
+
+    listing = get_object_or_404(Listing.objects.select_related("record"), pk=listing_id)
+    send_back_form = forms.SendBackForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "approve":
+            try:
+                approve_listing(listing, actor=request.user)
+            except ListingError as exc:
+                messages.error(request, exc.message)
+                return redirect("backoffice:review", listing.pk)
+            messages.success(
+                request, _("%(name)sさんの掲載を承認しました。") % {"name": listing.record.name}
+            )
+            return redirect("backoffice:reviews")
+        if action == "send_back":
+            send_back_form = forms.SendBackForm(request.POST)
+            if send_back_form.is_valid():
+                try:
+                    send_back_listing(
+                        listing,
+                        actor=request.user,
+                        message=send_back_form.cleaned_data["message"],
+                    )
+                except ListingError as exc:
+                    send_back_form.add_error(None, exc.message)
+                else:
+                    messages.success(
+                        request,
+                        _("%(name)sさんの掲載を差し戻し、理由をメールでお知らせしました。")
+                        % {"name": listing.record.name},
+                    )
+                    return redirect("backoffice:reviews")
+        else:
+            messages.error(request, _("操作を選んでください。"))
+            return redirect("backoffice:review", listing.pk)
+    today = timezone.localdate()
+    context = {
+        "listing": listing,
+        "checks": evaluate_criteria(listing, today),
+        "transitions": listing.transitions.select_related("actor")[:100],
+        "changes": changes_since_published(listing),
+        "send_back_form": send_back_form,
+        "is_submitted": listing.status == ListingStatus.SUBMITTED,
+        **detail_context(specialist_from_listing(listing, today=today), contact_shown=True),
+    }
+    return render(request, "backoffice/review.html", context)
+
+
+# ----------------------------------------------------------------- listings
+
+
+@operator_required
+@require_GET
+def listings(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    form = forms.ListingSearchForm(request.GET or None)
+    queryset = Listing.objects.select_related("record").order_by("record__registration_number")
+    if form.is_valid():
+        queryset = _search_records(queryset, form.cleaned_data["q"], prefix="record__")
+        if form.cleaned_data["status"]:
+            queryset = queryset.filter(status=form.cleaned_data["status"])
+        freshness = form.cleaned_data["freshness"]
+        if freshness:
+            days = STALE_AFTER_DAYS if freshness == "stale" else HIDDEN_AFTER_DAYS
+            queryset = queryset.filter(updated_at__lt=stale_cutoff(today, days))
+    page = _page(request, queryset)
+    return render(
+        request,
+        "backoffice/listings.html",
+        {"form": form, "page": page, "stale_before": stale_cutoff(today, STALE_AFTER_DAYS)},
+    )
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
+    item = get_object_or_404(Listing.objects.select_related("record"), pk=listing_id)
+    suspend_form = forms.SuspendForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "suspend":
+            suspend_form = forms.SuspendForm(request.POST)
+            if suspend_form.is_valid():
+                try:
+                    suspend_listing(
+                        item, actor=request.user, reason=suspend_form.cleaned_data["reason"]
+                    )
+                except ListingError as exc:
+                    suspend_form.add_error(None, exc.message)
+                else:
+                    messages.success(request, _("掲載を停止しました。"))
+                    return redirect("backoffice:listing", item.pk)
+        elif action == "restore":
+            try:
+                restore_listing(item, actor=request.user)
+            except ListingError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("掲載を再開しました。"))
+            return redirect("backoffice:listing", item.pk)
+        else:
+            messages.error(request, _("操作を選んでください。"))
+            return redirect("backoffice:listing", item.pk)
+    today = timezone.localdate()
+    context = {
+        "listing": item,
+        "visible": Listing.objects.visible(today).filter(pk=item.pk).exists(),
+        "stale": item.is_stale(today),
+        "transitions": item.transitions.select_related("actor")[:100],
+        "suspend_form": suspend_form,
+        "can_suspend": item.status == ListingStatus.PUBLISHED,
+        "can_restore": item.status == ListingStatus.SUSPENDED,
+    }
+    return render(request, "backoffice/listing.html", context)
+
+
+# ----------------------------------------------------------------- registry
+
+
+@operator_required
+@require_GET
+def registry(request: HttpRequest) -> HttpResponse:
+    form = forms.RegistrySearchForm(request.GET or None)
+    queryset = (
+        RegistryRecord.objects.select_related("home_prefecture")
+        .annotate(
+            has_account=Exists(User.objects.filter(record=OuterRef("pk"))),
+            has_listing=Exists(Listing.objects.filter(record=OuterRef("pk"))),
+        )
+        .order_by("registration_number")
+    )
+    if form.is_valid():
+        queryset = _search_records(queryset, form.cleaned_data["q"])
+        if form.cleaned_data["status"]:
+            queryset = queryset.filter(status=form.cleaned_data["status"])
+    return render(
+        request, "backoffice/registry.html", {"form": form, "page": _page(request, queryset)}
+    )
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def record(request: HttpRequest, record_id: int) -> HttpResponse:
+    item = get_object_or_404(RegistryRecord.objects.select_related("home_prefecture"), pk=record_id)
+    invite_form = forms.InviteForm()
+    if request.method == "POST":
+        invite_form = forms.InviteForm(request.POST)
+        if invite_form.is_valid():
+            email = invite_form.cleaned_data["email"]
+            try:
+                invite_specialist(item, email, actor=request.user)
+            except AccountError as exc:
+                invite_form.add_error(exc.field if exc.field in invite_form.fields else None,
+                                      exc.message)  # fmt: skip
+            else:
+                messages.success(
+                    request, _("%(email)s に招待メールを送りました。") % {"email": email}
+                )
+                return redirect("backoffice:record", item.pk)
+    today = timezone.localdate()
+    context = {
+        "record": item,
+        "expired": item.expires_on < today,
+        "courses": item.courses.all(),
+        "account": User.objects.filter(record=item).first(),
+        "listing": Listing.objects.filter(record=item).first(),
+        "invitations": item.invitations.select_related("created_by"),
+        "invite_form": invite_form,
+        "now": timezone.now(),
+    }
+    return render(request, "backoffice/record.html", context)
+
+
+# ------------------------------------------------------------------ history
+
+
+@operator_required
+@require_GET
+def listing_history(request: HttpRequest, listing_id: int) -> HttpResponse:
+    item = get_object_or_404(Listing.objects.select_related("record"), pk=listing_id)
+    return render(
+        request,
+        "backoffice/history.html",
+        {
+            "subject": item.record,
+            "listing": item,
+            "entries": listing_changes(item),
+        },
+    )
+
+
+@operator_required
+@require_GET
+def record_history(request: HttpRequest, record_id: int) -> HttpResponse:
+    item = get_object_or_404(RegistryRecord, pk=record_id)
+    return render(
+        request,
+        "backoffice/history.html",
+        {"subject": item, "record": item, "entries": record_changes(item)},
+    )
+
+
+# ------------------------------------------------------------- institutions
+
+
+@operator_required
+@require_GET
+def institutions(request: HttpRequest) -> HttpResponse:
+    queryset = User.objects.filter(role=Role.INSTITUTION).order_by("organization", "email")
+    return render(request, "backoffice/institutions.html", {"page": _page(request, queryset)})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def institution_new(request: HttpRequest) -> HttpResponse:
+    form = forms.InstitutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            create_institution_account(
+                data["email"],
+                organization=data["organization"],
+                display_name=data["display_name"],
+                actor=request.user,
+            )
+        except AccountError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(organization)sのアカウントを作成し、%(email)s に案内メールを送りました。")
+                % {"organization": data["organization"], "email": data["email"]},
+            )
+            return redirect("backoffice:institutions")
+    return render(request, "backoffice/institution_new.html", {"form": form})
+
+
+# ------------------------------------------------------------------ criteria
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def criteria(request: HttpRequest) -> HttpResponse:
+    current = ListingCriteria.current()
+    # The form works on its own copy: a ModelForm writes cleaned values into
+    # its instance, and update_criteria must see the stored ones to diff.
+    form = forms.CriteriaForm(request.POST or None, instance=ListingCriteria.current())
+    if request.method == "POST" and form.is_valid():
+        changes = update_criteria(current, form.cleaned_data, actor=request.user)
+        if changes:
+            messages.success(request, _("掲載基準を更新しました。"))
+        else:
+            messages.info(request, _("変更された項目はありませんでした。"))
+        return redirect("backoffice:criteria")
+    return render(
+        request,
+        "backoffice/criteria.html",
+        {"form": form, "criteria": current, "entries": criteria_changes(current)},
+    )

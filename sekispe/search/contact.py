@@ -1,0 +1,107 @@
+"""Showing a specialist's e-mail address and phone number on request.
+
+Why contacts are not simply printed on the public page: the Active List is
+open to anyone, and a page (or API) that prints thousands of addresses is a
+ready-made spam list. Each showing is therefore a POST, rate-limited and
+logged in `ContactReveal`:
+
+- anonymous visitors are limited per IP address (CONTACT_REVEALS_ANONYMOUS_PER_IP);
+  signed-in specialists are counted the same way, as they are not the people
+  looking for help;
+- signed-in SMEs and support institutions, the people the list is for, are
+  limited per account with a ceiling (CONTACT_REVEALS_SIGNED_IN) that normal
+  use never reaches but that stops one account from copying the whole list;
+- operators are not limited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from sekispe.accounts.models import Role
+from sekispe.core import ratelimit
+from sekispe.search import services
+
+ANONYMOUS = "anonymous"
+_DEFAULT_ANONYMOUS = (30, 3600)
+_DEFAULT_SIGNED_IN = (500, 24 * 3600)
+
+
+@dataclass(frozen=True)
+class RevealResult:
+    """`specialist` is the detail dict with `email` and `phone` when `allowed`,
+    and without them (as on the public page) when the limit was reached."""
+
+    allowed: bool
+    specialist: dict[str, Any]
+    retry_after: dt.timedelta = dt.timedelta(0)
+
+
+def viewer_role(user: Any) -> str:
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS
+    return str(user.role)
+
+
+def _rule(setting: str, default: tuple[int, int]) -> ratelimit.Limit:
+    count, seconds = getattr(settings, setting, default)
+    return ratelimit.Limit(count, dt.timedelta(seconds=seconds))
+
+
+def _limit_for(user: Any, request: HttpRequest) -> tuple[str, ratelimit.Limit] | None:
+    """The counter key and rule that apply to this viewer; None: not limited."""
+    role = viewer_role(user)
+    if role == Role.OPERATOR:
+        return None
+    if role in (Role.SME, Role.INSTITUTION):
+        return f"contact:user:{user.pk}", _rule("CONTACT_REVEALS_SIGNED_IN", _DEFAULT_SIGNED_IN)
+    return (
+        ratelimit.ip_key("contact", request),
+        _rule("CONTACT_REVEALS_ANONYMOUS_PER_IP", _DEFAULT_ANONYMOUS),
+    )
+
+
+def ip_hash(request: HttpRequest) -> str:
+    """A keyed hash of the client address: enough to count and spot scraping,
+    not a stored IP address."""
+    address = ratelimit.client_ip(request)
+    return hashlib.sha256(f"{settings.SECRET_KEY}{address}".encode()).hexdigest()
+
+
+def reveal_contact(registration_number: str, *, user: Any, request: HttpRequest) -> RevealResult:
+    """Show one visible specialist's contacts to `user`, within the rate limit.
+
+    Raises LookupError when no visible listing has that number (checked before
+    the limit, so probing unknown numbers costs a scraper nothing it could use).
+    A refused request writes no ContactReveal row.
+    """
+    from sekispe.listings.models import Listing
+    from sekispe.search.models import ContactReveal
+
+    specialist = services.get_specialist(registration_number, with_contact=True)
+    listing_id = (
+        Listing.objects.filter(record__registration_number=registration_number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if listing_id is None:  # deleted since the index was built
+        raise LookupError(registration_number)
+    limit = _limit_for(user, request)
+    if limit is not None:
+        decision = ratelimit.hit(*limit)
+        if not decision.allowed:
+            hidden = {k: v for k, v in specialist.items() if k not in services.CONTACT_FIELDS}
+            return RevealResult(False, hidden, decision.retry_after)
+    ContactReveal.objects.create(
+        listing_id=listing_id,
+        user=user if user is not None and user.is_authenticated else None,
+        role=viewer_role(user),
+        ip_hash=ip_hash(request),
+    )
+    return RevealResult(True, specialist)
