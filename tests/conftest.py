@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from sekispe.search.index import reset_index
@@ -67,3 +69,36 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium():
+    """Headless Debian Chromium. Request it after the fixtures that write test
+    data: Playwright's sync API runs an event loop in this thread, and Django
+    then keeps ORM connections per context, out of reach of the test teardown."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    page = chromium.new_page(locale="ja-JP")
+    yield page
+    page.close()

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.factories import create_specialists, make_input
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium():
-    """Headless Debian Chromium. Request it after the fixtures that write test
-    data: Playwright's sync API runs an event loop in this thread, and Django
-    then keeps ORM connections per context, out of reach of the test teardown."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browser_page(chromium):
-    page = chromium.new_page(locale="ja-JP")
-    yield page
-    page.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 
 from tests.factories import create_specialists, make_input, text
-from tests.test_browser import chromium  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +198,7 @@ def one_in_osaka(transactional_db):
 
 
 @pytest.mark.browser
-def test_switcher_works_in_a_browser_without_javascript(live_server, one_in_osaka, chromium):  # noqa: F811
+def test_switcher_works_in_a_browser_without_javascript(live_server, one_in_osaka, chromium):
     page = chromium.new_page(locale="ja-JP", java_script_enabled=False)
     try:
         page.goto(live_server.url + "/specialists/?theme=3")
