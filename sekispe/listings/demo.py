@@ -653,6 +653,8 @@ def generate_specialists(n: int, seed: int, today: dt.date) -> list[ListingInput
             "first_free": rng.random() < 0.35,
             "fees": _fees(rng),
             "affiliation": Affiliation.SOLE if sole else Affiliation.COMPANY,
+            # Employees whose employer forbids side work are not listed (003).
+            "employer_permits_outside_work": not sole,
             "company_name": company,
             "email": email,
             "phone": phone,

@@ -63,6 +63,8 @@ class ListingInput:
     track_record: str = ""
     availability: str = Availability.ACCEPTING
     availability_until: dt.date | None = None
+    # The pilot CSV has no column for it: imported company employees must declare it themselves.
+    employer_permits_outside_work: bool = False
     # Only set by the demo seed; the pilot list carries neither.
     renewal_count: int | None = None
     status: str | None = None
@@ -91,6 +93,7 @@ _LISTING_FIELDS = (
     "availability",
     "availability_until",
     "other_qualifications",
+    "employer_permits_outside_work",
 )
 _M2M = (
     ("prefectures", "prefecture_id"),
