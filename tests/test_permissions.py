@@ -239,3 +239,24 @@ def _check(route: Route, role: str, world: dict[str, Any]) -> str | None:
 def test_permission_matrix(route: Route, world: dict[str, Any]):
     failures = [f for role in ROLES if (f := _check(route, role, world))]
     assert not failures, f"{route} {route.path(world)}: {failures}"
+
+
+POST_ROUTES = [
+    route
+    for route in MATRIX
+    if route.method == "POST" and {"ok", "redirect"} & set(route.expected.values())
+]
+
+
+def _allowed_role(route: Route) -> str:
+    return next(role for role in ROLES[::-1] if route.expected[role] in ("ok", "redirect"))
+
+
+@pytest.mark.parametrize("route", POST_ROUTES, ids=[str(r) for r in POST_ROUTES])
+def test_every_post_without_a_csrf_token_is_refused(route: Route, world: dict[str, Any]):
+    """CSRF is enforced on every form: the role allowed to post gets 403 without a token."""
+    client = Client(enforce_csrf_checks=True)
+    user = world["users"][_allowed_role(route)]
+    if user is not None:
+        client.force_login(user)
+    assert client.post(route.path(world)).status_code == 403

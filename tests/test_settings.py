@@ -55,3 +55,15 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_prod("check", ALLOWED_HOSTS="sekispe.example.jp")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_hashes_passwords_with_argon2():
+    result = run_prod(
+        "shell",
+        "-c",
+        "from django.contrib.auth.hashers import make_password; print(make_password('x')[:9])",
+        SECRET_KEY="a-long-random-production-secret-for-the-check-0123456789abcdef",
+        ALLOWED_HOSTS="sekispe.example.jp",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "argon2$ar"
