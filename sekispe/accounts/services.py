@@ -264,10 +264,9 @@ class Throttle:
 
 
 def _login_rules() -> tuple[ratelimit.Limit, ratelimit.Limit]:
-    per_account, per_ip = settings.LOGIN_FAILURES_PER_ACCOUNT, settings.LOGIN_FAILURES_PER_IP
     return (
-        ratelimit.Limit(per_account[0], dt.timedelta(seconds=per_account[1])),
-        ratelimit.Limit(per_ip[0], dt.timedelta(seconds=per_ip[1])),
+        ratelimit.rule("LOGIN_FAILURES_PER_ACCOUNT"),
+        ratelimit.rule("LOGIN_FAILURES_PER_IP"),
     )
 
 

@@ -7,9 +7,6 @@ marked "Public" serve anonymous visitors; every other view goes through
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
@@ -140,10 +137,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/signup.html", {"form": form}, status=400)
-        count, seconds = settings.SIGNUPS_PER_IP
         decision = ratelimit.hit(
-            ratelimit.ip_key("signup", request),
-            ratelimit.Limit(count, dt.timedelta(seconds=seconds)),
+            ratelimit.ip_key("signup", request), ratelimit.rule("SIGNUPS_PER_IP")
         )
         if not decision.allowed:
             response = render(request, "accounts/signup_limited.html", status=429)

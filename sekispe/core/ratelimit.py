@@ -85,7 +85,17 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def hashed_client_ip(request: HttpRequest) -> str:
+    """A keyed hash of the client address: enough to count and to spot scraping,
+    without storing the address itself (APPI: minimise personal data)."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{client_ip(request)}".encode()).hexdigest()
+
+
 def ip_key(scope: str, request: HttpRequest) -> str:
-    # Hashed so the counter table holds no raw addresses (APPI: minimise personal data).
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{client_ip(request)}".encode()).hexdigest()
-    return f"{scope}:ip:{digest[:32]}"
+    return f"{scope}:ip:{hashed_client_ip(request)[:32]}"
+
+
+def rule(setting: str) -> Limit:
+    """A `(count, seconds)` tuple setting as a Limit."""
+    count, seconds = getattr(settings, setting)
+    return Limit(count, dt.timedelta(seconds=seconds))

@@ -17,11 +17,9 @@ logged in `ContactReveal`:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from sekispe.accounts.models import Role
@@ -29,8 +27,6 @@ from sekispe.core import ratelimit
 from sekispe.search import services
 
 ANONYMOUS = "anonymous"
-_DEFAULT_ANONYMOUS = (30, 3600)
-_DEFAULT_SIGNED_IN = (500, 24 * 3600)
 
 
 @dataclass(frozen=True)
@@ -49,29 +45,17 @@ def viewer_role(user: Any) -> str:
     return str(user.role)
 
 
-def _rule(setting: str, default: tuple[int, int]) -> ratelimit.Limit:
-    count, seconds = getattr(settings, setting, default)
-    return ratelimit.Limit(count, dt.timedelta(seconds=seconds))
-
-
 def _limit_for(user: Any, request: HttpRequest) -> tuple[str, ratelimit.Limit] | None:
     """The counter key and rule that apply to this viewer; None: not limited."""
     role = viewer_role(user)
     if role == Role.OPERATOR:
         return None
     if role in (Role.SME, Role.INSTITUTION):
-        return f"contact:user:{user.pk}", _rule("CONTACT_REVEALS_SIGNED_IN", _DEFAULT_SIGNED_IN)
+        return f"contact:user:{user.pk}", ratelimit.rule("CONTACT_REVEALS_SIGNED_IN")
     return (
         ratelimit.ip_key("contact", request),
-        _rule("CONTACT_REVEALS_ANONYMOUS_PER_IP", _DEFAULT_ANONYMOUS),
+        ratelimit.rule("CONTACT_REVEALS_ANONYMOUS_PER_IP"),
     )
-
-
-def ip_hash(request: HttpRequest) -> str:
-    """A keyed hash of the client address: enough to count and spot scraping,
-    not a stored IP address."""
-    address = ratelimit.client_ip(request)
-    return hashlib.sha256(f"{settings.SECRET_KEY}{address}".encode()).hexdigest()
 
 
 def reveal_contact(registration_number: str, *, user: Any, request: HttpRequest) -> RevealResult:
@@ -102,6 +86,6 @@ def reveal_contact(registration_number: str, *, user: Any, request: HttpRequest)
         listing_id=listing_id,
         user=user if user is not None and user.is_authenticated else None,
         role=viewer_role(user),
-        ip_hash=ip_hash(request),
+        ip_hash=ratelimit.hashed_client_ip(request),
     )
     return RevealResult(True, specialist)

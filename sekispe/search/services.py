@@ -587,10 +587,10 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
         "periods": codes("periods", ref.PERIOD_CODES),
         "first_free": listing.first_free,
         "fees": {
-            form: fee
+            form: offered[form]
+            for offered in [dict(listing.offers.values_list("form", "fee_yen"))]
             for form in ix.FORM_COL
-            for f, fee in listing.offers.values_list("form", "fee_yen")
-            if f == form
+            if form in offered
         },
         "qualifications": codes("qualifications", ref.QUALIFICATION_CODES),
         "other_qualifications": listing.other_qualifications,
