@@ -125,3 +125,19 @@ def test_within_one_window_allowed_is_count_at_most_limit(limit, offsets):
             assert decision.count == count
             assert decision.allowed == (count <= limit)
             assert ratelimit.peek(key, rule).allowed == (count < limit)
+
+
+def test_the_daily_job_purges_counters_older_than_two_days_and_keeps_the_rest():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with time_machine.travel(START, tick=False) as clock:
+        ratelimit.hit("old", THREE_PER_MINUTE)
+        clock.shift(dt.timedelta(days=1, hours=23))
+        ratelimit.hit("recent", THREE_PER_MINUTE)
+        clock.shift(dt.timedelta(hours=2))
+        out = StringIO()
+        call_command("listings_maintenance", stdout=out)
+    assert set(RateLimitCounter.objects.values_list("key", flat=True)) == {"recent"}
+    assert "カウンタの削除 1 件" in out.getvalue()

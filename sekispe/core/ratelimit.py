@@ -73,6 +73,17 @@ def reset(key: str) -> None:
     RateLimitCounter.objects.filter(key=key).delete()
 
 
+# Longer than the longest window in settings (one day), so no live count is lost.
+COUNTER_RETENTION = dt.timedelta(days=2)
+
+
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Delete counters whose window ended long ago; returns how many."""
+    cutoff = (now or timezone.now()) - COUNTER_RETENTION
+    deleted, _ = RateLimitCounter.objects.filter(window_start__lt=cutoff).delete()
+    return deleted
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client address. Behind a proxy, set SEKISPE_TRUSTED_PROXY_HOPS so the
     right X-Forwarded-For entry is used; a client can forge the leftmost ones."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sekispe.core import ratelimit
 from sekispe.listings.maintenance import run_listing_maintenance
 
 
@@ -31,8 +32,12 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError("--today: 日付は YYYY-MM-DD で指定してください") from exc
         report = run_listing_maintenance(today)
+        # This is the one daily job operators schedule, so it also drops old
+        # rate-limit counters (one row per address or account that ever counted).
+        purged = ratelimit.purge_expired()
         self.stdout.write(
             f"受付状況の切り替え {report.availability_flipped} 件、"
             f"要更新の通知 {report.stale_notified} 件、"
-            f"非表示の通知 {report.hidden_notified} 件"
+            f"非表示の通知 {report.hidden_notified} 件、"
+            f"期限切れのアクセス制限カウンタの削除 {purged} 件"
         )
