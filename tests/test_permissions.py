@@ -14,7 +14,6 @@ Expected cells:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,41 +23,26 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from sekispe.accounts.services import invite_specialist
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
+from tests import (
+    permission_rows_public_registry,
+    permission_rows_registry_ops,
+    permission_rows_reports,
+    permission_rows_requests,
+)
 from tests.factories import create_specialists, make_input
+from tests.permission_common import (
+    ADMIN,
+    ALL_405,
+    NOBODY_404,
+    OPERATOR_ONLY,
+    PUBLIC,
+    ROLES,
+    SIGNED_IN,
+    SPECIALIST_ONLY,
+    Route,
+)
 
 pytestmark = pytest.mark.django_db
-
-ROLES = ("anonymous", "sme", "institution", "specialist", "other_specialist", "operator")
-PUBLIC = dict.fromkeys(ROLES, "ok")
-SIGNED_IN = {**dict.fromkeys(ROLES, "ok"), "anonymous": "login"}
-SPECIALIST_ONLY = {
-    "anonymous": "login",
-    "sme": 403,
-    "institution": 403,
-    "specialist": "ok",
-    "other_specialist": "ok",
-    "operator": 403,
-}
-OPERATOR_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": "login", "operator": "ok"}
-# The admin sends everybody but operators to its own login page.
-ADMIN = {**dict.fromkeys(ROLES, "login"), "operator": "ok"}
-NOBODY_404 = dict.fromkeys(ROLES, 404)
-ALL_405 = dict.fromkeys(ROLES, 405)
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    template: str
-    expected: dict[str, Any]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.template}"
-
-    def path(self, world: dict[str, Any]) -> str:
-        return self.template.format(**world)
-
 
 MATRIX: tuple[Route, ...] = (
     # Public pages and the public API.
@@ -150,6 +134,17 @@ MATRIX: tuple[Route, ...] = (
         ADMIN,
     ),
     Route("admin:accounts_user_changelist", "GET", "/admin/accounts/user/", ADMIN),
+    # Registry operations (issue 4): each area keeps its rows in its own file.
+    *permission_rows_public_registry.ROWS,
+    *permission_rows_requests.ROWS,
+    *permission_rows_registry_ops.ROWS,
+    *permission_rows_reports.ROWS,
+)
+AREAS = (
+    permission_rows_public_registry,
+    permission_rows_requests,
+    permission_rows_registry_ops,
+    permission_rows_reports,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
@@ -168,7 +163,7 @@ def world(operator, specialist, other_specialist, sme, institution) -> dict[str,
     )
     invited = RegistryRecord.objects.get(registration_number="100003")
     token = invite_specialist(invited, "yamada@example.jp", actor=operator)
-    return {
+    world: dict[str, Any] = {
         "users": {
             "anonymous": None,
             "sme": sme,
@@ -184,6 +179,9 @@ def world(operator, specialist, other_specialist, sme, institution) -> dict[str,
         "record_id": invited.pk,
         "token": token,
     }
+    for area in AREAS:
+        area.extend_world(world)
+    return world
 
 
 def _route_names() -> set[str]:

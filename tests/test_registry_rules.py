@@ -51,16 +51,16 @@ EXPIRES = D(2027, 3, 31)
         # Nothing is overdue in the first fiscal year.
         ([], D(2024, 11, 1), True, []),
         # FY2024 ended without the common course.
-        ([], D(2025, 5, 1), False, ["2024年度 共通講習"]),
+        ([], D(2025, 5, 1), False, ["2024年度の共通講習"]),
         ([c(COMMON, D(2024, 6, 1))], D(2025, 5, 1), True, []),
-        ([c(COMMON, D(2024, 6, 1))], D(2026, 11, 22), False, ["2025年度 共通講習"]),
+        ([c(COMMON, D(2024, 6, 1))], D(2026, 11, 22), False, ["2025年度の共通講習"]),
         ([c(COMMON, D(2024, 6, 1)), c(COMMON, D(2025, 6, 1))], D(2026, 11, 22), True, []),
-        # The practical course is due by the end of the period.
+        # The practical course is due by the application deadline, 60 days before expiry.
         (
             [c(COMMON, D(2024, 6, 1)), c(COMMON, D(2025, 6, 1)), c(COMMON, D(2026, 6, 1))],
             D(2027, 4, 1),
             False,
-            ["実践講習"],
+            ["実践講習または特定講習（いずれか1つ）"],
         ),
         (
             [
@@ -83,7 +83,7 @@ EXPIRES = D(2027, 3, 31)
             ],
             D(2027, 4, 1),
             False,
-            ["実践講習"],
+            ["実践講習または特定講習（いずれか1つ）"],
         ),
     ],
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from sekispe.registry.rules import card_colour
 
 registration_number_validator = RegexValidator(
     r"^\d{6}$", _("登録番号は6桁の数字で入力してください。")
@@ -16,6 +19,27 @@ class RegistryStatus(models.TextChoices):
     ACTIVE = "active", _("登録中")
     EXPIRED = "expired", _("失効")
     DEREGISTERED = "deregistered", _("登録抹消")
+    DECEASED = "deceased", _("死亡")
+
+
+class PublishedItem(models.TextChoices):
+    """Items a registrant may choose to show on the public search service (公開届).
+
+    The registration number, renewal deadline, renewal count and practical-course
+    history are always shown and so are not listed here.
+    """
+
+    NAME = "name", _("氏名")
+    NAME_KANA = "name_kana", _("氏名（カナ）")
+    BIRTH_YEAR = "birth_year", _("生年")
+    HOME_PREFECTURE = "home_prefecture", _("自宅都道府県")
+    REGISTERED_ON = "registered_on", _("登録年月日")
+    EMAIL = "email", _("メールアドレス")
+
+
+class CardColour(models.TextChoices):
+    BLUE = "blue", _("ブルー")
+    GOLD = "gold", _("ゴールド")
 
 
 class CourseKind(models.TextChoices):
@@ -42,6 +66,21 @@ class RegistryRecord(models.Model):
         related_name="+",
         verbose_name=_("自宅都道府県"),
     )
+    birth_year = models.PositiveSmallIntegerField(_("生年"), null=True, blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    phone = models.CharField(_("電話番号"), max_length=32, blank=True)
+    published_items = models.JSONField(_("公開する項目"), default=list, blank=True)
+    # Set while a disaster measure extends this registrant's deadlines; cleared on renewal.
+    extension_measure = models.ForeignKey(
+        "DisasterMeasure",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="records",
+        verbose_name=_("適用中の災害特例"),
+    )
+    # The day the registration ended by deregistration or death.
+    ended_on = models.DateField(_("登録終了日"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -53,6 +92,13 @@ class RegistryRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration_number} {self.name}"
+
+    @property
+    def card_colour(self) -> str:
+        return CardColour(card_colour(self.renewal_count))
+
+    def get_card_colour_display(self) -> str:
+        return str(CardColour(self.card_colour).label)
 
 
 class CourseCompletion(models.Model):
@@ -76,3 +122,89 @@ class CourseCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id} {self.kind} {self.completed_on}"
+
+
+class DisasterMeasure(models.Model):
+    """A deadline extension for registrants whose home is in a disaster area.
+
+    Registrants whose renewal-application deadline falls within
+    [deadline_from, deadline_to] and whose home prefecture is listed get
+    `new_deadline` as their application deadline; their registration stays
+    valid until 60 days after it. Courses of the kinds in `waived_courses`
+    that fall due on or after `deadline_from` in the current period are waived.
+    """
+
+    title = models.CharField(_("措置の名称"), max_length=100)
+    prefectures = models.ManyToManyField(
+        "reference.Prefecture", related_name="+", verbose_name=_("対象の都道府県")
+    )
+    deadline_from = models.DateField(_("対象となる更新申請期限（から）"))
+    deadline_to = models.DateField(_("対象となる更新申請期限（まで）"))
+    new_deadline = models.DateField(_("延長後の更新申請期限"))
+    waived_courses = models.JSONField(_("免除する講習"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-deadline_from", "-id"]
+        verbose_name = _("災害特例措置")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(deadline_from__lte=models.F("deadline_to")),
+                name="disaster_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(new_deadline__gt=models.F("deadline_from")),
+                name="disaster_deadline_later",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReminderKind(models.TextChoices):
+    DEADLINE_30 = "deadline_30", _("更新申請期限の30日前")
+    DEADLINE_15 = "deadline_15", _("更新申請期限の15日前")
+    COURSES = "courses", _("今年度の講習が未受講")
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", _("送信待ち")
+    SENDING = "sending", _("送信中")
+    SENT = "sent", _("送信済み")
+    FAILED = "failed", _("送信失敗")
+
+
+class Reminder(models.Model):
+    """One reminder e-mail, claimed before it is sent so it is never sent twice.
+
+    `key` names the occasion (the deadline date, or the fiscal year for a course
+    reminder); the unique constraint makes a second run find the first run's row.
+    A row left in `sending` means the process died between claiming and
+    confirming: it is not retried, because the message may have gone out.
+    """
+
+    record = models.ForeignKey(RegistryRecord, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("種別"), max_length=16, choices=ReminderKind.choices)
+    key = models.CharField(max_length=32)
+    state = models.CharField(
+        _("状態"), max_length=8, choices=ReminderState.choices, default=ReminderState.PENDING
+    )
+    email = models.EmailField(_("宛先"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("リマインダー")
+        constraints = [
+            models.UniqueConstraint(fields=["record", "kind", "key"], name="reminder_once")
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.kind} {self.key} {self.state}"

@@ -1,21 +1,90 @@
-"""Rules over registry records. Plain functions, testable without HTTP."""
+"""Services over registry records: the one audited write path, renewal status,
+disaster measures and the daily expiry. Plain functions, testable without HTTP.
+
+Every change to a record outside the bulk importers goes through
+`update_record`, which writes one history row with the reason, one audit
+event with the before and after values, and (through the record's post_save
+signal) invalidates the search index.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sekispe.lib.dates import add_years, fiscal_year, fiscal_years_between
-from sekispe.registry.models import CourseKind
+from django.db import transaction
+from django.utils import timezone
+
+from sekispe.audit.services import record_event
+from sekispe.registry import rules
+from sekispe.registry.models import (
+    CourseCompletion,
+    DisasterMeasure,
+    RegistryRecord,
+    RegistryStatus,
+)
+
+# Fields `update_record` may change. Registration number and creation time never change.
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "name_kana",
+        "birth_year",
+        "home_prefecture_id",
+        "registered_on",
+        "expires_on",
+        "renewal_count",
+        "status",
+        "email",
+        "phone",
+        "published_items",
+        "extension_measure_id",
+        "ended_on",
+    }
+)
+
+
+class RegistryError(Exception):
+    """A registry change that the rules refuse; the message is shown to the user."""
 
 
 @dataclass(frozen=True)
 class CourseStatus:
+    """The short form of `rules.RenewalStatus` used by listings and search."""
+
     up_to_date: bool
-    # Human-readable items that are overdue (e.g. "2025年度 共通講習").
+    # Human-readable items that are overdue (e.g. "2025年度の共通講習").
     overdue: list[str] = field(default_factory=list)
     practical_done: bool = False
+
+
+def extension_for(record: RegistryRecord) -> rules.Extension | None:
+    measure = record.extension_measure
+    if measure is None:
+        return None
+    return rules.Extension(
+        new_deadline=measure.new_deadline,
+        deadline_from=measure.deadline_from,
+        waived_courses=frozenset(measure.waived_courses),
+    )
+
+
+def renewal_status_of(
+    record: RegistryRecord,
+    today: dt.date | None = None,
+    completions: Iterable[tuple[str, dt.date]] | None = None,
+) -> rules.RenewalStatus:
+    """`rules.renewal_status` for a stored record (one query for its courses)."""
+    if completions is None:
+        completions = record.courses.values_list("kind", "completed_on")
+    return rules.renewal_status(
+        record.expires_on,
+        completions,
+        today or timezone.localdate(),
+        extension_for(record),
+    )
 
 
 def course_status(
@@ -25,27 +94,194 @@ def course_status(
 ) -> CourseStatus:
     """Whether a registrant's mandatory courses are up to date for the current period.
 
-    The period is the 3 years ending on `expires_on`. Required: the common course
-    in each fiscal year of the period, and one practical course (IPA's or a
-    METI-approved specific course) within the period. Only requirements whose
-    deadline has passed count as overdue: a fiscal year that has not ended yet,
-    or a practical course while the period runs, is not a failure.
-    `completions` are (kind, fiscal_year, completed_on) tuples.
+    `completions` are (kind, fiscal_year, completed_on) tuples, as stored.
+    Disaster extensions are not considered here; `renewal_status_of` does.
     """
-    start = add_years(expires_on, -3) + dt.timedelta(days=1)
-    done_years: set[int] = set()
-    practical_done = False
-    for kind, fy, completed_on in completions:
-        if kind == CourseKind.COMMON:
-            done_years.add(fy)
-        elif start <= completed_on <= expires_on:
-            practical_done = True
-    current_fy = fiscal_year(today)
-    overdue = [
-        f"{fy}年度 共通講習"
-        for fy in fiscal_years_between(start, expires_on)
-        if fy < current_fy and fy not in done_years
-    ]
-    if today > expires_on and not practical_done:
-        overdue.append("実践講習")
-    return CourseStatus(up_to_date=not overdue, overdue=overdue, practical_done=practical_done)
+    status = rules.renewal_status(
+        expires_on, ((kind, completed_on) for kind, _fy, completed_on in completions), today
+    )
+    practical = next(r for r in status.requirements if r.kind == rules.PRACTICAL)
+    return CourseStatus(
+        up_to_date=status.courses_up_to_date,
+        overdue=[r.label for r in status.overdue],
+        practical_done=practical.done,
+    )
+
+
+def update_record(
+    record: RegistryRecord,
+    changes: dict[str, Any],
+    *,
+    actor: Any = None,
+    actor_label: str = "",
+    reason: str,
+) -> dict[str, tuple[Any, Any]]:
+    """Apply `changes` to `record`, audited; returns {field: (before, after)} of what changed.
+
+    Nothing is written when nothing changes.
+    """
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"fields not updatable: {sorted(unknown)}")
+    diff = {
+        name: (getattr(record, name), value)
+        for name, value in changes.items()
+        if getattr(record, name) != value
+    }
+    if not diff:
+        return {}
+    with transaction.atomic():
+        for name, (_before, after) in diff.items():
+            setattr(record, name, after)
+        record._change_reason = reason[:100]
+        if getattr(actor, "is_authenticated", False):
+            record._history_user = actor
+        record.save(update_fields=[*diff, "updated_at"])
+        record_event(
+            "registry.update",
+            actor=actor,
+            actor_label=actor_label,
+            target_type="registry_record",
+            target_id=record.registration_number,
+            data={
+                "reason": reason,
+                "changes": {name: [_json(b), _json(a)] for name, (b, a) in diff.items()},
+            },
+        )
+    return diff
+
+
+def approve_renewal(record: RegistryRecord, *, actor: Any, reason: str = "") -> RegistryRecord:
+    """Start the next period: new expiry, one more renewal, any extension spent."""
+    if record.status != RegistryStatus.ACTIVE:
+        raise RegistryError(
+            f"登録の状態が「{record.get_status_display()}」のため、更新できません。"
+        )
+    update_record(
+        record,
+        {
+            "expires_on": rules.next_expiry(record.expires_on),
+            "renewal_count": record.renewal_count + 1,
+            "extension_measure_id": None,
+        },
+        actor=actor,
+        reason=reason or "更新申請の承認",
+    )
+    return record
+
+
+@dataclass
+class MeasureResult:
+    covered: list[str] = field(default_factory=list)  # registration numbers
+
+
+def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureResult:
+    """Extend the deadlines of every active registrant the measure covers.
+
+    Coverage: home prefecture among the measure's, and the normal application
+    deadline within the measure's range. Re-applying the same measure changes
+    nothing; a registrant already under another measure moves to this one only
+    if it gives the later deadline.
+    """
+    result = MeasureResult()
+    prefectures = list(measure.prefectures.values_list("pk", flat=True))
+    # expires_on = deadline + 60 days, so the deadline range is an expiry range.
+    offset = dt.timedelta(days=rules.APPLICATION_DAYS_BEFORE_EXPIRY)
+    candidates = RegistryRecord.objects.filter(
+        status=RegistryStatus.ACTIVE,
+        home_prefecture_id__in=prefectures,
+        expires_on__gte=measure.deadline_from + offset,
+        expires_on__lte=measure.deadline_to + offset,
+    ).select_related("extension_measure")
+    with transaction.atomic():
+        for record in candidates.select_for_update(of=("self",)):
+            current = record.extension_measure
+            if current is not None and (
+                current.pk == measure.pk or current.new_deadline >= measure.new_deadline
+            ):
+                continue
+            update_record(
+                record,
+                {"extension_measure_id": measure.pk},
+                actor=actor,
+                reason=f"災害特例: {measure.title}",
+            )
+            result.covered.append(record.registration_number)
+        record_event(
+            "registry.disaster_measure",
+            actor=actor,
+            target_type="disaster_measure",
+            target_id=measure.pk,
+            data={
+                "title": measure.title,
+                "prefectures": prefectures,
+                "deadline_from": measure.deadline_from.isoformat(),
+                "deadline_to": measure.deadline_to.isoformat(),
+                "new_deadline": measure.new_deadline.isoformat(),
+                "waived_courses": measure.waived_courses,
+                "covered": result.covered,
+            },
+        )
+    return result
+
+
+@dataclass
+class ExpiryResult:
+    expired: list[str] = field(default_factory=list)
+    # Past expiry but kept active because a renewal application awaits a decision.
+    awaiting_decision: list[str] = field(default_factory=list)
+
+
+def expire_registrations(
+    today: dt.date, *, actor_label: str = "expire-registrations"
+) -> ExpiryResult:
+    """Mark as expired every active registrant whose registration ran out before `today`.
+
+    Idempotent: a second run on the same day finds nobody. A registrant under a
+    disaster extension is valid until 60 days after the extended deadline; one
+    whose renewal application is still being reviewed is left for the operator.
+    """
+    from sekispe.registrant_requests.models import RequestKind, RequestStatus
+
+    result = ExpiryResult()
+    pending = set(
+        RegistryRecord.objects.filter(
+            requests__kind=RequestKind.RENEWAL, requests__status=RequestStatus.SUBMITTED
+        ).values_list("pk", flat=True)
+    )
+    candidates = RegistryRecord.objects.filter(
+        status=RegistryStatus.ACTIVE, expires_on__lt=today
+    ).select_related("extension_measure")
+    with transaction.atomic():
+        for record in candidates:
+            if rules.valid_until(record.expires_on, extension_for(record)) >= today:
+                continue
+            if record.pk in pending:
+                result.awaiting_decision.append(record.registration_number)
+                continue
+            update_record(
+                record,
+                {"status": RegistryStatus.EXPIRED},
+                actor_label=actor_label,
+                reason="有効期限までに更新されなかったため失効",
+            )
+            result.expired.append(record.registration_number)
+    return result
+
+
+def completions_by_record(record_ids: Iterable[int]) -> dict[int, list[tuple[str, dt.date]]]:
+    """(kind, completed_on) pairs per record, for computing many statuses at once."""
+    ids = list(record_ids)
+    found: dict[int, list[tuple[str, dt.date]]] = {pk: [] for pk in ids}
+    for start in range(0, len(ids), 900):
+        for record_id, kind, completed_on in CourseCompletion.objects.filter(
+            record_id__in=ids[start : start + 900]
+        ).values_list("record_id", "kind", "completed_on"):
+            found[record_id].append((kind, completed_on))
+    return found
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

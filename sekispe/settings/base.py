@@ -33,9 +33,11 @@ INSTALLED_APPS = [
     "sekispe.audit",
     "sekispe.reference",
     "sekispe.registry",
+    "sekispe.registrant_requests",
     "sekispe.listings",
     "sekispe.search",
     "sekispe.backoffice",
+    "sekispe.reports",
 ]
 
 MIDDLEWARE = [

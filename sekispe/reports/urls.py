@@ -1,0 +1,6 @@
+"""Statutory and operational reports, mounted at /ops/reports/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "reports"
+urlpatterns: list = []
