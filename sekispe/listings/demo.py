@@ -682,13 +682,47 @@ def generate_specialists(n: int, seed: int, today: dt.date) -> list[ListingInput
     # the second key breaks ties within one registration date at random.
     numbers = sorted(rng.sample(range(1, min(999_999, max(30_000, n * 8 // 5)) + 1), n))
     people.sort(key=lambda p: (p[0], p[1]))
+    # Registry-only facts come from their own generator so that adding them did
+    # not change any listing drawn above for a given seed.
+    registry_rng = random.Random(f"{seed}-registry")
     items = [
-        ListingInput(registration_number=f"{number:06d}", **fields)
-        for number, (_, _, fields) in zip(numbers, people, strict=True)
+        ListingInput(
+            registration_number=f"{number:06d}",
+            **fields,
+            **_registry_facts(registry_rng, first_registered, fields["email"]),
+        )
+        for number, (first_registered, _, fields) in zip(numbers, people, strict=True)
     ]
     # Return in a shuffled, seeded order so bulk writes don't follow the numbers.
     rng.shuffle(items)
     return items
+
+
+# Ages of new registrants in 2020 (domain.md): 20s 26%, 30s 34%, 40s 29%, 50s 10%, 60s 1%.
+AGE_AT_REGISTRATION = ((25, 0.26), (35, 0.34), (45, 0.29), (55, 0.10), (63, 0.01))
+# What registrants choose to show on the public search service (公開届); many show nothing.
+PUBLICATION_CHOICES = (
+    ((), 0.35),
+    (("name", "name_kana", "home_prefecture"), 0.35),
+    (("name", "name_kana", "home_prefecture", "birth_year", "registered_on"), 0.2),
+    (("name", "name_kana", "home_prefecture", "registered_on", "email"), 0.1),
+)
+
+
+def _registry_facts(rng: random.Random, first_registered: dt.date, email: str) -> dict[str, Any]:
+    centre = rng.choices(
+        [age for age, _ in AGE_AT_REGISTRATION], weights=[w for _, w in AGE_AT_REGISTRATION]
+    )[0]
+    age_then = max(20, min(70, centre + rng.randint(-5, 4)))
+    published = rng.choices(
+        [items for items, _ in PUBLICATION_CHOICES], weights=[w for _, w in PUBLICATION_CHOICES]
+    )[0]
+    return {
+        "birth_year": first_registered.year - age_then,
+        # Most registrants gave IPA the same address they list publicly.
+        "registry_email": email if rng.random() < 0.9 else "",
+        "published_items": published,
+    }
 
 
 def write_demo_specialists(

@@ -65,9 +65,12 @@ class ListingInput:
     availability_until: dt.date | None = None
     # The pilot CSV has no column for it: imported company employees must declare it themselves.
     employer_permits_outside_work: bool = False
-    # Only set by the demo seed; the pilot list carries neither.
+    # Only set by the demo seed; the pilot list carries none of these registry facts.
     renewal_count: int | None = None
     status: str | None = None
+    birth_year: int | None = None
+    registry_email: str | None = None
+    published_items: tuple[str, ...] | None = None
     courses: tuple[CourseInput, ...] | None = None
     updated_at: dt.datetime | None = None
 
@@ -81,6 +84,8 @@ class WriteCounts:
 
 
 _RECORD_FIELDS = ("name", "name_kana", "registered_on", "expires_on", "home_prefecture_id")
+# Written only when the input carries them (the demo seed does, the pilot list doesn't).
+_OPTIONAL_RECORD_FIELDS = ("renewal_count", "status", "birth_year", "email", "published_items")
 _LISTING_FIELDS = (
     "first_free",
     "affiliation",
@@ -122,6 +127,12 @@ def _record_values(item: ListingInput) -> dict[str, Any]:
         values["renewal_count"] = item.renewal_count
     if item.status is not None:
         values["status"] = item.status
+    if item.birth_year is not None:
+        values["birth_year"] = item.birth_year
+    if item.registry_email is not None:
+        values["email"] = item.registry_email
+    if item.published_items is not None:
+        values["published_items"] = list(item.published_items)
     return values
 
 
@@ -292,7 +303,12 @@ def _write_batch(
 
     if changed_records:
         RegistryRecord.objects.bulk_update(
-            changed_records, [*_RECORD_FIELDS, "renewal_count", "status", "updated_at"]
+            changed_records,
+            [
+                *_RECORD_FIELDS,
+                *_OPTIONAL_RECORD_FIELDS,
+                "updated_at",
+            ],
         )
     Listing.objects.bulk_create(new_listings)
     if changed_listings:
