@@ -11,7 +11,8 @@ from django.utils.translation import ngettext
 from sekispe.listings.models import Listing, ListingCriteria
 from sekispe.reference.models import Affiliation
 from sekispe.registry.models import RegistryStatus
-from sekispe.registry.services import course_status
+from sekispe.registry.rules import valid_until
+from sekispe.registry.services import extension_for, renewal_status_of
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,10 @@ def evaluate_criteria(
     record = listing.record
     checks: list[CriterionCheck] = []
     if criteria.require_active_registration:
-        active = record.status == RegistryStatus.ACTIVE and record.expires_on >= today
+        active = (
+            record.status == RegistryStatus.ACTIVE
+            and valid_until(record.expires_on, extension_for(record)) >= today
+        )
         checks.append(
             CriterionCheck(
                 "registration",
@@ -40,17 +44,13 @@ def evaluate_criteria(
             )
         )
     if criteria.require_courses_current:
-        status = course_status(
-            record.expires_on,
-            record.courses.values_list("kind", "fiscal_year", "completed_on"),
-            today,
-        )
+        status = renewal_status_of(record, today)
         checks.append(
             CriterionCheck(
                 "courses",
                 _("今期の義務講習を受講済みである"),
-                status.up_to_date,
-                _("未受講：%(items)s") % {"items": "、".join(status.overdue)}
+                status.courses_up_to_date,
+                _("未受講：%(items)s") % {"items": "、".join(r.label for r in status.overdue)}
                 if status.overdue
                 else "",
             )

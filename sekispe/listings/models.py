@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from sekispe.reference.models import Affiliation, ServiceForm
-from sekispe.registry.models import RegistryStatus
+from sekispe.registry.models import RegistryStatus, valid_on
 
 
 class Availability(models.TextChoices):
@@ -46,16 +46,17 @@ class ListingQuerySet(models.QuerySet["Listing"]):
     def visible(self, today: dt.date | None = None) -> ListingQuerySet:
         """The one rule for public visibility.
 
-        Published, the registry record active and not past expiry, and updated
+        Published, the registry record active and not run out (past expiry
+        and any disaster extension), and updated
         within HIDDEN_AFTER_DAYS. Dates are compared here rather than flipped
         by the daily job alone, so a lagging job never shows a lapsed
         registrant or a year-old listing.
         """
         today = today or timezone.localdate()
         return self.filter(
+            valid_on(today, prefix="record__"),
             status=ListingStatus.PUBLISHED,
             record__status=RegistryStatus.ACTIVE,
-            record__expires_on__gte=today,
             updated_at__gte=stale_cutoff(today, HIDDEN_AFTER_DAYS),
         )
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from sekispe.registry.rules import card_colour
+from sekispe.registry.rules import APPLICATION_DAYS_BEFORE_EXPIRY, card_colour
 
 registration_number_validator = RegexValidator(
     r"^\d{6}$", _("登録番号は6桁の数字で入力してください。")
@@ -46,6 +48,15 @@ class CourseKind(models.TextChoices):
     COMMON = "common", _("共通講習（オンライン）")
     PRACTICAL = "practical", _("実践講習（IPA）")
     SPECIFIC = "specific", _("特定講習")
+
+
+def valid_on(today: dt.date, prefix: str = "") -> models.Q:
+    """Registration not run out on `today`: within the period, or within a
+    disaster extension (valid until 60 days after the extended deadline)."""
+    extended_from = today - dt.timedelta(days=APPLICATION_DAYS_BEFORE_EXPIRY)
+    return models.Q(**{f"{prefix}expires_on__gte": today}) | models.Q(
+        **{f"{prefix}extension_measure__new_deadline__gte": extended_from}
+    )
 
 
 class RegistryRecord(models.Model):
