@@ -48,7 +48,8 @@ from sekispe.listings.models import (
     ListingTransition,
     stale_cutoff,
 )
-from sekispe.registry.models import RegistryRecord, RegistryStatus
+from sekispe.registry.models import PublishedItem, RegistryRecord, RegistryStatus
+from sekispe.registry.services import renewal_status_of
 
 PAGE_SIZE = 50
 
@@ -286,7 +287,9 @@ def registry(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_http_methods(["GET", "POST"])
 def record(request: HttpRequest, record_id: int) -> HttpResponse:
-    item = get_object_or_404(RegistryRecord.objects.select_related("home_prefecture"), pk=record_id)
+    item = get_object_or_404(
+        RegistryRecord.objects.select_related("home_prefecture", "extension_measure"), pk=record_id
+    )
     invite_form = forms.InviteForm()
     if request.method == "POST":
         invite_form = forms.InviteForm(request.POST)
@@ -306,6 +309,11 @@ def record(request: HttpRequest, record_id: int) -> HttpResponse:
     context = {
         "record": item,
         "expired": item.expires_on < today,
+        "renewal": renewal_status_of(item, today),
+        "published_labels": [
+            PublishedItem(code).label for code in item.published_items if code in PublishedItem
+        ],
+        "requests": item.requests.order_by("-submitted_at")[:20],
         "courses": item.courses.all(),
         "account": User.objects.filter(record=item).first(),
         "listing": Listing.objects.filter(record=item).first(),
