@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from sekispe.reference.api import router as reference_router
+from sekispe.registry.api import router as registry_router
 from sekispe.search.api import router as search_router
 from sekispe.search.services import InvalidQuery
 
@@ -19,6 +20,7 @@ api = NinjaAPI(
 )
 api.add_router("/specialists", search_router)
 api.add_router("/reference", reference_router)
+api.add_router("/registry", registry_router)
 
 
 @api.exception_handler(InvalidQuery)

@@ -1,6 +1,11 @@
 """公開検索サービス /registry/ (the public search service)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sekispe.registry import views_public
 
 app_name = "registry"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_public.search_page, name="search"),
+    path("<str:registration_number>/", views_public.record_page, name="record"),
+]

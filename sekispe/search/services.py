@@ -537,11 +537,47 @@ def get_specialist(
         raise LookupError(registration_number)
     detail = dict(serialize_row(index, pos))
     fields = PUBLIC_DETAIL_FIELDS + (CONTACT_FIELDS if with_contact else ())
-    extra = Listing.objects.filter(pk=int(index.listing_ids[pos])).values(*fields).first()
+    extra = (
+        Listing.objects.filter(pk=int(index.listing_ids[pos]))
+        .values(*fields, *_EXTENSION_FIELDS)
+        .first()
+    )
     if extra is None:  # deleted since the index was built
         raise LookupError(registration_number)
+    new_deadline, deadline_from = (extra.pop(name) for name in _EXTENSION_FIELDS)
     detail.update(extra)
+    # A copy: the index's row is shared by every request.
+    detail["verified"] = {
+        **detail["verified"],
+        "application_deadline": _application_deadline(
+            detail["verified"]["expires_on"], new_deadline, deadline_from
+        ),
+    }
     return detail
+
+
+_EXTENSION_FIELDS = (
+    "record__extension_measure__new_deadline",
+    "record__extension_measure__deadline_from",
+)
+
+
+def _application_deadline(
+    expires_on: dt.date, new_deadline: dt.date | None, deadline_from: dt.date | None
+) -> dt.date:
+    """The renewal-application deadline, moved by a disaster measure if one applies.
+
+    Shown on the detail page only: the search results and the API keep their
+    documented shape (the registry API, /api/v1/registry, carries the deadline).
+    """
+    from sekispe.registry import rules
+
+    extension = (
+        rules.Extension(new_deadline=new_deadline, deadline_from=deadline_from)
+        if new_deadline is not None and deadline_from is not None
+        else None
+    )
+    return rules.application_deadline(expires_on, extension)
 
 
 def bump_generation() -> None:
@@ -571,6 +607,7 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
         record.courses.values_list("kind", "fiscal_year", "completed_on"),
         today,
     )
+    measure = record.extension_measure
 
     def codes(name: str, order: tuple[Any, ...]) -> list[Any]:
         chosen = set(getattr(listing, name).values_list("pk", flat=True))
@@ -604,6 +641,11 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
             "expires_on": record.expires_on,
             "renewal_count": record.renewal_count,
             "courses_up_to_date": status.up_to_date,
+            "application_deadline": _application_deadline(
+                record.expires_on,
+                measure.new_deadline if measure else None,
+                measure.deadline_from if measure else None,
+            ),
         },
         "email": listing.email,
         "phone": listing.phone,

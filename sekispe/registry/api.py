@@ -1,0 +1,94 @@
+"""GET /api/v1/registry: the public search service as JSON. Public, read-only;
+the same rules and the same functions (`registry.public`) as the /registry/ page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from sekispe.registry import public
+from sekispe.search.api import ErrorOut
+from sekispe.search.services import InvalidQuery
+
+router = Router(tags=["registry"])
+
+
+class CourseOut(Schema):
+    kind: str = Field(description="practical (IPA's practical course) or specific")
+    kind_label: str
+    completed_on: dt.date
+    provider: str
+    course_code: str
+
+
+class RegistryEntryOut(Schema):
+    """Items the registrant has not published (公開届) are null."""
+
+    registration_number: str
+    name: str | None
+    name_kana: str | None
+    birth_year: int | None
+    home_prefecture: str | None = Field(description="JIS X 0401 code")
+    home_prefecture_name: str | None
+    registered_on: dt.date | None
+    email: str | None
+    expires_on: dt.date
+    valid_until: dt.date = Field(description="Later than expires_on under a disaster extension")
+    application_deadline: dt.date = Field(description="Renewal-application deadline (更新申請期限)")
+    renewal_count: int
+    renewal_under_review: bool = Field(description="A renewal application awaits a decision")
+    practical_courses: list[CourseOut] = Field(
+        description="Practical and specific course completions, oldest first"
+    )
+    listing_url: str | None = Field(description="Path of the Active List listing, if visible")
+
+
+class RegistrySearchOut(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[RegistryEntryOut]
+
+
+@router.get(
+    "",
+    response={200: RegistrySearchOut, 422: ErrorOut},
+    auth=None,
+    summary="Search the registry of registered specialists",
+    description=(
+        "Registered (active) registrants only. `q` is a six-digit registration number "
+        "(exact) or part of a name or kana (spaces ignored, hiragana read as katakana); "
+        "name, kana and prefecture only find registrants who published that item. "
+        "At least one of `q` and `prefecture` is required."
+    ),
+)
+def search_registry(
+    request: HttpRequest,
+    q: str = Query("", description="Registration number, or part of a name or kana"),
+    prefecture: str = Query("", description="JIS X 0401 code or prefecture name"),
+    limit: int = Query(public.PAGE_SIZE, ge=1, le=public.MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+) -> Any:
+    query = public.parse_query(q, prefecture)
+    if query.empty:
+        raise InvalidQuery(
+            "q", "q: 登録番号・氏名・フリガナ、または prefecture を指定してください。"
+        )
+    return public.search(query, timezone.localdate(), offset=offset, limit=limit)
+
+
+@router.get(
+    "/{registration_number}",
+    response=RegistryEntryOut,
+    auth=None,
+    summary="One registered specialist",
+)
+def registry_record(request: HttpRequest, registration_number: str) -> Any:
+    try:
+        return public.get_entry(registration_number, timezone.localdate())
+    except LookupError:
+        raise Http404("No registered specialist with that registration number") from None
