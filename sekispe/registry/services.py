@@ -64,10 +64,27 @@ def extension_for(record: RegistryRecord) -> rules.Extension | None:
     measure = record.extension_measure
     if measure is None:
         return None
+    return _extension(measure.new_deadline, measure.deadline_from, measure.waived_courses)
+
+
+def extensions_by_record() -> dict[int, rules.Extension]:
+    """The extension of every record under a disaster measure (few, so one query)."""
+    return {
+        record_id: _extension(new_deadline, deadline_from, waived)
+        for record_id, new_deadline, deadline_from, waived in RegistryRecord.objects.filter(
+            extension_measure__isnull=False
+        ).values_list(
+            "pk",
+            "extension_measure__new_deadline",
+            "extension_measure__deadline_from",
+            "extension_measure__waived_courses",
+        )
+    }
+
+
+def _extension(new_deadline: dt.date, deadline_from: dt.date, waived: list[str]) -> rules.Extension:
     return rules.Extension(
-        new_deadline=measure.new_deadline,
-        deadline_from=measure.deadline_from,
-        waived_courses=frozenset(measure.waived_courses),
+        new_deadline=new_deadline, deadline_from=deadline_from, waived_courses=frozenset(waived)
     )
 
 
@@ -91,14 +108,17 @@ def course_status(
     expires_on: dt.date,
     completions: Iterable[tuple[str, int, dt.date]],
     today: dt.date,
+    extension: rules.Extension | None = None,
 ) -> CourseStatus:
     """Whether a registrant's mandatory courses are up to date for the current period.
 
     `completions` are (kind, fiscal_year, completed_on) tuples, as stored.
-    Disaster extensions are not considered here; `renewal_status_of` does.
     """
     status = rules.renewal_status(
-        expires_on, ((kind, completed_on) for kind, _fy, completed_on in completions), today
+        expires_on,
+        ((kind, completed_on) for kind, _fy, completed_on in completions),
+        today,
+        extension,
     )
     practical = next(r for r in status.requirements if r.kind == rules.PRACTICAL)
     return CourseStatus(
@@ -179,19 +199,22 @@ def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureRe
     """Extend the deadlines of every active registrant the measure covers.
 
     Coverage: home prefecture among the measure's, and the normal application
-    deadline within the measure's range. Re-applying the same measure changes
-    nothing; a registrant already under another measure moves to this one only
-    if it gives the later deadline.
+    deadline within the measure's range and before its new deadline.
+    Re-applying the same measure changes nothing; a registrant already under
+    another measure moves to this one only if it gives the later deadline.
     """
     result = MeasureResult()
     prefectures = list(measure.prefectures.values_list("pk", flat=True))
     # expires_on = deadline + 60 days, so the deadline range is an expiry range.
     offset = dt.timedelta(days=rules.APPLICATION_DAYS_BEFORE_EXPIRY)
+    # A registrant whose own deadline is not before the new one would gain
+    # nothing from the measure, or even lose days (the range may reach past it).
+    last_deadline = min(measure.deadline_to, measure.new_deadline - dt.timedelta(days=1))
     candidates = RegistryRecord.objects.filter(
         status=RegistryStatus.ACTIVE,
         home_prefecture_id__in=prefectures,
         expires_on__gte=measure.deadline_from + offset,
-        expires_on__lte=measure.deadline_to + offset,
+        expires_on__lte=last_deadline + offset,
     ).select_related("extension_measure")
     with transaction.atomic():
         for record in candidates.select_for_update(of=("self",)):

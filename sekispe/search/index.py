@@ -34,7 +34,7 @@ from django.db import connection
 from sekispe.lib.text import normalize_many
 from sekispe.reference import data
 from sekispe.reference import services as ref
-from sekispe.registry.services import course_status
+from sekispe.registry.services import course_status, extensions_by_record
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +326,7 @@ def build_index(
         if record_id in record_position:
             completions[record_id].append((kind, fy, completed_on))
 
+    extensions = extensions_by_record()
     accepting = np.zeros(n, dtype=bool)
     first_free = np.zeros(n, dtype=bool)
     affiliation = np.zeros(n, dtype=np.uint8)
@@ -341,7 +342,9 @@ def build_index(
             QUAL_NAMES[c] for c in codes_of(int(qualifications[i]), ref.QUALIFICATION_CODES)
         )
         raw_texts.append(" ".join((name, kana, profile, track, quals, other_quals)))
-        status = course_status(expires_on, completions.get(record_id, ()), today)
+        status = course_status(
+            expires_on, completions.get(record_id, ()), today, extensions.get(record_id)
+        )
         rows.append(
             {
                 "registration_number": number,

@@ -598,16 +598,11 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
     Used by the specialist's preview and the operator's review, which must
     show drafts and submitted listings the index does not hold.
     """
-    from sekispe.registry.services import course_status
+    from sekispe.registry.services import renewal_status_of
 
     today = today or timezone.localdate()
     record = listing.record
-    status = course_status(
-        record.expires_on,
-        record.courses.values_list("kind", "fiscal_year", "completed_on"),
-        today,
-    )
-    measure = record.extension_measure
+    status = renewal_status_of(record, today)
 
     def codes(name: str, order: tuple[Any, ...]) -> list[Any]:
         chosen = set(getattr(listing, name).values_list("pk", flat=True))
@@ -640,12 +635,8 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
             "registered_on": record.registered_on,
             "expires_on": record.expires_on,
             "renewal_count": record.renewal_count,
-            "courses_up_to_date": status.up_to_date,
-            "application_deadline": _application_deadline(
-                record.expires_on,
-                measure.new_deadline if measure else None,
-                measure.deadline_from if measure else None,
-            ),
+            "courses_up_to_date": status.courses_up_to_date,
+            "application_deadline": status.application_deadline,
         },
         "email": listing.email,
         "phone": listing.phone,
