@@ -228,3 +228,30 @@ def test_seeded_specialists_are_searchable_and_lapsed_ones_are_not(client):
     assert visible
     assert not visible & (lapsed | year_old)
     assert len(visible) == 50 - len(lapsed | year_old)
+
+
+def test_registrants_have_birth_years_and_publication_choices(people):
+    assert all(p.birth_year and 1940 < p.birth_year <= 2006 for p in people)
+    published = Counter(bool(p.published_items) for p in people)
+    assert 0.55 < published[True] / len(people) < 0.75
+
+
+@pytest.mark.django_db
+def test_seeded_requests_fill_the_queue_and_the_annual_counts():
+    from sekispe.registrant_requests.models import RegistrantRequest, RequestKind
+
+    call_command("seed_demo", specialists=300, seed=3, no_progress=True, stdout=StringIO())
+    open_requests = RegistrantRequest.objects.filter(status="submitted")
+    assert open_requests.count() >= 8
+    # At most one open request per registrant and kind: the database would refuse more.
+    pairs = list(open_requests.values_list("record_id", "kind"))
+    assert len(pairs) == len(set(pairs))
+    kinds = Counter(RegistrantRequest.objects.values_list("kind", flat=True))
+    # Contact changes dominate, as in 000's table.
+    assert kinds.most_common(1)[0][0] == RequestKind.CONTACT_CHANGE
+    deregistered = RegistryRecord.objects.filter(status="deregistered")
+    assert deregistered.exists()
+    assert not deregistered.filter(ended_on__isnull=True).exists()
+    for record in deregistered:
+        request = record.requests.get(kind=RequestKind.DEREGISTRATION)
+        assert request.status == "approved" and request.payload["reason"]

@@ -99,6 +99,13 @@ class Command(BaseCommand):
             f"失効 {statuses[RegistryStatus.EXPIRED]} 件・登録抹消 "
             f"{statuses[RegistryStatus.DEREGISTERED]} 件（計 {hidden} 件は検索に表示されません）"
         )
+        from sekispe.registrant_requests.demo import create_demo_requests
+
+        requests = create_demo_requests(seed, anchor)
+        if requests:
+            self.stdout.write(
+                f"  申請・届出 {sum(requests.values())} 件（うち審査中 {requests['submitted']} 件）"
+            )
         if options["accounts"]:
             self._accounts()
 
