@@ -68,3 +68,28 @@ def test_the_audit_log_cannot_be_edited_even_by_an_operator(operator_client):
     event = AuditEvent.objects.first()
     assert operator_client.get(f"/admin/audit/auditevent/{event.pk}/delete/").status_code == 403
     assert operator_client.get("/admin/audit/auditevent/add/").status_code == 403
+
+
+def test_a_stuck_reminder_is_resolved_in_the_admin_and_a_sent_one_never_moves(operator_client):
+    from sekispe.registry.models import Reminder
+
+    create_specialists(make_input(registration_number="000002"))
+    record = RegistryRecord.objects.get()
+    stuck = Reminder.objects.create(
+        record=record, kind="deadline_30", key="2027-01-30", state="sending", email="a@example.jp"
+    )
+    sent = Reminder.objects.create(
+        record=record, kind="deadline_15", key="2027-01-30", state="sent", email="a@example.jp"
+    )
+    response = operator_client.post(
+        "/admin/registry/reminder/",
+        {"action": "return_to_pending", "_selected_action": [stuck.pk, sent.pk]},
+    )
+    assert response.status_code == 302
+    stuck.refresh_from_db()
+    sent.refresh_from_db()
+    assert (stuck.state, sent.state) == ("pending", "sent")
+    event = AuditEvent.objects.get(action="registry.reminder_resolved")
+    assert event.data == {"ids": [stuck.pk], "state": "pending"}
+    # Deleting a row would let the next run send the reminder again.
+    assert operator_client.post(f"/admin/registry/reminder/{stuck.pk}/delete/").status_code == 403

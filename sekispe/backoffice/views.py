@@ -12,8 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Replace
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -49,31 +48,13 @@ from sekispe.listings.models import (
     stale_cutoff,
 )
 from sekispe.registry.models import PublishedItem, RegistryRecord, RegistryStatus
-from sekispe.registry.services import renewal_status_of
+from sekispe.registry.services import renewal_status_of, search_records
 
 PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _without_spaces(expression: str) -> Replace:
-    return Replace(Replace(expression, Value(" "), Value("")), Value("\u3000"), Value(""))
-
-
-def _search_records(queryset: QuerySet[Any], q: str, prefix: str = "") -> QuerySet[Any]:
-    """Registration number prefix, or name / kana ignoring spaces (operators type "佐藤健太")."""
-    q = q.replace(" ", "").replace("\u3000", "")
-    if not q:
-        return queryset
-    return queryset.annotate(
-        _name=_without_spaces(f"{prefix}name"), _kana=_without_spaces(f"{prefix}name_kana")
-    ).filter(
-        Q(**{f"{prefix}registration_number__startswith": q})
-        | Q(_name__icontains=q)
-        | Q(_kana__icontains=q)
-    )
 
 
 def _submitted_at() -> Subquery:
@@ -202,7 +183,7 @@ def listings(request: HttpRequest) -> HttpResponse:
     form = forms.ListingSearchForm(request.GET or None)
     queryset = Listing.objects.select_related("record").order_by("record__registration_number")
     if form.is_valid():
-        queryset = _search_records(queryset, form.cleaned_data["q"], prefix="record__")
+        queryset = search_records(queryset, form.cleaned_data["q"], prefix="record__")
         if form.cleaned_data["status"]:
             queryset = queryset.filter(status=form.cleaned_data["status"])
         freshness = form.cleaned_data["freshness"]
@@ -276,7 +257,7 @@ def registry(request: HttpRequest) -> HttpResponse:
         .order_by("registration_number")
     )
     if form.is_valid():
-        queryset = _search_records(queryset, form.cleaned_data["q"])
+        queryset = search_records(queryset, form.cleaned_data["q"])
         if form.cleaned_data["status"]:
             queryset = queryset.filter(status=form.cleaned_data["status"])
     return render(

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from sekispe.audit.admin_mixins import AuditedAdminMixin
-from sekispe.registry.models import CourseCompletion, RegistryRecord
+from sekispe.audit.services import record_event
+from sekispe.registry.models import CourseCompletion, RegistryRecord, Reminder, ReminderState
 
 
 class CourseInline(admin.TabularInline):
@@ -41,4 +48,51 @@ class RegistryRecordAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
             '<a href="{}">{}</a>',
             reverse("backoffice:record", args=[obj.pk]),
             _("招待の送信と変更履歴は運営者画面で行います"),
+        )
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """Where an operator resolves a reminder left in `sending` by a crash: after
+    checking the mail log, either mark it sent or hand it back to the next run."""
+
+    list_display = ("record", "kind", "key", "state", "email", "created_at", "sent_at", "error")
+    list_filter = ("state", "kind")
+    search_fields = ("record__registration_number", "email")
+    readonly_fields = [f.name for f in Reminder._meta.fields]
+    actions = ("mark_sent", "return_to_pending")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Reminder | None = None) -> bool:
+        # A deleted row would let the next run send the same reminder again.
+        return False
+
+    @admin.action(description=_("送信済みにする（メールの送信を確認済み）"))
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
+        self._move(request, queryset, ReminderState.SENT, sent_at=timezone.now())
+
+    @admin.action(description=_("送信待ちに戻す（次回の実行で送信）"))
+    def return_to_pending(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
+        self._move(request, queryset, ReminderState.PENDING)
+
+    def _move(
+        self, request: HttpRequest, queryset: QuerySet[Reminder], state: str, **fields: Any
+    ) -> None:
+        # Only stuck or failed rows move: a sent reminder must never be sent again.
+        movable = queryset.filter(state__in=[ReminderState.SENDING, ReminderState.FAILED])
+        with transaction.atomic():
+            ids = list(movable.values_list("pk", flat=True))
+            movable.update(state=state, **fields)
+            record_event(
+                "registry.reminder_resolved",
+                actor=request.user,
+                target_type="reminder",
+                data={"ids": ids, "state": state},
+            )
+        self.message_user(
+            request,
+            _("%(n)d 件を「%(state)s」にしました。")
+            % {"n": len(ids), "state": ReminderState(state).label},
         )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
@@ -302,6 +304,26 @@ def completions_by_record(record_ids: Iterable[int]) -> dict[int, list[tuple[str
         ).values_list("record_id", "kind", "completed_on"):
             found[record_id].append((kind, completed_on))
     return found
+
+
+def search_records(queryset: QuerySet[Any], q: str, prefix: str = "") -> QuerySet[Any]:
+    """Operators' search: registration-number prefix, or name / kana ignoring
+    spaces (operators type "佐藤健太" for 佐藤 健太). `prefix` reaches the record
+    from another model, e.g. "record__"."""
+    q = q.replace(" ", "").replace("\u3000", "")
+    if not q:
+        return queryset
+    return queryset.annotate(
+        _name=_without_spaces(f"{prefix}name"), _kana=_without_spaces(f"{prefix}name_kana")
+    ).filter(
+        Q(**{f"{prefix}registration_number__startswith": q})
+        | Q(_name__icontains=q)
+        | Q(_kana__icontains=q)
+    )
+
+
+def _without_spaces(expression: str) -> Replace:
+    return Replace(Replace(expression, Value(" "), Value("")), Value("\u3000"), Value(""))
 
 
 def _json(value: Any) -> Any:

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.permissions import operator_required
 from sekispe.audit.models import AuditEvent
-from sekispe.backoffice.views import _search_records
 from sekispe.registry import rules
 from sekispe.registry.forms import (
     COURSES_MISSING,
@@ -47,6 +46,7 @@ from sekispe.registry.services import (
     apply_disaster_measure,
     completions_by_record,
     renewal_status_of,
+    search_records,
 )
 
 PAGE_SIZE = 50
@@ -78,7 +78,7 @@ def _filtered(form: RenewalFilterForm, today: dt.date) -> QuerySet[RegistryRecor
     if not form.is_valid():
         return queryset.none()
     data = form.cleaned_data
-    queryset = _search_records(queryset, data["q"])
+    queryset = search_records(queryset, data["q"])
     if data["status"] and data["status"] != STATUS_ALL:
         queryset = queryset.filter(status=data["status"])
     if data["prefecture"]:
