@@ -134,6 +134,33 @@ def test_dashboard_counts_reviews_and_stale_listings(ops):
     assert '?status=published&amp;freshness=hidden">1</a>' in page
 
 
+def test_dashboard_counts_registry_operations(ops):
+    from sekispe.registrant_requests.models import RegistrantRequest
+    from sekispe.registry.models import Reminder
+
+    create_specialists(
+        make_input(registration_number="100020", expires_on=dt.date(2027, 1, 31)),
+        make_input(registration_number="100021", expires_on=dt.date(2027, 9, 30)),
+    )
+    soon = RegistryRecord.objects.get(registration_number="100020")
+    RegistrantRequest.objects.create(
+        record=soon,
+        kind="badge_loan",
+        payload={"note": ""},
+        fiscal_year=2026,
+        submitted_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+    Reminder.objects.create(
+        record=soon, kind="deadline_30", key="2026-12-30", state="sending", email="a@example.jp"
+    )
+    with time_machine.travel(dt.datetime(2026, 11, 22, 3, tzinfo=dt.UTC), tick=False):
+        page = text(ops.get("/ops/"))
+    assert '/ops/requests/">1</a>' in page
+    # 2027-01-31 − 60 days = 2026-12-02, within 30 days; the September expiry is not.
+    assert '/ops/renewals/?within=30">1</a>' in page
+    assert '?state__exact=sending">1</a>' in page
+
+
 # ----------------------------------------------------------------- reviews
 
 

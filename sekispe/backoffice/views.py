@@ -47,8 +47,15 @@ from sekispe.listings.models import (
     ListingTransition,
     stale_cutoff,
 )
-from sekispe.registry.models import PublishedItem, RegistryRecord, RegistryStatus
-from sekispe.registry.services import renewal_status_of, search_records
+from sekispe.registrant_requests.models import RegistrantRequest, RequestStatus
+from sekispe.registry.models import (
+    PublishedItem,
+    RegistryRecord,
+    RegistryStatus,
+    Reminder,
+    ReminderState,
+)
+from sekispe.registry.services import deadline_within, renewal_status_of, search_records
 
 PAGE_SIZE = 50
 
@@ -87,6 +94,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "records": RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE).count(),
         "specialist_accounts": User.objects.filter(role=Role.SPECIALIST).count(),
         "open_invitations": Invitation.objects.usable().count(),
+        "open_requests": RegistrantRequest.objects.filter(status=RequestStatus.SUBMITTED).count(),
+        "stuck_reminders": Reminder.objects.filter(state=ReminderState.SENDING).count(),
+        "deadline_soon": RegistryRecord.objects.filter(
+            deadline_within(today, 30), status=RegistryStatus.ACTIVE
+        ).count(),
     }
     return render(request, "backoffice/dashboard.html", context)
 

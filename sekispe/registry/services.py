@@ -306,6 +306,22 @@ def completions_by_record(record_ids: Iterable[int]) -> dict[int, list[tuple[str
     return found
 
 
+def deadline_within(today: dt.date, days: int) -> Q:
+    """Records whose renewal-application deadline falls in [today, today + days],
+    the extended one for registrants under a disaster measure."""
+    # The normal deadline is expires_on − 60 days, so its range is an expiry range.
+    offset = dt.timedelta(days=rules.APPLICATION_DAYS_BEFORE_EXPIRY)
+    last = today + dt.timedelta(days=days)
+    return Q(
+        extension_measure__isnull=True,
+        expires_on__gte=today + offset,
+        expires_on__lte=last + offset,
+    ) | Q(
+        extension_measure__new_deadline__gte=today,
+        extension_measure__new_deadline__lte=last,
+    )
+
+
 def search_records(queryset: QuerySet[Any], q: str, prefix: str = "") -> QuerySet[Any]:
     """Operators' search: registration-number prefix, or name / kana ignoring
     spaces (operators type "佐藤健太" for 佐藤 健太). `prefix` reaches the record

@@ -45,6 +45,7 @@ from sekispe.registry.models import (
 from sekispe.registry.services import (
     apply_disaster_measure,
     completions_by_record,
+    deadline_within,
     renewal_status_of,
     search_records,
 )
@@ -86,20 +87,7 @@ def _filtered(form: RenewalFilterForm, today: dt.date) -> QuerySet[RegistryRecor
     if data["extended"]:
         queryset = queryset.filter(extension_measure__isnull=False)
     if data["within"]:
-        # The normal deadline is expires_on − 60 days, so its range is an expiry range.
-        offset = dt.timedelta(days=rules.APPLICATION_DAYS_BEFORE_EXPIRY)
-        last = today + dt.timedelta(days=data["within"])
-        queryset = queryset.filter(
-            Q(
-                extension_measure__isnull=True,
-                expires_on__gte=today + offset,
-                expires_on__lte=last + offset,
-            )
-            | Q(
-                extension_measure__new_deadline__gte=today,
-                extension_measure__new_deadline__lte=last,
-            )
-        )
+        queryset = queryset.filter(deadline_within(today, data["within"]))
     return queryset.order_by("expires_on", "registration_number")
 
 
