@@ -38,6 +38,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: search latency at 50,000 listings on SQLite (and PostgreSQL if DATABASE_URL is set)
+## bench: search latency at 50,000 listings, and the registry + course import at 50,000 + 300,000
+## rows, on SQLite (and PostgreSQL if DATABASE_URL is set)
 bench: $(STAMP)
 	$(BIN)/sekispe bench search
+	$(BIN)/sekispe bench import

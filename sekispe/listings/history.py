@@ -15,9 +15,12 @@ from typing import Any
 from simple_history.models import HistoricalRecords
 
 from sekispe.listings.models import Listing
-from sekispe.registry.models import RegistryRecord
+from sekispe.registry.history import snapshot_records
 
 CHUNK = 900
+
+# snapshot_records lives with the registry now; listings code still imports it from here.
+__all__ = ["quiet_history", "snapshot_listings", "snapshot_records"]
 
 
 class quiet_history:
@@ -74,14 +77,3 @@ def snapshot_listings(
                 ],
                 batch_size=2000,
             )
-
-
-def snapshot_records(
-    records: Sequence[RegistryRecord], *, user: Any = None, reason: str = "", created: bool = False
-) -> None:
-    if not records:
-        return
-    user = user if getattr(user, "is_authenticated", False) else None
-    RegistryRecord.history.bulk_history_create(
-        list(records), update=not created, default_user=user, default_change_reason=reason[:100]
-    )

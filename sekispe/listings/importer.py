@@ -7,17 +7,31 @@ parsers raise `CellError`; `parse_listing_csv` turns those into row errors.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
-from sekispe.lib.csvfile import CsvFormatError, CsvRow, header_problems, read_rows
+from sekispe.lib.cells import (
+    DIGITS6,
+    PREFECTURE_DESCRIPTION,
+    SEPARATOR,
+    CellError,
+    RowError,
+    check_text,
+    header_errors,
+    model_max_length,
+    normalize_cell,
+    parse_bool,
+    parse_date,
+    parse_prefecture,
+    parse_registration_number,
+    parse_required_text,
+    parse_text,
+    row_cells,
+    split_cell,
+)
+from sekispe.lib.cells import parse_email as parse_any_email
+from sekispe.lib.csvfile import CsvFormatError, CsvRow, read_rows
 from sekispe.listings.models import Availability, Listing
 from sekispe.listings.services import ListingInput
 from sekispe.reference.models import Affiliation
@@ -30,6 +44,28 @@ from sekispe.reference.services import (
     resolve_qualification,
 )
 from sekispe.registry.models import RegistryRecord
+
+# The generic cell parsers moved to sekispe.lib.cells; they stay importable from here.
+__all__ = [
+    "COLUMNS",
+    "MAX_FEE",
+    "SEPARATOR",
+    "CellError",
+    "RowError",
+    "check_text",
+    "normalize_cell",
+    "parse_bool",
+    "parse_date",
+    "parse_email",
+    "parse_fee",
+    "parse_listing_csv",
+    "parse_prefecture",
+    "parse_registration_number",
+    "parse_required_text",
+    "parse_row",
+    "parse_text",
+    "split_cell",
+]
 
 COLUMNS: tuple[str, ...] = (
     "registration_number",
@@ -62,122 +98,19 @@ FEE_COLUMNS: dict[str, str] = {
     "fee_training": "training",
     "fee_product": "product",
 }
-SEPARATOR = "|"
 # ServiceOffer.fee_yen is a PositiveIntegerField; PostgreSQL rejects anything larger.
 MAX_FEE = 2_147_483_647
 
-_TRUE = frozenset({"true", "1", "あり"})
-_FALSE = frozenset({"false", "0", "なし"})
 _AFFILIATIONS = {
     "sole": Affiliation.SOLE,
     "個人事業主": Affiliation.SOLE,
     "company": Affiliation.COMPANY,
     "企業所属": Affiliation.COMPANY,
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DIGITS6 = re.compile(r"[0-9]{6}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FEE = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")
 _NEGATIVE_FEE = re.compile(r"-(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)")
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # line number in the file; the header is row 1
-    column: str  # empty when the problem concerns the whole row
-    message: str
-
-    def __str__(self) -> str:
-        if self.column:
-            return f"行 {self.row}, 列 {self.column}: {self.message}"
-        return f"行 {self.row}: {self.message}"
-
-
-class CellError(ValueError):
-    """A cell that cannot be read; the message is shown to the operator as is."""
-
-
-def normalize_cell(value: str) -> str:
-    """NFKC folds full-width digits, letters and punctuation typed in Japanese IMEs."""
-    return unicodedata.normalize("NFKC", value).strip()
-
-
-def split_cell(value: str) -> list[str]:
-    """Split a multi-value cell on "|", dropping blanks and repeats, keeping order."""
-    parts = (normalize_cell(part) for part in normalize_cell(value).split(SEPARATOR))
-    return list(dict.fromkeys(part for part in parts if part))
-
-
-# -- cell parsers ---------------------------------------------------------------
-
-
-def parse_registration_number(value: str) -> str:
-    value = normalize_cell(value)
-    if not value:
-        raise CellError("登録番号は必須です。")
-    if not _DIGITS6.fullmatch(value):
-        raise CellError(f"「{value}」は登録番号（6桁の数字）ではありません。")
-    return value
-
-
-def parse_required_text(value: str, label: str, max_length: int | None = None) -> str:
-    value = normalize_cell(value)
-    if not value:
-        raise CellError(f"{label}は必須です。")
-    return check_text(value, label, max_length)
-
-
-def parse_text(
-    value: str, label: str, max_length: int | None = None, *, multiline: bool = False
-) -> str:
-    # Free prose keeps the author's typography (全角括弧, ー): NFKC would rewrite
-    # it, and search normalises at query time anyway.
-    text = value.strip() if multiline else normalize_cell(value)
-    return check_text(text, label, max_length, multiline=multiline)
-
-
-def check_text(value: str, label: str, max_length: int | None, *, multiline: bool = False) -> str:
-    # PostgreSQL refuses NUL in text, and other control characters are
-    # copy-paste debris that would end up on the public page.
-    if _CONTROL.search(value):
-        raise CellError(f"{label}に制御文字を含めることはできません。")
-    if not multiline and ("\n" in value or "\r" in value):
-        raise CellError(f"{label}に改行を含めることはできません。")
-    if max_length is not None and len(value) > max_length:
-        raise CellError(
-            f"{label}は{max_length}文字以内にしてください（{len(value)}文字あります）。"
-        )
-    return value
-
-
-def parse_date(value: str, label: str) -> dt.date:
-    value = normalize_cell(value)
-    if not value:
-        raise CellError(f"{label}は必須です。")
-    # fromisoformat alone would also take "20240401" and week dates.
-    if _DATE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise CellError(f"「{value}」は日付（YYYY-MM-DD、例: 2024-04-01）ではありません。")
-
-
-def parse_bool(value: str, default: bool) -> bool:
-    """true/false, 1/0 or あり/なし (any case); an empty cell gives `default`."""
-    key = normalize_cell(value).casefold()
-    if not key:
-        return default
-    if key in _TRUE:
-        return True
-    if key in _FALSE:
-        return False
-    raise CellError(
-        f"「{normalize_cell(value)}」は真偽値ではありません。true/false、1/0、あり/なし のいずれかを"
-        "指定してください。"
-    )
 
 
 def parse_fee(value: str) -> int | None:
@@ -225,19 +158,9 @@ def parse_codes(
     return tuple(found)
 
 
-def parse_prefecture(value: str, label: str) -> str:
-    value = normalize_cell(value)
-    if not value:
-        raise CellError(f"{label}は必須です。")
-    code = resolve_prefecture(value)
-    if code is None:
-        raise CellError(f"「{value}」は{_PREFECTURE_DESCRIPTION}ではありません。")
-    return code
-
-
 def parse_prefectures(value: str) -> tuple[str, ...]:
     return parse_codes(
-        value, resolve_prefecture, _PREFECTURE_DESCRIPTION, required_label="支援地域（都道府県）"
+        value, resolve_prefecture, PREFECTURE_DESCRIPTION, required_label="支援地域（都道府県）"
     )
 
 
@@ -282,7 +205,7 @@ def parse_qualifications(value: str) -> tuple[tuple[str, ...], str]:
         elif code not in codes:
             codes.append(code)
     other = check_text(
-        "、".join(others), "その他の資格", _max_length(Listing, "other_qualifications")
+        "、".join(others), "その他の資格", model_max_length(Listing, "other_qualifications")
     )
     return tuple(codes), other
 
@@ -301,14 +224,7 @@ def parse_affiliation(value: str) -> str:
 
 
 def parse_email(value: str) -> str:
-    value = normalize_cell(value)
-    if not value:
-        return ""
-    try:
-        validate_email(value)
-    except ValidationError:
-        raise CellError(f"「{value}」はメールアドレスの形式ではありません。") from None
-    return check_text(value, "メールアドレス", _max_length(Listing, "email"))
+    return parse_any_email(value, model_max_length(Listing, "email"))
 
 
 # -- the file -----------------------------------------------------------------
@@ -321,20 +237,15 @@ def parse_listing_csv(text: str) -> tuple[list[ListingInput], list[RowError]]:
     listings: list[ListingInput] = []
     errors: list[RowError] = []
     try:
-        header = next(rows, None)
-        if header is None:
-            return [], [RowError(1, "", "ファイルが空です。ヘッダー行が必要です。")]
-        problems = header_problems([normalize_cell(c) for c in header.cells], COLUMNS)
+        problems = header_errors(next(rows, None), COLUMNS)
         if problems:
             # Without the expected columns no data cell can be trusted, so stop here.
-            return [], [
-                RowError(header.line, "", f"ヘッダー行が正しくありません。{p}") for p in problems
-            ]
+            return [], problems
         first_seen: dict[str, int] = {}
         for row in rows:
             listing, row_errors = parse_row(row)
             number = normalize_cell(row.cells[0])
-            if _DIGITS6.fullmatch(number) and number in first_seen:
+            if DIGITS6.fullmatch(number) and number in first_seen:
                 if not any(e.column == "registration_number" for e in row_errors):
                     row_errors.append(
                         RowError(
@@ -355,19 +266,9 @@ def parse_listing_csv(text: str) -> tuple[list[ListingInput], list[RowError]]:
 
 def parse_row(row: CsvRow) -> tuple[ListingInput | None, list[RowError]]:
     """One data row; the listing is None whenever there is at least one error."""
-    cells = row.cells
-    if len(cells) > len(COLUMNS) and not any(c.strip() for c in cells[len(COLUMNS) :]):
-        # Spreadsheets pad rows with empty cells after the last used column.
-        cells = cells[: len(COLUMNS)]
-    if len(cells) != len(COLUMNS):
-        return None, [
-            RowError(
-                row.line,
-                "",
-                f"列の数が {len(cells)} 個です（ヘッダーと同じ {len(COLUMNS)} 個が必要です）。"
-                '値に「,」や改行を含むときは全体を " で囲んでください。',
-            )
-        ]
+    cells = row_cells(row, COLUMNS)
+    if isinstance(cells, RowError):
+        return None, [cells]
     raw = dict(zip(COLUMNS, cells, strict=True))
     errors: list[RowError] = []
     v: dict[str, Any] = {}
@@ -379,10 +280,12 @@ def parse_row(row: CsvRow) -> tuple[ListingInput | None, list[RowError]]:
             errors.append(RowError(row.line, column, str(exc)))
 
     cell("registration_number", parse_registration_number)
-    cell("name", lambda s: parse_required_text(s, "氏名", _max_length(RegistryRecord, "name")))
+    cell("name", lambda s: parse_required_text(s, "氏名", model_max_length(RegistryRecord, "name")))
     cell(
         "name_kana",
-        lambda s: parse_required_text(s, "氏名（カナ）", _max_length(RegistryRecord, "name_kana")),
+        lambda s: parse_required_text(
+            s, "氏名（カナ）", model_max_length(RegistryRecord, "name_kana")
+        ),
     )
     cell("registered_on", lambda s: parse_date(s, "登録日"))
     cell("expires_on", lambda s: parse_date(s, "有効期限"))
@@ -397,9 +300,11 @@ def parse_row(row: CsvRow) -> tuple[ListingInput | None, list[RowError]]:
         cell(column, parse_fee)
     cell("qualifications", parse_qualifications)
     cell("affiliation", parse_affiliation)
-    cell("company", lambda s: parse_text(s, "所属企業名", _max_length(Listing, "company_name")))
+    cell(
+        "company", lambda s: parse_text(s, "所属企業名", model_max_length(Listing, "company_name"))
+    )
     cell("email", parse_email)
-    cell("phone", lambda s: parse_text(s, "電話番号", _max_length(Listing, "phone")))
+    cell("phone", lambda s: parse_text(s, "電話番号", model_max_length(Listing, "phone")))
     cell("accepting", lambda s: parse_bool(s, default=True))
     cell("profile", lambda s: parse_text(s, "プロフィール", multiline=True))
 
@@ -449,7 +354,6 @@ def parse_row(row: CsvRow) -> tuple[ListingInput | None, list[RowError]]:
 
 # -- helpers --------------------------------------------------------------------
 
-_PREFECTURE_DESCRIPTION = "都道府県名またはJISコード（01〜47）"
 _THEMES: dict[str, int] = {str(code): code for code in THEME_CODES}
 
 
@@ -458,7 +362,3 @@ def _lookup_in(
 ) -> Callable[[str], str | None]:
     table = {fold(code): code for code in codes}
     return lambda part: table.get(fold(part))
-
-
-def _max_length(model: type, field: str) -> int | None:
-    return model._meta.get_field(field).max_length  # type: ignore[attr-defined]

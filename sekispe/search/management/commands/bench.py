@@ -1,7 +1,9 @@
-"""`sekispe bench search`: search latency at 50,000 listings, on scratch databases only.
+"""`sekispe bench search|import`: benchmarks on scratch databases only.
 
-SQLite always runs; PostgreSQL runs too when DATABASE_URL points at PostgreSQL
-(or with --databases sqlite,postgres --postgres-url ...). See docs/benchmarks.md.
+`search`: search latency at 50,000 listings. `import`: the registry and course
+imports at 50,000 + 300,000 rows. SQLite always runs; PostgreSQL runs too when
+DATABASE_URL points at PostgreSQL (or with --databases sqlite,postgres
+--postgres-url ...). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sekispe.lib.env import env_str
+from sekispe.registry import bench as import_bench
 from sekispe.search import bench
 
 KNOWN = ("sqlite", "postgres")
@@ -21,17 +24,23 @@ KNOWN = ("sqlite", "postgres")
 
 class Command(BaseCommand):
     help = (
-        "Benchmark search latency against scratch databases (never your own): seeds "
-        "--listings demo specialists, runs a fixed query mix and compares with /healthz."
+        "Benchmark against scratch databases (never your own). search: seeds --listings "
+        "demo specialists, runs a fixed query mix and compares with /healthz. import: "
+        "generates a registry and a course extract and times import-registry and "
+        "import-courses (fresh, again, updated)."
     )
     # The orchestrator never touches the configured database, so skip the checks
     # that would; the worker migrates its scratch database itself.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["search"], help="what to benchmark")
-        parser.add_argument("--listings", type=int, default=50_000)
-        parser.add_argument("--queries", type=int, default=1_200, help="at least 1,000")
+        parser.add_argument("target", choices=["search", "import"], help="what to benchmark")
+        parser.add_argument("--listings", type=int, default=50_000, help="search only")
+        parser.add_argument(
+            "--queries", type=int, default=1_200, help="search only; at least 1,000"
+        )
+        parser.add_argument("--registry-rows", type=int, default=50_000, help="import only")
+        parser.add_argument("--course-rows", type=int, default=300_000, help="import only")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--databases",
@@ -42,7 +51,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--postgres-url",
             default="",
-            help="server for the scratch database sekispe_bench (default: DATABASE_URL)",
+            help="server for the scratch database sekispe_bench / sekispe_bench_import "
+            "(default: DATABASE_URL)",
         )
         parser.add_argument("--output-dir", default="bench-results")
         parser.add_argument(
@@ -55,6 +65,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         out_dir = Path(options["output_dir"])
         progress = not options["no_progress"]
+        if options["target"] == "import":
+            self._import(options, out_dir, progress)
+            return
         if options["worker"]:
             report = bench.worker(
                 options["worker"],
@@ -69,20 +82,7 @@ class Command(BaseCommand):
 
         if options["queries"] < 1000 or options["listings"] < 1:
             raise CommandError("--queries must be at least 1,000 and --listings at least 1")
-        postgres_url = options["postgres_url"] or None
-        if postgres_url is None:
-            url = env_str("DATABASE_URL", "")
-            if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and url:
-                postgres_url = url
-        if options["databases"]:
-            databases = [d.strip() for d in options["databases"].split(",") if d.strip()]
-        else:
-            databases = ["sqlite", *(["postgres"] if postgres_url else [])]
-        unknown = [d for d in databases if d not in KNOWN]
-        if unknown:
-            raise CommandError(f"unknown database(s): {', '.join(unknown)}; use {KNOWN}")
-        if "postgres" in databases and not postgres_url:
-            raise CommandError("postgres needs DATABASE_URL or --postgres-url")
+        databases, postgres_url = self._databases(options)
 
         try:
             reports = bench.run_scratch_benchmarks(
@@ -109,6 +109,68 @@ class Command(BaseCommand):
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'search-{d}.json') for d in reports)}"
         )
+        if missed:
+            self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
+            if options["check"]:
+                raise SystemExit(1)
+        else:
+            self.stdout.write(self.style.SUCCESS("all targets met"))
+
+    def _databases(self, options: dict[str, Any]) -> tuple[list[str], str | None]:
+        postgres_url = options["postgres_url"] or None
+        if postgres_url is None:
+            url = env_str("DATABASE_URL", "")
+            if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and url:
+                postgres_url = url
+        if options["databases"]:
+            databases = [d.strip() for d in options["databases"].split(",") if d.strip()]
+        else:
+            databases = ["sqlite", *(["postgres"] if postgres_url else [])]
+        unknown = [d for d in databases if d not in KNOWN]
+        if unknown:
+            raise CommandError(f"unknown database(s): {', '.join(unknown)}; use {KNOWN}")
+        if "postgres" in databases and not postgres_url:
+            raise CommandError("postgres needs DATABASE_URL or --postgres-url")
+        return databases, postgres_url
+
+    def _import(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        sizes = {
+            "registry_rows": options["registry_rows"],
+            "course_rows": options["course_rows"],
+            "seed": options["seed"],
+        }
+        if options["worker"]:
+            report = import_bench.worker(
+                options["worker"], out_dir=out_dir, progress=progress, **sizes
+            )
+            self.stdout.write(import_bench.format_report(report, options["worker"]))
+            return
+        if sizes["registry_rows"] < 1 or sizes["course_rows"] < 1:
+            raise CommandError("--registry-rows and --course-rows must be at least 1")
+        databases, postgres_url = self._databases(options)
+        try:
+            reports = import_bench.run_scratch_benchmarks(
+                databases=databases,
+                postgres_url=postgres_url,
+                out_dir=out_dir,
+                progress=progress,
+                echo=self.stdout.write,
+                **sizes,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        markdown = import_bench.write_markdown(reports, out_dir)
+        self.stdout.write("")
+        self.stdout.write(import_bench.format_comparison(reports))
+        self.stdout.write(
+            f"results: {', '.join(str(out_dir / f'import-{d}.json') for d in reports)}, {markdown}"
+        )
+        missed = [
+            f"{label}: {name}"
+            for label, report in reports.items()
+            for name, target in report["targets"].items()
+            if not target["pass"]
+        ]
         if missed:
             self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
             if options["check"]:
