@@ -26,13 +26,10 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,14 +37,12 @@ from typing import Any
 from tqdm import tqdm
 
 from sekispe.lib.dates import add_years, fiscal_year, period_end
+from sekispe.lib.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 from sekispe.registry.importer import COURSE_COLUMNS, REGISTRY_COLUMNS
 
 TARGET_S = 60.0
 SCRATCH_PG_NAME = "sekispe_bench_import"
-# The subprocess refuses to run unless its database NAME equals this variable,
-# which only the orchestrator sets, to a scratch database it has just created.
-SCRATCH_ENV = "SEKISPE_BENCH_SCRATCH"
 # Data is drawn as of this day (or today, if earlier), so the same seed gives
 # the same files; see sekispe/listings/demo.py.
 ANCHOR = dt.date(2026, 10, 1)
@@ -527,43 +522,7 @@ def write_markdown(reports: dict[str, dict[str, Any]], out_dir: Path) -> Path:
     return path
 
 
-# --- scratch databases and the subprocess ----------------------------------------------
-
-
-def _pg_url(url: str, dbname: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
-@contextmanager
-def scratch_database(label: str, postgres_url: str | None) -> Iterator[tuple[str, str]]:
-    """Yield (DATABASE_URL, NAME) of a new, empty scratch database; remove it after."""
-    if label == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="sekispe-bench-import-"))
-        path = folder / "bench.sqlite3"
-        try:
-            yield f"sqlite:///{path}", str(path)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    if label != "postgres" or not postgres_url:
-        raise ValueError(f"no scratch database for {label!r}")
-    import psycopg
-    from psycopg import sql
-
-    own = urllib.parse.urlsplit(postgres_url).path.lstrip("/")
-    if own == SCRATCH_PG_NAME:
-        raise ValueError(f"DATABASE_URL already names {SCRATCH_PG_NAME}; refusing to drop it")
-    admin_url = _pg_url(postgres_url, "postgres")
-    name = sql.Identifier(SCRATCH_PG_NAME)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        yield _pg_url(postgres_url, SCRATCH_PG_NAME), SCRATCH_PG_NAME
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+# --- the subprocess on a scratch database (sekispe/lib/scratchdb.py) --------------------
 
 
 def run_scratch_benchmarks(
@@ -578,57 +537,32 @@ def run_scratch_benchmarks(
     echo: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
     """Run the worker once per database against a scratch copy; return the reports."""
-    reports: dict[str, dict[str, Any]] = {}
-    for label in databases:
-        with scratch_database(label, postgres_url) as (url, name):
-            env = os.environ | {"DATABASE_URL": url, SCRATCH_ENV: name, "DEBUG": "0"}
-            command = [
-                sys.executable,
-                "-m",
-                "sekispe.cli",
-                "bench",
-                "import",
-                "--worker",
-                label,
-                "--registry-rows",
-                str(registry_rows),
-                "--course-rows",
-                str(course_rows),
-                "--seed",
-                str(seed),
-                "--output-dir",
-                str(out_dir),
-            ]
-            if not progress:
-                command.append("--no-progress")
-            echo(f"== {label}: scratch database {name}")
-            result = subprocess.run(command, env=env, check=False)  # noqa: S603 (our own argv)
-            if result.returncode != 0:
-                raise RuntimeError(f"import benchmark on {label} failed (exit {result.returncode})")
-        reports[label] = json.loads((out_dir / f"import-{label}.json").read_text("utf-8"))
-    return reports
+    return run_workers(
+        "import",
+        databases=databases,
+        postgres_url=postgres_url,
+        pg_name=SCRATCH_PG_NAME,
+        worker_args=[
+            "--registry-rows",
+            str(registry_rows),
+            "--course-rows",
+            str(course_rows),
+            "--seed",
+            str(seed),
+        ],
+        out_dir=out_dir,
+        progress=progress,
+        echo=echo,
+    )
 
 
 def worker(
     label: str, *, registry_rows: int, course_rows: int, seed: int, out_dir: Path, progress: bool
 ) -> dict[str, Any]:
     """Inside the subprocess: check we are on the scratch database, migrate, import, measure."""
-    from django.conf import settings
-    from django.core.management import call_command
-
     from sekispe.registry.models import RegistryRecord
 
-    expected = os.environ.get(SCRATCH_ENV)
-    actual = str(settings.DATABASES["default"]["NAME"])
-    if not expected or actual != expected:
-        raise RuntimeError(
-            f"refusing to import into {actual!r}: the bench worker only runs on its scratch database"
-        )
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    migrate_s = time.perf_counter() - started
-    if RegistryRecord.objects.exists():
-        raise RuntimeError("the scratch database is not empty")
+    migrate_s = prepare_worker_database("import into", must_be_empty=RegistryRecord)
     work_dir = Path(tempfile.mkdtemp(prefix="sekispe-bench-import-files-"))
     try:
         report = run_import_bench(

@@ -24,29 +24,23 @@ import json
 import os
 import platform
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from sekispe.lib.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 
 TARGET_P95_MS = 50.0
 TARGET_P50_RATIO = 3.0
 SCRATCH_PG_NAME = "sekispe_bench"
-# The subprocess refuses to seed unless its database NAME equals this variable,
-# which only the orchestrator sets, to a scratch database it has just created.
-SCRATCH_ENV = "SEKISPE_BENCH_SCRATCH"
 SEARCH_PATH = "/api/v1/specialists"
 HEALTH_PATH = "/healthz"
 
@@ -402,43 +396,7 @@ def format_comparison(reports: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# --- scratch databases and the subprocess ----------------------------------------------
-
-
-def _pg_url(url: str, dbname: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
-@contextmanager
-def scratch_database(label: str, postgres_url: str | None) -> Iterator[tuple[str, str]]:
-    """Yield (DATABASE_URL, NAME) of a new, empty scratch database; remove it after."""
-    if label == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="sekispe-bench-"))
-        path = folder / "bench.sqlite3"
-        try:
-            yield f"sqlite:///{path}", str(path)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    if label != "postgres" or not postgres_url:
-        raise ValueError(f"no scratch database for {label!r}")
-    import psycopg
-    from psycopg import sql
-
-    own = urllib.parse.urlsplit(postgres_url).path.lstrip("/")
-    if own == SCRATCH_PG_NAME:
-        raise ValueError(f"DATABASE_URL already names {SCRATCH_PG_NAME}; refusing to drop it")
-    admin_url = _pg_url(postgres_url, "postgres")
-    name = sql.Identifier(SCRATCH_PG_NAME)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        yield _pg_url(postgres_url, SCRATCH_PG_NAME), SCRATCH_PG_NAME
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+# --- the subprocess on a scratch database (sekispe/lib/scratchdb.py) --------------------
 
 
 def run_scratch_benchmarks(
@@ -453,62 +411,25 @@ def run_scratch_benchmarks(
     echo: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
     """Run the worker once per database against a scratch copy; return the reports."""
-    reports: dict[str, dict[str, Any]] = {}
-    for label in databases:
-        with scratch_database(label, postgres_url) as (url, name):
-            env = os.environ | {
-                "DATABASE_URL": url,
-                SCRATCH_ENV: name,
-                # DEBUG would record every SQL query in memory and slow each request.
-                "DEBUG": "0",
-            }
-            command = [
-                sys.executable,
-                "-m",
-                "sekispe.cli",
-                "bench",
-                "search",
-                "--worker",
-                label,
-                "--listings",
-                str(listings),
-                "--queries",
-                str(queries),
-                "--seed",
-                str(seed),
-                "--output-dir",
-                str(out_dir),
-            ]
-            if not progress:
-                command.append("--no-progress")
-            echo(f"== {label}: scratch database {name}")
-            result = subprocess.run(command, env=env, check=False)  # noqa: S603 (our own argv)
-            if result.returncode != 0:
-                raise RuntimeError(f"benchmark on {label} failed (exit {result.returncode})")
-        reports[label] = json.loads((out_dir / f"search-{label}.json").read_text("utf-8"))
-    return reports
+    return run_workers(
+        "search",
+        databases=databases,
+        postgres_url=postgres_url,
+        pg_name=SCRATCH_PG_NAME,
+        worker_args=["--listings", str(listings), "--queries", str(queries), "--seed", str(seed)],
+        out_dir=out_dir,
+        progress=progress,
+        echo=echo,
+    )
 
 
 def worker(
     label: str, *, listings: int, queries: int, seed: int, out_dir: Path, progress: bool
 ) -> dict[str, Any]:
     """Inside the subprocess: check we are on the scratch database, migrate, seed, measure."""
-    from django.conf import settings
-    from django.core.management import call_command
-
     from sekispe.listings.models import Listing
 
-    expected = os.environ.get(SCRATCH_ENV)
-    actual = str(settings.DATABASES["default"]["NAME"])
-    if not expected or actual != expected:
-        raise RuntimeError(
-            f"refusing to seed {actual!r}: the bench worker only runs on its scratch database"
-        )
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    migrate_s = time.perf_counter() - started
-    if Listing.objects.exists():
-        raise RuntimeError("the scratch database is not empty")
+    migrate_s = prepare_worker_database("seed", must_be_empty=Listing)
     report = run_search_bench(listings=listings, queries=queries, seed=seed, progress=progress)
     report["label"] = label
     report["migrate_s"] = round(migrate_s, 2)
