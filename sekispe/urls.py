@@ -11,6 +11,7 @@ urlpatterns = [
     path("specialists/", include("sekispe.search.urls")),
     path("accounts/", include("sekispe.accounts.urls")),
     path("registry/", include("sekispe.registry.urls_public")),
+    path("diagnosis/", include("sekispe.diagnosis.urls")),
     path("me/registry/", include("sekispe.registrant_requests.urls_me")),
     path("me/", include("sekispe.listings.urls")),
     path("ops/requests/", include("sekispe.registrant_requests.urls_ops")),

@@ -24,6 +24,7 @@ from sekispe.accounts.services import invite_specialist
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests import (
+    permission_rows_diagnosis,
     permission_rows_public_registry,
     permission_rows_registry_ops,
     permission_rows_reports,
@@ -139,12 +140,15 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_requests.ROWS,
     *permission_rows_registry_ops.ROWS,
     *permission_rows_reports.ROWS,
+    # The SME self-diagnosis (issue 5).
+    *permission_rows_diagnosis.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
     permission_rows_requests,
     permission_rows_registry_ops,
     permission_rows_reports,
+    permission_rows_diagnosis,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

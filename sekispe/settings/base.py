@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "sekispe.search",
     "sekispe.backoffice",
     "sekispe.reports",
+    "sekispe.diagnosis",
 ]
 
 MIDDLEWARE = [
