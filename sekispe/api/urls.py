@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from sekispe.diagnosis.api import router as diagnosis_router
 from sekispe.reference.api import router as reference_router
 from sekispe.registry.api import router as registry_router
 from sekispe.search.api import router as search_router
@@ -21,6 +22,7 @@ api = NinjaAPI(
 api.add_router("/specialists", search_router)
 api.add_router("/reference", reference_router)
 api.add_router("/registry", registry_router)
+api.add_router("/diagnoses", diagnosis_router)
 
 
 @api.exception_handler(InvalidQuery)

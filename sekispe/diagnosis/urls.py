@@ -1,6 +1,14 @@
 """The self-diagnosis pages under /diagnosis/ (public; history for SME accounts)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sekispe.diagnosis import views
 
 app_name = "diagnosis"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("r/<str:token>/", views.result, name="result"),
+    path("r/<str:token>/pdf/", views.result_pdf, name="pdf"),
+    path("history/", views.history, name="history"),
+    path("history/claim/", views.claim, name="claim"),
+]

@@ -115,6 +115,9 @@ LOGIN_FAILURES_PER_IP = (env_int("LOGIN_FAILURES_PER_IP", 20), 15 * 60)
 CONTACT_REVEALS_ANONYMOUS_PER_IP = (env_int("CONTACT_REVEALS_ANONYMOUS_PER_IP", 30), 3600)
 CONTACT_REVEALS_SIGNED_IN = (env_int("CONTACT_REVEALS_SIGNED_IN", 500), 24 * 3600)
 SIGNUPS_PER_IP = (env_int("SIGNUPS_PER_IP", 10), 3600)
+# Self-diagnosis results stored per client address: generous, because a whole
+# consultation event may share one address.
+DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
 # Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 

@@ -1,0 +1,141 @@
+"""The self-diagnosis as JSON: POST /api/v1/diagnoses evaluates a set of
+answers (nothing is stored; the share link belongs to the page flow), and
+GET /api/v1/diagnoses/questions gives the current questionnaire. Public."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from sekispe.diagnosis import rules, services
+from sekispe.search.api import ErrorOut
+
+router = Router(tags=["diagnosis"])
+
+
+class DiagnosisIn(Schema):
+    answers: dict[str, Any] = Field(
+        description='Every question id of the current version: "done", "partly", '
+        '"not_done" or "unknown"'
+    )
+    profile: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Optional: prefecture (JIS X 0401 code), industry (JSIC letter), "
+        "employees, it_dependence, customer_demand",
+    )
+
+
+class PartScoreOut(Schema):
+    part: str
+    label: str
+    score: int = Field(description="0-100")
+    unknown: int = Field(description='"don\'t know" answers in this part')
+
+
+class ScoresOut(Schema):
+    parts: list[PartScoreOut]
+    total: int = Field(description="0-100")
+
+
+class DiagnosisOut(Schema):
+    version: int
+    scores: ScoresOut
+    step: int = Field(description="1-4, cumulative: the Step the company is working on")
+    next_step_requirements: list[str] = Field(
+        description="Question ids that must become done to finish this Step"
+    )
+    themes: list[int] = Field(description="Recommended guidance themes, most needed first")
+    weakest: list[str]
+    unknown: list[str] = Field(description='Question ids answered "don\'t know"')
+    security_action: int = Field(description="0, 1 (one star) or 2 (two stars)")
+    search_url: str = Field(description="The Active List filtered for this result")
+
+
+class QuestionOut(Schema):
+    id: str
+    number: int
+    part: str
+    text: str
+    why: str
+    step: int
+    themes: list[int]
+
+
+class PartOut(Schema):
+    code: str
+    label: str
+
+
+class QuestionnaireOut(Schema):
+    version: int
+    answers: list[str]
+    parts: list[PartOut]
+    questions: list[QuestionOut]
+
+
+@router.post(
+    "",
+    response={200: DiagnosisOut, 422: ErrorOut},
+    auth=None,
+    url_name="diagnoses",
+    summary="Evaluate a self-diagnosis",
+    description="Answers to every question of the current version are required. An "
+    "unknown question id, a missing answer or a bad value gets a 422 naming it in `loc`.",
+)
+def evaluate_diagnosis(request: HttpRequest, payload: DiagnosisIn) -> Any:
+    try:
+        evaluation = services.evaluate(payload.answers, payload.profile)
+    except services.InvalidDiagnosis as exc:
+        detail = [
+            {"loc": ["body", *loc], "msg": message, "type": "invalid"}
+            for loc, message in exc.problems
+        ]
+        return Status(422, {"detail": detail})
+    result = evaluation.result
+    return {
+        "version": result.version,
+        "scores": {
+            "parts": [
+                {"part": p.part, "label": p.label, "score": p.score, "unknown": p.unknown}
+                for p in result.parts
+            ],
+            "total": result.total,
+        },
+        "step": result.step,
+        "next_step_requirements": list(result.next_step_requirements),
+        "themes": list(result.themes),
+        "weakest": list(result.weakest),
+        "unknown": list(result.unknown_ids),
+        "security_action": result.security_action,
+        "search_url": request.build_absolute_uri(evaluation.search_url),
+    }
+
+
+@router.get(
+    "/questions",
+    response=QuestionnaireOut,
+    auth=None,
+    url_name="diagnosis_questions",
+    summary="The current self-diagnosis questions",
+)
+def questions(request: HttpRequest) -> Any:
+    questionnaire = rules.current()
+    return {
+        "version": questionnaire.version,
+        "answers": list(rules.ANSWERS),
+        "parts": [{"code": p.code, "label": p.label} for p in questionnaire.parts],
+        "questions": [
+            {
+                "id": q.id,
+                "number": n,
+                "part": q.part,
+                "text": q.text,
+                "why": q.why,
+                "step": q.step,
+                "themes": list(q.themes),
+            }
+            for n, q in enumerate(questionnaire.questions, start=1)
+        ],
+    }

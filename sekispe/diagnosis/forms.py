@@ -1,0 +1,101 @@
+"""The questionnaire page's form, built from the current questionnaire version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from sekispe.diagnosis import rules, services
+from sekispe.reference import data
+
+ANSWER_LABELS: dict[str, Any] = {
+    "done": _("できている"),
+    "partly": _("一部できている"),
+    "not_done": _("できていない"),
+    "unknown": _("分からない"),
+}
+
+
+def english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
+def question_text(question: rules.Question) -> str:
+    return question.text_en if english() and question.text_en else question.text
+
+
+def question_why(question: rules.Question) -> str:
+    return question.why_en if english() and question.why_en else question.why
+
+
+def part_label(part: rules.Part) -> str:
+    return part.label_en if english() and part.label_en else part.label
+
+
+def _blank(choices: Any) -> list[tuple[str, Any]]:
+    return [("", _("選ばない")), *choices]
+
+
+class DiagnosisForm(forms.Form):
+    """One radio group per question, then the optional company profile."""
+
+    def __init__(self, *args: Any, questionnaire: rules.Questionnaire, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questionnaire = questionnaire
+        for number, question in enumerate(questionnaire.questions, start=1):
+            self.fields[question.id] = forms.ChoiceField(
+                label=f"{number}. {question_text(question)}",
+                help_text=question_why(question),
+                choices=list(ANSWER_LABELS.items()),
+                widget=forms.RadioSelect,
+                error_messages={"required": _("回答を選んでください。")},
+            )
+        english_names = english()
+        self.fields["prefecture"] = forms.ChoiceField(
+            label=_("所在地（都道府県）"),
+            required=False,
+            choices=_blank(
+                (p.code, p.name_en if english_names else p.name) for p in data.PREFECTURES
+            ),
+        )
+        self.fields["industry"] = forms.ChoiceField(
+            label=_("業種（日本標準産業分類の大分類）"),
+            required=False,
+            choices=_blank((c, en if english_names else ja) for c, ja, en in data.INDUSTRIES),
+        )
+        self.fields["employees"] = forms.ChoiceField(
+            label=_("従業員数"), required=False, choices=_blank(services.EMPLOYEE_BANDS)
+        )
+        self.fields["it_dependence"] = forms.ChoiceField(
+            label=_("仕事でのITの使い方"),
+            required=False,
+            choices=_blank(services.IT_DEPENDENCE),
+        )
+        self.fields["customer_demand"] = forms.ChoiceField(
+            label=_("取引先からセキュリティ対策を求められていますか"),
+            required=False,
+            choices=_blank(services.CUSTOMER_DEMAND),
+        )
+
+    def parts(self) -> list[dict[str, Any]]:
+        """The question fields grouped by part, for the template."""
+        return [
+            {
+                "code": part.code,
+                "label": part_label(part),
+                "fields": [self[q.id] for q in self.questionnaire.in_part(part.code)],
+            }
+            for part in self.questionnaire.parts
+        ]
+
+    def profile_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in rules.PROFILE_FIELDS]
+
+    def answers(self) -> dict[str, str]:
+        return {q.id: self.cleaned_data[q.id] for q in self.questionnaire.questions}
+
+    def profile(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in rules.PROFILE_FIELDS}
