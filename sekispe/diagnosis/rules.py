@@ -122,25 +122,47 @@ def _directory() -> Path:
     return Path(getattr(settings, "DIAGNOSIS_QUESTIONNAIRE_DIR", QUESTIONNAIRE_DIR))
 
 
+def _text(raw: Mapping, key: str, default: str | None = None) -> str:
+    value = raw.get(key, default) if default is not None else raw[key]
+    if not isinstance(value, str):
+        raise QuestionnaireError(f"{key} must be a string, not {value!r}")
+    return value
+
+
+def _number(value: object, key: str) -> int:
+    # JSON integers only: a float, a bool or a string is a mistake in the file.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise QuestionnaireError(f"{key} must be an integer, not {value!r}")
+    return value
+
+
+def _question(raw: Mapping, number: int) -> Question:
+    where = raw.get("id") if isinstance(raw.get("id"), str) else f"question {number}"
+    try:
+        return Question(
+            id=_text(raw, "id"),
+            part=_text(raw, "part"),
+            text=_text(raw, "text"),
+            why=_text(raw, "why"),
+            themes=tuple(_number(t, "themes") for t in raw["themes"]),
+            step=_number(raw["step"], "step"),
+            text_en=_text(raw, "text_en", ""),
+            why_en=_text(raw, "why_en", ""),
+        )
+    except QuestionnaireError as exc:
+        raise QuestionnaireError(f"{where}: {exc}") from None
+
+
 def parse(raw: Mapping) -> Questionnaire:
     """Build and check a questionnaire; any rule broken raises QuestionnaireError."""
     try:
-        parts = tuple(Part(p["code"], p["label"], p.get("label_en", "")) for p in raw["parts"])
-        questions = tuple(
-            Question(
-                id=q["id"],
-                part=q["part"],
-                text=q["text"],
-                why=q["why"],
-                themes=tuple(int(t) for t in q["themes"]),
-                step=int(q["step"]),
-                text_en=q.get("text_en", ""),
-                why_en=q.get("why_en", ""),
-            )
-            for q in raw["questions"]
+        parts = tuple(
+            Part(_text(p, "code"), _text(p, "label"), _text(p, "label_en", ""))
+            for p in raw["parts"]
         )
-        questionnaire = Questionnaire(int(raw["version"]), parts, questions)
-    except (KeyError, TypeError, ValueError) as exc:
+        questions = tuple(_question(q, n) for n, q in enumerate(raw["questions"], start=1))
+        questionnaire = Questionnaire(_number(raw["version"], "version"), parts, questions)
+    except (KeyError, TypeError, AttributeError) as exc:
         raise QuestionnaireError(f"malformed questionnaire: {exc!r}") from exc
     problems = []
     if tuple(p.code for p in parts) != PARTS:
@@ -186,7 +208,8 @@ def versions() -> tuple[int, ...]:
     found = []
     for path in _directory().glob("v*.json"):
         number = path.stem[1:]
-        if number.isdecimal():
+        # Only the name load() opens: "v1", never "v01" or full-width digits.
+        if number.isascii() and number.isdigit() and path.stem == f"v{int(number)}":
             found.append(int(number))
     return tuple(sorted(found))
 
