@@ -255,3 +255,22 @@ def test_seeded_requests_fill_the_queue_and_the_annual_counts():
     for record in deregistered:
         request = record.requests.get(kind=RequestKind.DEREGISTRATION)
         assert request.status == "approved" and request.payload["reason"]
+
+
+@pytest.mark.django_db
+def test_the_demo_sme_has_a_diagnosis_history_climbing_the_steps(client):
+    from sekispe.accounts.models import User
+    from sekispe.diagnosis.models import Diagnosis
+
+    out = StringIO()
+    call_command("seed_demo", specialists=20, seed=5, no_progress=True, accounts=True, stdout=out)
+    sme = User.objects.get(email="sme@demo.sekispe.example")
+    history = list(Diagnosis.objects.filter(user=sme).order_by("created_at"))
+    assert [d.step for d in history] == [1, 2, 3]
+    assert [d.total_score for d in history] == [20, 50, 86]
+    # Seeding again adds nothing.
+    call_command("seed_demo", specialists=20, seed=5, no_progress=True, accounts=True, stdout=out)
+    assert Diagnosis.objects.filter(user=sme).count() == 3
+    client.force_login(sme)
+    page = client.get("/diagnosis/history/").content.decode()
+    assert page.count("<circle") == 3

@@ -37,8 +37,12 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
 
         ensure("operator@demo.sekispe.example", Role.OPERATOR, "IPA運営者", is_staff=True,
                display_name="運営 太郎")  # fmt: skip
-        ensure("sme@demo.sekispe.example", Role.SME, "中小企業", organization="株式会社デモ製作所",
+        ensure("sme@demo.sekispe.example", Role.SME, "中小企業（自己診断の履歴3回分つき）",
+               organization="株式会社デモ製作所",
                display_name="中小 花子")  # fmt: skip
+        from sekispe.diagnosis.demo import create_demo_history
+
+        create_demo_history(User.objects.get(email="sme@demo.sekispe.example"))
         ensure("cci@demo.sekispe.example", Role.INSTITUTION, "支援機関",
                organization="デモ商工会議所", display_name="支援 一郎")  # fmt: skip
         listing = (

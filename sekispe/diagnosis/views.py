@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -91,6 +92,9 @@ def result_pdf(request: HttpRequest, token: str) -> HttpResponse:
 
     diagnosis = _diagnosis(token)
     context = presentation.result_context(services.evaluation_of(diagnosis), diagnosis)
+    context["share_url"] = request.build_absolute_uri(
+        reverse("diagnosis:result", args=[diagnosis.share_token])
+    )
     response = HttpResponse(render_pdf(context), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="sekispe-diagnosis-{diagnosis.created_at:%Y%m%d}.pdf"'
