@@ -15,6 +15,18 @@ def _fresh_search_index():
     reset_index()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in English leaves English active in its thread (LocaleMiddleware
+    activates per request and never resets), so each test starts in the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def live_server(django_db_setup, live_server):
     """pytest-django's live server, started after (so stopped before) the test

@@ -118,7 +118,7 @@ def test_all_done_is_the_top_step_with_nothing_left(client):
     response = post(client, answers("done"))
     html = client.get(response["Location"]).content.decode()
     assert "Step 4「継続的な改善、より強固な対策」の段階です" in html
-    assert "すべての項目ができています" in html
+    assert "すべての対策ができています" in html
     assert "★★二つ星" in html
 
 

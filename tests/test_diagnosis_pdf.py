@@ -193,7 +193,7 @@ def test_all_done_is_step_4_with_two_stars_and_nothing_left():
     assert "Step 4（現在）" in text
     assert "SECURITY ACTION：★★二つ星を宣言できる段階です" in text
     assert "総合 100点（100点満点）" in text
-    assert "すべての項目ができています" in text
+    assert "すべての対策ができています" in text
     assert "に進むには" not in text
     assert "大きな課題は見つかりませんでした。" in text
     assert "大阪府" in text

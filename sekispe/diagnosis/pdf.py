@@ -382,7 +382,7 @@ def _story(context: dict[str, Any], width: float) -> list[Flowable]:
     requirements = context["requirements"]
     if context.get("all_done"):
         story += [
-            _p(_("すべての項目ができています"), "h2"),
+            _p(_("すべての対策ができています"), "h2"),
             _p(
                 _(
                     "Step 4 は続けることが目標です。使う仕組みや事業が変わるたびに、もう一度診断して見直しましょう。"

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext as _
 
 from sekispe.diagnosis import guide, rules
 from sekispe.diagnosis.forms import ANSWER_LABELS, part_label, question_text, question_why
@@ -109,16 +109,16 @@ def profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
     lab = labels()
     rows = []
     if profile.get("prefecture"):
-        rows.append((_g("所在地"), lab.pref.get(profile["prefecture"], profile["prefecture"])))
+        rows.append((_("所在地"), lab.pref.get(profile["prefecture"], profile["prefecture"])))
     if profile.get("industry"):
-        rows.append((_g("業種"), lab.industry.get(profile["industry"], profile["industry"])))
+        rows.append((_("業種"), lab.industry.get(profile["industry"], profile["industry"])))
     if profile.get("employees"):
-        rows.append((_g("従業員数"), _choice_label(EMPLOYEE_BANDS, profile["employees"])))
+        rows.append((_("従業員数"), _choice_label(EMPLOYEE_BANDS, profile["employees"])))
     if profile.get("it_dependence"):
-        rows.append((_g("ITの使い方"), _choice_label(IT_DEPENDENCE, profile["it_dependence"])))
+        rows.append((_("ITの使い方"), _choice_label(IT_DEPENDENCE, profile["it_dependence"])))
     if profile.get("customer_demand"):
         rows.append(
-            (_g("取引先からの要請"), _choice_label(CUSTOMER_DEMAND, profile["customer_demand"]))
+            (_("取引先からの要請"), _choice_label(CUSTOMER_DEMAND, profile["customer_demand"]))
         )
     return rows
 
