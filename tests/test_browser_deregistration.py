@@ -5,15 +5,13 @@ specialist's public page is gone."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
 from sekispe.registry.models import RegistryRecord, RegistryStatus
+from tests.browser_support import db as _db
 from tests.factories import PASSWORD, make_specialist_user, make_user
 
 pytestmark = pytest.mark.browser
@@ -25,20 +23,6 @@ def people(transactional_db):
     specialist = make_specialist_user("300101", name="中村 亮")
     operator = make_user("operator", "ops-dereg@ipa.example.jp")
     return specialist, operator
-
-
-def _db(query: Any) -> Any:
-    """Run an ORM query off this thread: Playwright's event loop runs here, and
-    Django refuses synchronous queries from a thread with a running loop."""
-
-    def run() -> Any:
-        try:
-            return query()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _sign_in(page, base: str, email: str) -> None:

@@ -7,18 +7,16 @@ from __future__ import annotations
 import io
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import connection
 from PIL import Image
 from playwright.sync_api import Page, expect
 
 from sekispe.diagnosis import services
 from sekispe.diagnosis.models import Diagnosis
+from tests.browser_support import db as _db
 from tests.factories import PASSWORD, create_specialists, make_input, make_user
 
 pytestmark = pytest.mark.browser
@@ -60,20 +58,6 @@ TYPICAL = dict.fromkeys(QUESTIONS, "not_done") | {
     "e9": "unknown",
     "o7": "unknown",
 }
-
-
-def _db(query: Any) -> Any:
-    """Run an ORM query off this thread: Playwright's event loop runs here, and
-    Django refuses synchronous queries from a thread with a running loop."""
-
-    def run() -> Any:
-        try:
-            return query()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _answer(page: Page, answers: dict[str, str]) -> None:

@@ -1,0 +1,22 @@
+"""Helpers shared by the Playwright tests."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import connection
+
+
+def db(query: Any) -> Any:
+    """Run an ORM query off this thread: Playwright's event loop runs here, and
+    Django refuses synchronous queries from a thread with a running loop."""
+
+    def run() -> Any:
+        try:
+            return query()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
