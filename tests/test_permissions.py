@@ -25,6 +25,9 @@ from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests import (
     permission_rows_diagnosis,
+    permission_rows_events,
+    permission_rows_inquiries,
+    permission_rows_ordering,
     permission_rows_public_registry,
     permission_rows_registry_ops,
     permission_rows_reports,
@@ -142,6 +145,10 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_reports.ROWS,
     # The SME self-diagnosis (issue 5).
     *permission_rows_diagnosis.ROWS,
+    # Inquiries, consultation events and the ordering page (issue 6).
+    *permission_rows_inquiries.ROWS,
+    *permission_rows_events.ROWS,
+    *permission_rows_ordering.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -149,6 +156,9 @@ AREAS = (
     permission_rows_registry_ops,
     permission_rows_reports,
     permission_rows_diagnosis,
+    permission_rows_events,
+    permission_rows_inquiries,
+    permission_rows_ordering,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

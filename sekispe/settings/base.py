@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "sekispe.backoffice",
     "sekispe.reports",
     "sekispe.diagnosis",
+    "sekispe.inquiries",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,10 @@ SIGNUPS_PER_IP = (env_int("SIGNUPS_PER_IP", 10), 3600)
 # Self-diagnosis results stored per client address: generous, because a whole
 # consultation event may share one address.
 DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
+# Inquiries to specialists per sending account a day: an SME rarely needs more
+# than a few; an institution refers the companies of a whole consultation event.
+INQUIRIES_PER_SME = (env_int("INQUIRIES_PER_SME", 5), 24 * 3600)
+INQUIRIES_PER_INSTITUTION = (env_int("INQUIRIES_PER_INSTITUTION", 60), 24 * 3600)
 # Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 

@@ -13,3 +13,9 @@ SEARCH_INDEX_BACKGROUND_REFRESH = False  # a write is visible to the next search
 # Threads (live server, index refresh) must not hold connections past a
 # request, or PostgreSQL refuses to drop the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not the in-memory default: threads then share one database with
+    # SQLite's ordinary locking (BEGIN IMMEDIATE waits), as production
+    # processes do; the in-memory shared cache refuses them with table locks.
+    # pytest-xdist gives each worker its own file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-sekispe.sqlite3")}  # noqa: F405

@@ -1,0 +1,525 @@
+"""The only writers of inquiries: sending, every transition, expiry, and the
+queries each party's pages use.
+
+Every transition is one transaction: a conditional UPDATE that only moves the
+row if it is still in an allowed state (so two clicks, or two people, never
+make two changes), one `InquiryTransition`, one audit event, and the e-mail
+sent on commit. Lookups are always scoped to the requesting user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from sekispe.accounts.models import Role
+from sekispe.audit.services import record_event
+from sekispe.core import ratelimit
+from sekispe.core.mail import send_templated
+from sekispe.inquiries import rules
+from sekispe.inquiries.models import (
+    CloseReason,
+    CompletionConfirmation,
+    Consultation,
+    DeclineReason,
+    GuidancePlan,
+    GuidanceVisit,
+    Inquiry,
+    InquiryState,
+    InquiryTransition,
+    PreferredForm,
+)
+from sekispe.listings.models import Listing
+from sekispe.reference import data
+
+
+class InquiryRefused(Exception):
+    """An action the rules do not allow now; `message` is shown to the user."""
+
+    def __init__(self, message: str, *, code: str = "refused") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# --------------------------------------------------------------- who is who
+
+
+def party_of(user: Any, inquiry: Inquiry) -> str | None:
+    """`specialist`, `client` or None: the user's side of this inquiry."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.role == Role.SPECIALIST and user.record_id == inquiry.listing.record_id:
+        return rules.SPECIALIST
+    if user.pk in (inquiry.sender_id, inquiry.sme_account_id):
+        return rules.CLIENT
+    return None
+
+
+def inquiries_for(user: Any) -> QuerySet[Inquiry]:
+    """Every inquiry the user is a party to; nothing for anyone else."""
+    base = Inquiry.objects.select_related("listing__record", "sender")
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    if user.role == Role.SPECIALIST and user.record_id:
+        return base.filter(listing__record_id=user.record_id)
+    if user.role in (Role.SME, Role.INSTITUTION):
+        return base.filter(Q(sender=user) | Q(sme_account=user))
+    return base.none()
+
+
+def inquiry_for(user: Any, pk: int) -> Inquiry:
+    """The inquiry if the user is a party to it; LookupError (a 404) otherwise."""
+    inquiry = inquiries_for(user).filter(pk=pk).first()
+    if inquiry is None:
+        raise LookupError(pk)
+    return inquiry
+
+
+# ----------------------------------------------------------------- capacity
+
+
+def open_engagements(listing_id: int) -> int:
+    return Inquiry.objects.filter(listing_id=listing_id, state__in=rules.OPEN_ENGAGEMENT).count()
+
+
+def open_engagements_by_listing() -> dict[int, int]:
+    """Listing id → engagements taking a capacity slot (the search index reads this)."""
+    rows = (
+        Inquiry.objects.filter(state__in=rules.OPEN_ENGAGEMENT)
+        .values("listing_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["listing_id"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class Availability:
+    can_send: bool
+    reason: str  # "" | "not_listed" | "not_accepting" | "full"
+
+
+def availability_of(listing: Listing, today: dt.date | None = None) -> Availability:
+    today = today or timezone.localdate()
+    if not Listing.objects.visible(today).filter(pk=listing.pk).exists():
+        return Availability(False, "not_listed")
+    if not listing.is_accepting(today):
+        return Availability(False, "not_accepting")
+    if open_engagements(listing.pk) >= listing.capacity:
+        return Availability(False, "full")
+    return Availability(True, "")
+
+
+def _capacity_changed() -> None:
+    # The index counts a full specialist as not accepting; tell every process.
+    from sekispe.search.services import bump_generation
+
+    bump_generation()
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+def _specialist_email(listing: Listing) -> str:
+    account = getattr(listing.record, "account", None)
+    return account.email if account is not None else listing.email
+
+
+def _client_emails(inquiry: Inquiry) -> list[str]:
+    emails = [inquiry.sender.email]
+    if inquiry.sme_account_id and inquiry.sme_account.email not in emails:
+        emails.append(inquiry.sme_account.email)
+    if inquiry.contact_email and inquiry.contact_email not in emails:
+        emails.append(inquiry.contact_email)
+    return emails
+
+
+def _notify(inquiry: Inquiry, event: str, *, to_specialist: bool, **extra: Any) -> None:
+    context = {
+        "event": event,
+        "inquiry": inquiry,
+        "specialist_name": inquiry.listing.record.name,
+        "theme_name": theme_name(inquiry.theme),
+        "path": reverse("inquiries:detail", args=[inquiry.pk]),
+        "to_specialist": to_specialist,
+        **extra,
+    }
+    recipients = [_specialist_email(inquiry.listing)] if to_specialist else _client_emails(inquiry)
+    for to in recipients:
+        if to:
+            send_templated("inquiry_update", to, context)
+
+
+def theme_name(code: int | None) -> str:
+    names = {t.code: t.name for t in data.GUIDANCE_THEMES}
+    return names.get(code, "") if code else ""
+
+
+# ------------------------------------------------------------------ sending
+
+
+@dataclass(frozen=True)
+class InquiryDraft:
+    company_name: str
+    contact_name: str
+    contact_email: str
+    theme: int | None
+    preferred_form: str
+    message: str
+    wants_free_first_session: bool
+    company_profile: Mapping[str, str]
+
+
+def _rate_limit(sender: Any) -> None:
+    setting = (
+        "INQUIRIES_PER_INSTITUTION" if sender.role == Role.INSTITUTION else "INQUIRIES_PER_SME"
+    )
+    decision = ratelimit.hit(f"inquiry:user:{sender.pk}", ratelimit.rule(setting))
+    if not decision.allowed:
+        raise InquiryRefused(
+            "短時間に多くの依頼が送られたため、しばらく送信できません。時間をおいてお試しください。",
+            code="rate_limited",
+        )
+
+
+def send_inquiry(
+    sender: Any,
+    listing: Listing,
+    draft: InquiryDraft,
+    *,
+    sme_account: Any = None,
+    now: dt.datetime | None = None,
+) -> Inquiry:
+    """An SME (or an institution for one) asks a specialist for help.
+
+    Refused when the specialist is not listed, not accepting or at capacity,
+    or when the sender has sent too many lately. A second identical send while
+    the first still waits is refused too, so a double click sends once.
+    """
+    if sender.role not in (Role.SME, Role.INSTITUTION) or not sender.is_active:
+        raise InquiryRefused(
+            "中小企業または支援機関のアカウントから送信してください。", code="role"
+        )
+    now = now or timezone.now()
+    if draft.theme is not None and draft.theme not in {t.code for t in data.GUIDANCE_THEMES}:
+        raise InquiryRefused("相談したいテーマが正しくありません。", code="theme")
+    if draft.preferred_form not in PreferredForm.values:
+        raise InquiryRefused("希望する支援形態が正しくありません。", code="form")
+    with transaction.atomic():
+        # Serialises sends and accepts for this specialist, so capacity holds.
+        listing = Listing.objects.select_for_update().select_related("record").get(pk=listing.pk)
+        availability = availability_of(listing, timezone.localdate(now))
+        if not availability.can_send:
+            raise InquiryRefused(REFUSAL_MESSAGES[availability.reason], code=availability.reason)
+        _rate_limit(sender)
+        try:
+            with transaction.atomic():
+                inquiry = Inquiry.objects.create(
+                    listing=listing,
+                    sender=sender,
+                    sme_account=sme_account if sender.role == Role.INSTITUTION else sender,
+                    referred_by_institution=sender.role == Role.INSTITUTION,
+                    company_name=draft.company_name,
+                    contact_name=draft.contact_name,
+                    contact_email=draft.contact_email,
+                    company_profile=dict(draft.company_profile),
+                    theme=draft.theme,
+                    preferred_form=draft.preferred_form,
+                    message=draft.message,
+                    wants_free_first_session=draft.wants_free_first_session,
+                    created_at=now,
+                    state_changed_at=now,
+                    answer_by=now + dt.timedelta(days=rules.ANSWER_DAYS),
+                )
+        except IntegrityError:
+            raise InquiryRefused(
+                "この専門家には、同じ会社からの依頼がすでに返答待ちになっています。",
+                code="duplicate",
+            ) from None
+        InquiryTransition.objects.create(
+            inquiry=inquiry, from_state="", to_state=InquiryState.SENT, actor=sender
+        )
+        record_event(
+            "inquiry.send",
+            actor=sender,
+            target_type="inquiry",
+            target_id=inquiry.pk,
+            data={
+                "registration_number": listing.record.registration_number,
+                "theme": draft.theme,
+                "referred_by_institution": inquiry.referred_by_institution,
+            },
+        )
+        _record_inquiry_exposure(listing.pk)
+        _notify(inquiry, "sent", to_specialist=True)
+    return inquiry
+
+
+def _record_inquiry_exposure(listing_id: int) -> None:
+    try:
+        from sekispe.search.exposure import record_inquiry
+    except ImportError:  # the exposure ledger is optional for the state machine
+        return
+    record_inquiry(listing_id)
+
+
+REFUSAL_MESSAGES = {
+    "not_listed": "この専門家は現在アクティブリストに掲載されていません。",
+    "not_accepting": "この専門家は現在、新しい依頼を受け付けていません。",
+    "full": "この専門家は対応中の案件が上限に達しているため、現在は新しい依頼を受け付けていません。",
+}
+
+
+# -------------------------------------------------------------- transitions
+
+
+def _move(
+    inquiry: Inquiry,
+    action: str,
+    actor: Any,
+    *,
+    party: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    note: str = "",
+    actor_label: str = "",
+) -> str:
+    """Claim the transition with a conditional UPDATE; returns the previous state.
+    Call inside a transaction."""
+    rule = rules.ACTIONS[action]
+    side = party if party is not None else party_of(actor, inquiry)
+    if side not in rule.actors:
+        raise InquiryRefused("この操作はできません。", code="not_allowed")
+    now = timezone.now()
+    # Read the current state under the same conditions the UPDATE uses.
+    previous = Inquiry.objects.filter(pk=inquiry.pk).values_list("state", flat=True).first()
+    moved = Inquiry.objects.filter(pk=inquiry.pk, state__in=rule.sources).update(
+        state=rule.target, state_changed_at=now, **(fields or {})
+    )
+    if not moved:
+        raise InquiryRefused(
+            "この依頼の状態が変わったため、操作できませんでした。画面を更新してください。",
+            code="stale",
+        )
+    InquiryTransition.objects.create(
+        inquiry=inquiry,
+        from_state=previous or "",
+        to_state=rule.target,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label,
+        note=note,
+    )
+    record_event(
+        f"inquiry.{action}",
+        actor=actor,
+        actor_label=actor_label,
+        target_type="inquiry",
+        target_id=inquiry.pk,
+        data={"from": previous, "to": rule.target, **({"note": note} if note else {})},
+    )
+    if rules.is_open_engagement(previous or "") != rules.is_open_engagement(rule.target):
+        transaction.on_commit(_capacity_changed)
+    inquiry.refresh_from_db()
+    return previous or ""
+
+
+def accept(inquiry: Inquiry, actor: Any) -> Inquiry:
+    with transaction.atomic():
+        listing = Listing.objects.select_for_update().get(pk=inquiry.listing_id)
+        if open_engagements(listing.pk) >= listing.capacity:
+            raise InquiryRefused(
+                "対応中の案件が上限に達しています。案件を終えるか、対応できる件数を増やしてから受諾してください。",
+                code="full",
+            )
+        _move(inquiry, "accept", actor)
+        _notify(inquiry, "accepted", to_specialist=False)
+    return inquiry
+
+
+def decline(inquiry: Inquiry, actor: Any, reason: str, note: str = "") -> Inquiry:
+    if reason not in DeclineReason.values:
+        raise InquiryRefused("辞退の理由を選んでください。", code="reason")
+    with transaction.atomic():
+        _move(inquiry, "decline", actor, fields={"decline_reason": reason, "state_note": note})
+        _notify(inquiry, "declined", to_specialist=False, alternatives=alternatives_url(inquiry))
+    return inquiry
+
+
+def record_consultation(
+    inquiry: Inquiry, actor: Any, *, held_on: dt.date, form: str, issues: str, priorities: str
+) -> Inquiry:
+    if not issues.strip() or not priorities.strip():
+        raise InquiryRefused(
+            "見つかった課題と優先して取り組むことを記入してください。", code="empty"
+        )
+    with transaction.atomic():
+        _move(inquiry, "record_consultation", actor)
+        Consultation.objects.create(
+            inquiry=inquiry, held_on=held_on, form=form, issues=issues, priorities=priorities
+        )
+        _notify(inquiry, "consulting", to_specialist=False)
+    return inquiry
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    goal: str
+    scheduled_on: dt.date
+    form: str
+
+
+def theme_goals(theme: int) -> tuple[str, ...]:
+    return next(t.goals for t in data.GUIDANCE_THEMES if t.code == theme)
+
+
+def plan_guidance(
+    inquiry: Inquiry, actor: Any, *, theme: int, visits: list[PlannedVisit]
+) -> Inquiry:
+    """Three visits on one theme, each with one of that theme's achievement goals."""
+    if theme not in {t.code for t in data.GUIDANCE_THEMES}:
+        raise InquiryRefused("指導テーマを選んでください。", code="theme")
+    if len(visits) != rules.VISITS:
+        raise InquiryRefused("訪問指導は3回分を計画してください。", code="visits")
+    goals = theme_goals(theme)
+    for visit in visits:
+        if visit.goal not in goals:
+            raise InquiryRefused("各回の目標は、テーマの達成目標から選んでください。", code="goal")
+        if visit.form not in (PreferredForm.VISIT, PreferredForm.ONLINE):
+            raise InquiryRefused("各回の実施形態を選んでください。", code="form")
+    dates = [v.scheduled_on for v in visits]
+    if dates != sorted(dates):
+        raise InquiryRefused("訪問の予定日は1回目から順に並べてください。", code="dates")
+    with transaction.atomic():
+        _move(inquiry, "plan_guidance", actor)
+        plan = GuidancePlan.objects.create(inquiry=inquiry, theme=theme)
+        GuidanceVisit.objects.bulk_create(
+            GuidanceVisit(
+                plan=plan, number=n, goal=v.goal, scheduled_on=v.scheduled_on, form=v.form
+            )
+            for n, v in enumerate(visits, start=1)
+        )
+        _notify(inquiry, "guidance_planned", to_specialist=False)
+    return inquiry
+
+
+def record_visit(
+    inquiry: Inquiry,
+    actor: Any,
+    *,
+    number: int,
+    held_on: dt.date,
+    notes: str,
+    goal_achieved: bool,
+) -> Inquiry:
+    """Record one visit, once: a visit already recorded is refused."""
+    if not notes.strip():
+        raise InquiryRefused("実施内容を記入してください。", code="empty")
+    with transaction.atomic():
+        _move(inquiry, "record_visit", actor)
+        recorded = GuidanceVisit.objects.filter(
+            plan__inquiry=inquiry, number=number, recorded_at__isnull=True
+        ).update(
+            held_on=held_on, notes=notes, goal_achieved=goal_achieved, recorded_at=timezone.now()
+        )
+        if not recorded:
+            # Rolls back the state change too.
+            raise InquiryRefused(
+                f"{number}回目はすでに記録されているか、計画にありません。", code="visit"
+            )
+        _notify(inquiry, "visit_recorded", to_specialist=False, number=number)
+    return inquiry
+
+
+def complete(inquiry: Inquiry, actor: Any, report: str) -> Inquiry:
+    if not report.strip():
+        raise InquiryRefused("完了報告を記入してください。", code="empty")
+    with transaction.atomic():
+        missing = GuidanceVisit.objects.filter(
+            plan__inquiry=inquiry, recorded_at__isnull=True
+        ).count()
+        if missing:
+            raise InquiryRefused(
+                "3回の訪問指導をすべて記録してから完了を報告してください。", code="visits"
+            )
+        _move(inquiry, "complete", actor, fields={"completion_report": report})
+        _notify(inquiry, "completed", to_specialist=False)
+    return inquiry
+
+
+def confirm(inquiry: Inquiry, actor: Any) -> CompletionConfirmation:
+    """The company confirms the work; kept as a durable snapshot."""
+    with transaction.atomic():
+        _move(inquiry, "confirm", actor)
+        plan = inquiry.plan
+        confirmation = CompletionConfirmation.objects.create(
+            inquiry=inquiry,
+            registration_number=inquiry.listing.record.registration_number,
+            specialist_name=inquiry.listing.record.name,
+            company_name=inquiry.company_name,
+            theme=plan.theme,
+            visits=[
+                {
+                    "number": v.number,
+                    "goal": v.goal,
+                    "held_on": v.held_on.isoformat() if v.held_on else None,
+                    "goal_achieved": v.goal_achieved,
+                }
+                for v in plan.visits.all()
+            ],
+            completion_report=inquiry.completion_report,
+            confirmed_by=actor,
+            confirmed_on_behalf=actor.role == Role.INSTITUTION,
+        )
+        _notify(inquiry, "confirmed", to_specialist=True)
+    return confirmation
+
+
+def close(inquiry: Inquiry, actor: Any, reason: str, note: str = "") -> Inquiry:
+    if reason not in CloseReason.values:
+        raise InquiryRefused("終了の理由を選んでください。", code="reason")
+    side = party_of(actor, inquiry)
+    with transaction.atomic():
+        _move(inquiry, "close", actor, fields={"close_reason": reason, "state_note": note})
+        # The other side hears of it.
+        _notify(inquiry, "closed", to_specialist=side == rules.CLIENT)
+    return inquiry
+
+
+def expire_overdue(now: dt.datetime | None = None) -> list[int]:
+    """Move every inquiry unanswered past its date to expired and tell the
+    company, with a link to similar specialists. Idempotent: each is claimed once."""
+    now = now or timezone.now()
+    expired = []
+    for pk in Inquiry.objects.filter(state=InquiryState.SENT, answer_by__lt=now).values_list(
+        "pk", flat=True
+    ):
+        inquiry = Inquiry.objects.select_related("listing__record", "sender").get(pk=pk)
+        try:
+            with transaction.atomic():
+                _move(inquiry, "expire", None, party=rules.SYSTEM, actor_label="expire-inquiries")
+                _notify(
+                    inquiry, "expired", to_specialist=False, alternatives=alternatives_url(inquiry)
+                )
+        except InquiryRefused:
+            continue  # answered meanwhile
+        expired.append(pk)
+    return expired
+
+
+def alternatives_url(inquiry: Inquiry) -> str:
+    """The Active List for the same theme and the company's prefecture."""
+    from urllib.parse import urlencode
+
+    params: list[tuple[str, str]] = []
+    if inquiry.theme:
+        params.append(("theme", str(inquiry.theme)))
+    prefecture = inquiry.company_profile.get("prefecture")
+    if prefecture:
+        params.append(("prefecture", prefecture))
+    return reverse("search:index") + (f"?{urlencode(params)}" if params else "")
