@@ -274,3 +274,23 @@ def test_the_demo_sme_has_a_diagnosis_history_climbing_the_steps(client):
     client.force_login(sme)
     page = client.get("/diagnosis/history/").content.decode()
     assert page.count("<circle") == 3
+
+
+@pytest.mark.django_db
+def test_the_demo_has_inquiries_in_progress_and_waiting(django_capture_on_commit_callbacks):
+    from sekispe.accounts.models import User
+    from sekispe.inquiries.models import Inquiry, InquiryState
+
+    out = StringIO()
+    call_command("seed_demo", specialists=30, seed=6, no_progress=True, accounts=True, stdout=out)
+    specialist = User.objects.get(email="specialist@demo.sekispe.example")
+    states = sorted(
+        Inquiry.objects.filter(listing__record_id=specialist.record_id).values_list(
+            "state", flat=True
+        )
+    )
+    assert states == [InquiryState.IN_GUIDANCE, InquiryState.SENT]
+    referred = Inquiry.objects.get(referred_by_institution=True)
+    assert referred.sender.email == "cci@demo.sekispe.example"
+    call_command("seed_demo", specialists=30, seed=6, no_progress=True, accounts=True, stdout=out)
+    assert Inquiry.objects.filter(listing__record_id=specialist.record_id).count() == 2

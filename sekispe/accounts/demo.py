@@ -81,6 +81,9 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
                 )
                 for pk in waiting
             )
+    from sekispe.inquiries.demo import create_demo_inquiries
+
+    create_demo_inquiries()
     if review_queue:
         from sekispe.search.services import bump_generation
 
