@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from sekispe.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -17,5 +19,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not the in-memory default: threads then share one database with
     # SQLite's ordinary locking (BEGIN IMMEDIATE waits), as production
     # processes do; the in-memory shared cache refuses them with table locks.
-    # pytest-xdist gives each worker its own file.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-sekispe.sqlite3")}  # noqa: F405
+    # One file per test process (xdist workers included), so two test runs on
+    # one machine never share it; Django deletes it when the run ends.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(VAR_DIR / f"test-sekispe-{os.getpid()}.sqlite3")  # noqa: F405
+    }
