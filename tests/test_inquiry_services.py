@@ -89,8 +89,11 @@ def test_an_sme_sends_an_inquiry_and_the_specialist_is_told(
     assert inquiry.answer_by - inquiry.created_at == dt.timedelta(days=7)
     assert [t.to_state for t in inquiry.transitions.all()] == [S.SENT]
     assert AuditEvent.objects.filter(action="inquiry.send", target_id=str(inquiry.pk)).exists()
-    (message,) = mail.outbox
+    message, *copies = mail.outbox
     assert message.to == [specialist.email]
+    # The company gets a receipt at the account and at the contact address.
+    assert sorted(m.to[0] for m in copies) == ["hanako@sample.example.jp", sme.email]
+    assert all("さんに相談の依頼を送りました" in m.subject for m in copies)
     assert "株式会社サンプル製作所から相談の依頼が届きました" in message.subject
     assert "初回は無料の相談を希望しています" in message.body
     assert f"/inquiries/{inquiry.pk}/" in message.body

@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sekispe.accounts.models import Role
 from sekispe.audit.services import record_event
@@ -184,7 +186,9 @@ def _rate_limit(sender: Any) -> None:
     decision = ratelimit.hit(f"inquiry:user:{sender.pk}", ratelimit.rule(setting))
     if not decision.allowed:
         raise InquiryRefused(
-            "短時間に多くの依頼が送られたため、しばらく送信できません。時間をおいてお試しください。",
+            _(
+                "短時間に多くの依頼が送られたため、しばらく送信できません。時間をおいてお試しください。"
+            ),
             code="rate_limited",
         )
 
@@ -205,19 +209,21 @@ def send_inquiry(
     """
     if sender.role not in (Role.SME, Role.INSTITUTION) or not sender.is_active:
         raise InquiryRefused(
-            "中小企業または支援機関のアカウントから送信してください。", code="role"
+            _("中小企業または支援機関のアカウントから送信してください。"), code="role"
         )
     now = now or timezone.now()
     if draft.theme is not None and draft.theme not in {t.code for t in data.GUIDANCE_THEMES}:
-        raise InquiryRefused("相談したいテーマが正しくありません。", code="theme")
+        raise InquiryRefused(_("相談したいテーマが正しくありません。"), code="theme")
     if draft.preferred_form not in PreferredForm.values:
-        raise InquiryRefused("希望する支援形態が正しくありません。", code="form")
+        raise InquiryRefused(_("希望する支援形態が正しくありません。"), code="form")
     with transaction.atomic():
         # Serialises sends and accepts for this specialist, so capacity holds.
         listing = Listing.objects.select_for_update().select_related("record").get(pk=listing.pk)
         availability = availability_of(listing, timezone.localdate(now))
         if not availability.can_send:
-            raise InquiryRefused(REFUSAL_MESSAGES[availability.reason], code=availability.reason)
+            raise InquiryRefused(
+                str(REFUSAL_MESSAGES[availability.reason]), code=availability.reason
+            )
         _rate_limit(sender)
         try:
             with transaction.atomic():
@@ -240,7 +246,7 @@ def send_inquiry(
                 )
         except IntegrityError:
             raise InquiryRefused(
-                "この専門家には、同じ会社からの依頼がすでに返答待ちになっています。",
+                _("この専門家には、同じ会社からの依頼がすでに返答待ちになっています。"),
                 code="duplicate",
             ) from None
         InquiryTransition.objects.create(
@@ -259,6 +265,7 @@ def send_inquiry(
         )
         _record_inquiry_exposure(listing.pk)
         _notify(inquiry, "sent", to_specialist=True)
+        _notify(inquiry, "sent", to_specialist=False)
     return inquiry
 
 
@@ -271,10 +278,15 @@ def _record_inquiry_exposure(listing_id: int) -> None:
 
 
 REFUSAL_MESSAGES = {
-    "not_listed": "この専門家は現在アクティブリストに掲載されていません。",
-    "not_accepting": "この専門家は現在、新しい依頼を受け付けていません。",
-    "full": "この専門家は対応中の案件が上限に達しているため、現在は新しい依頼を受け付けていません。",
+    "not_listed": gettext_lazy("この専門家は現在アクティブリストに掲載されていません。"),
+    "not_accepting": gettext_lazy("この専門家は現在、新しい依頼を受け付けていません。"),
+    "full": gettext_lazy(
+        "この専門家は対応中の案件が上限に達しているため、現在は新しい依頼を受け付けていません。"
+    ),
 }
+# Shared with the pages, which check the table before parsing a form.
+NOT_ALLOWED = gettext_lazy("この操作はできません。")
+STALE = gettext_lazy("この依頼の状態が変わったため、操作できませんでした。画面を更新してください。")
 
 
 # -------------------------------------------------------------- transitions
@@ -295,7 +307,7 @@ def _move(
     rule = rules.ACTIONS[action]
     side = party if party is not None else party_of(actor, inquiry)
     if side not in rule.actors:
-        raise InquiryRefused("この操作はできません。", code="not_allowed")
+        raise InquiryRefused(str(NOT_ALLOWED), code="not_allowed")
     now = timezone.now()
     # Read the current state under the same conditions the UPDATE uses.
     previous = Inquiry.objects.filter(pk=inquiry.pk).values_list("state", flat=True).first()
@@ -304,7 +316,7 @@ def _move(
     )
     if not moved:
         raise InquiryRefused(
-            "この依頼の状態が変わったため、操作できませんでした。画面を更新してください。",
+            str(STALE),
             code="stale",
         )
     InquiryTransition.objects.create(
@@ -334,7 +346,9 @@ def accept(inquiry: Inquiry, actor: Any) -> Inquiry:
         listing = Listing.objects.select_for_update().get(pk=inquiry.listing_id)
         if open_engagements(listing.pk) >= listing.capacity:
             raise InquiryRefused(
-                "対応中の案件が上限に達しています。案件を終えるか、対応できる件数を増やしてから受諾してください。",
+                _(
+                    "対応中の案件が上限に達しています。案件を終えるか、対応できる件数を増やしてから受諾してください。"
+                ),
                 code="full",
             )
         _move(inquiry, "accept", actor)
@@ -344,7 +358,7 @@ def accept(inquiry: Inquiry, actor: Any) -> Inquiry:
 
 def decline(inquiry: Inquiry, actor: Any, reason: str, note: str = "") -> Inquiry:
     if reason not in DeclineReason.values:
-        raise InquiryRefused("辞退の理由を選んでください。", code="reason")
+        raise InquiryRefused(_("辞退の理由を選んでください。"), code="reason")
     with transaction.atomic():
         _move(inquiry, "decline", actor, fields={"decline_reason": reason, "state_note": note})
         _notify(inquiry, "declined", to_specialist=False, alternatives=alternatives_url(inquiry))
@@ -356,7 +370,7 @@ def record_consultation(
 ) -> Inquiry:
     if not issues.strip() or not priorities.strip():
         raise InquiryRefused(
-            "見つかった課題と優先して取り組むことを記入してください。", code="empty"
+            _("見つかった課題と優先して取り組むことを記入してください。"), code="empty"
         )
     with transaction.atomic():
         _move(inquiry, "record_consultation", actor)
@@ -383,18 +397,20 @@ def plan_guidance(
 ) -> Inquiry:
     """Three visits on one theme, each with one of that theme's achievement goals."""
     if theme not in {t.code for t in data.GUIDANCE_THEMES}:
-        raise InquiryRefused("指導テーマを選んでください。", code="theme")
+        raise InquiryRefused(_("指導テーマを選んでください。"), code="theme")
     if len(visits) != rules.VISITS:
-        raise InquiryRefused("訪問指導は3回分を計画してください。", code="visits")
+        raise InquiryRefused(_("訪問指導は3回分を計画してください。"), code="visits")
     goals = theme_goals(theme)
     for visit in visits:
         if visit.goal not in goals:
-            raise InquiryRefused("各回の目標は、テーマの達成目標から選んでください。", code="goal")
+            raise InquiryRefused(
+                _("各回の目標は、テーマの達成目標から選んでください。"), code="goal"
+            )
         if visit.form not in (PreferredForm.VISIT, PreferredForm.ONLINE):
-            raise InquiryRefused("各回の実施形態を選んでください。", code="form")
+            raise InquiryRefused(_("各回の実施形態を選んでください。"), code="form")
     dates = [v.scheduled_on for v in visits]
     if dates != sorted(dates):
-        raise InquiryRefused("訪問の予定日は1回目から順に並べてください。", code="dates")
+        raise InquiryRefused(_("訪問の予定日は1回目から順に並べてください。"), code="dates")
     with transaction.atomic():
         _move(inquiry, "plan_guidance", actor)
         plan = GuidancePlan.objects.create(inquiry=inquiry, theme=theme)
@@ -419,7 +435,7 @@ def record_visit(
 ) -> Inquiry:
     """Record one visit, once: a visit already recorded is refused."""
     if not notes.strip():
-        raise InquiryRefused("実施内容を記入してください。", code="empty")
+        raise InquiryRefused(_("実施内容を記入してください。"), code="empty")
     with transaction.atomic():
         _move(inquiry, "record_visit", actor)
         recorded = GuidanceVisit.objects.filter(
@@ -430,7 +446,9 @@ def record_visit(
         if not recorded:
             # Rolls back the state change too.
             raise InquiryRefused(
-                f"{number}回目はすでに記録されているか、計画にありません。", code="visit"
+                _("%(number)s回目はすでに記録されているか、計画にありません。")
+                % {"number": number},
+                code="visit",
             )
         _notify(inquiry, "visit_recorded", to_specialist=False, number=number)
     return inquiry
@@ -438,14 +456,14 @@ def record_visit(
 
 def complete(inquiry: Inquiry, actor: Any, report: str) -> Inquiry:
     if not report.strip():
-        raise InquiryRefused("完了報告を記入してください。", code="empty")
+        raise InquiryRefused(_("完了報告を記入してください。"), code="empty")
     with transaction.atomic():
         missing = GuidanceVisit.objects.filter(
             plan__inquiry=inquiry, recorded_at__isnull=True
         ).count()
         if missing:
             raise InquiryRefused(
-                "3回の訪問指導をすべて記録してから完了を報告してください。", code="visits"
+                _("3回の訪問指導をすべて記録してから完了を報告してください。"), code="visits"
             )
         _move(inquiry, "complete", actor, fields={"completion_report": report})
         _notify(inquiry, "completed", to_specialist=False)
@@ -482,7 +500,7 @@ def confirm(inquiry: Inquiry, actor: Any) -> CompletionConfirmation:
 
 def close(inquiry: Inquiry, actor: Any, reason: str, note: str = "") -> Inquiry:
     if reason not in CloseReason.values:
-        raise InquiryRefused("終了の理由を選んでください。", code="reason")
+        raise InquiryRefused(_("終了の理由を選んでください。"), code="reason")
     side = party_of(actor, inquiry)
     with transaction.atomic():
         _move(inquiry, "close", actor, fields={"close_reason": reason, "state_note": note})

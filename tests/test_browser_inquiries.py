@@ -1,0 +1,129 @@
+"""End to end in Debian's headless Chromium: an SME asks a specialist for help
+from the specialist's page; the specialist accepts, records the individual
+consultation, plans three visits, records them and reports completion; the
+SME confirms, and the confirmation is kept."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from sekispe.inquiries.models import CompletionConfirmation, Inquiry, InquiryState
+from tests.browser_support import db as _db
+from tests.factories import PASSWORD, make_specialist_user, make_user
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def people(transactional_db):
+    specialist = make_specialist_user("300201", name="小林 誠", email="kobayashi@example.jp")
+    sme = make_user(
+        "sme",
+        "owner@kanagata.example.jp",
+        organization="株式会社小林金型",
+        display_name="中村 由美",
+    )
+    return specialist, sme
+
+
+def _sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill('input[name="email"]', email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+
+
+def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server, chromium):
+    specialist, sme = people
+    base = live_server.url
+
+    # The SME finds the specialist and sends an inquiry.
+    company = chromium.new_context(locale="ja-JP").new_page()
+    _sign_in(company, base, sme.email)
+    company.goto(f"{base}/specialists/300201/")
+    company.get_by_role("link", name="この専門家に相談を依頼する").click()
+    expect(company.get_by_role("heading", level=1)).to_have_text("小林 誠さんに相談を依頼する")
+    expect(company.get_by_label("会社名")).to_have_value("株式会社小林金型")
+    expect(company.get_by_label("担当者名")).to_have_value("中村 由美")
+    company.get_by_label("所在地（都道府県）").select_option("14")
+    company.get_by_label("従業員数").select_option("21-50")
+    company.get_by_label("①情報セキュリティ規程の整備").check()
+    company.get_by_label("どちらでもよい").check()
+    company.get_by_label("相談内容").fill(
+        "取引先から情報セキュリティ規程の提出を求められています。"
+    )
+    company.get_by_label("初回は無料の相談を希望する").check()
+    company.get_by_role("button", name="この内容で依頼を送る").click()
+    expect(company.locator(".messages")).to_contain_text("小林 誠さんに相談の依頼を送りました")
+    expect(company.locator("#inquiry-state")).to_have_text("返答待ち")
+    inquiry = _db(lambda: Inquiry.objects.get())
+    assert inquiry.company_profile["prefecture"] == "14"
+    assert inquiry.theme == 1 and inquiry.wants_free_first_session
+
+    # The specialist accepts and records the individual consultation.
+    me = chromium.new_context(locale="ja-JP").new_page()
+    _sign_in(me, base, specialist.email)
+    me.goto(f"{base}/inquiries/")
+    expect(me.locator("#group-waiting")).to_contain_text("株式会社小林金型")
+    me.get_by_role("link", name="株式会社小林金型").click()
+    me.get_by_role("button", name="依頼を受ける").click()
+    expect(me.locator(".messages")).to_contain_text("依頼を受けました")
+    me.get_by_label("実施日").fill("2026-12-01")
+    me.get_by_label("訪問", exact=True).check()
+    me.get_by_label("見つかった課題").fill("情報セキュリティの基本方針と規程がない。")
+    me.get_by_label("優先して取り組むこと").fill("基本方針を作り、既存の就業規則を点検する。")
+    me.get_by_role("button", name="個別相談の記録を登録する").click()
+    expect(me.locator(".messages")).to_contain_text("個別相談の記録を登録しました")
+    expect(me.locator("#inquiry-state")).to_have_text("個別相談済み")
+
+    # Three visits on theme 1, each with one of the theme's goals.
+    for n, day in ((1, "2026-12-08"), (2, "2026-12-22"), (3, "2027-01-12")):
+        me.get_by_label(f"{n}回目の予定日").fill(day)
+    me.get_by_label("3回目の目標").select_option("関連規程の案を策定する")
+    me.get_by_role("button", name="訪問指導の計画を登録する").click()
+    expect(me.locator(".messages")).to_contain_text("訪問指導の計画を登録しました")
+    expect(me.locator("#inquiry-state")).to_have_text("訪問指導の計画済み")
+
+    for n, day in ((1, "2026-12-08"), (2, "2026-12-22"), (3, "2027-01-12")):
+        expect(me.get_by_label("記録する回")).to_have_value(str(n))
+        me.get_by_label("実施日").fill(day)
+        me.get_by_label("実施内容").fill(f"{n}回目の訪問指導を実施した。")
+        me.get_by_label("達成した", exact=True).check()
+        me.get_by_role("button", name="訪問指導の記録を登録する").click()
+        expect(me.locator(".messages")).to_contain_text("訪問指導の記録を登録しました")
+        expect(me.locator(f"#visit-{n}")).to_contain_text("達成")
+    expect(me.locator("#inquiry-state")).to_have_text("訪問指導中")
+
+    me.get_by_label("完了報告").fill("基本方針と関連規程の案を作成し、社内に周知した。")
+    me.get_by_role("button", name="完了を報告する").click()
+    expect(me.locator(".messages")).to_contain_text("完了を報告しました")
+    expect(me.locator("#inquiry-state")).to_have_text("完了報告済み")
+
+    # The SME reads the records and confirms the work.
+    company.goto(f"{base}/inquiries/{inquiry.pk}/")
+    expect(company.locator("main")).to_contain_text("関連規程の案を策定する")
+    expect(company.locator("main")).to_contain_text("基本方針と関連規程の案を作成し")
+    expect(company.locator("main")).to_contain_text("実務を証明するもの")
+    company.get_by_label(re.compile("訪問指導が実施され")).check()
+    company.get_by_role("button", name="完了を確認する").click()
+    expect(company.locator(".messages")).to_contain_text("訪問指導の完了を確認しました")
+    expect(company.locator("#inquiry-state")).to_have_text("完了確認済み")
+
+    confirmation = _db(lambda: CompletionConfirmation.objects.get(inquiry_id=inquiry.pk))
+    assert confirmation.registration_number == "300201"
+    assert confirmation.confirmed_by_id == sme.pk
+    assert [v["number"] for v in confirmation.visits] == [1, 2, 3]
+    assert confirmation.visits[2]["goal"] == "関連規程の案を策定する"
+    assert all(v["goal_achieved"] for v in confirmation.visits)
+    assert _db(lambda: Inquiry.objects.get(pk=inquiry.pk).state) == InquiryState.CONFIRMED
+
+    # Both dashboards show it as confirmed.
+    for page in (company, me):
+        page.goto(f"{base}/inquiries/")
+        finished = page.locator("#group-finished")
+        expect(finished).to_contain_text("完了確認済み")
+        expect(finished).to_contain_text("株式会社小林金型")
