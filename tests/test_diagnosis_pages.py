@@ -51,7 +51,7 @@ def test_an_anonymous_visitor_gets_a_result_at_an_unguessable_link(client):
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert page["X-Robots-Tag"] == "noindex, nofollow"
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert "no-store" in page["Cache-Control"]
     html = page.content.decode()
     assert "Step 1「取組の開始」の段階です" in html

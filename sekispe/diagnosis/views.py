@@ -26,7 +26,10 @@ def _private(response: HttpResponse) -> HttpResponse:
     """A result is reached by its link alone: keep it out of search engines,
     shared caches and other sites' Referer headers."""
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": browsers then send `Origin: null` with the page's own
+    # forms, which CSRF protection rightly refuses. "same-origin" (the site's
+    # default) already keeps the link out of other sites' Referer headers.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     return response
 
