@@ -38,8 +38,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: search latency at 50,000 listings, and the registry + course import at 50,000 + 300,000
-## rows, on SQLite (and PostgreSQL if DATABASE_URL is set)
+## bench: search latency at 50,000 listings, the registry + course import at 50,000 + 300,000
+## rows, on SQLite (and PostgreSQL if DATABASE_URL is set), and matching quality (fair exposure)
 bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
+	$(BIN)/sekispe bench matching

@@ -35,6 +35,12 @@ class SpecialistFilters(Schema):
     include_not_accepting: bool = False
     page: int = 1
     page_size: int = Field(services.DEFAULT_PAGE_SIZE, description="At most 100")
+    order: str = Field(
+        "",
+        description="The `order` of an earlier response: the next page keeps that "
+        "response's order (same viewer and 30-minute bucket). Without it, every client "
+        "shares one order per search and bucket. An invalid or expired token is ignored.",
+    )
 
 
 def _query_parameters(schema: type[Schema]) -> list[dict[str, Any]]:
@@ -107,6 +113,7 @@ class SearchOut(Schema):
     count: int
     page: int
     page_size: int
+    order: str = Field(description="Pass back as `order` to page through the same order")
     results: list[SpecialistOut]
 
 
@@ -118,12 +125,18 @@ class SearchOut(Schema):
     openapi_extra={"parameters": _query_parameters(SpecialistFilters)},
 )
 def search_specialists(request: HttpRequest) -> HttpResponse:
-    result = services.search(query_from_params(request.GET, api=True))
+    # A served page: its impressions count in the exposure ledger.
+    result = services.search(query_from_params(request.GET, api=True), record_exposure=True)
     # Rows come from the index already encoded in SpecialistOut's shape (a test
     # holds them to the schema); validating and encoding 20 nested rows per
     # request would cost more than the search. SearchOut still documents it.
     head = json.dumps(
-        {"count": result.count, "page": result.query.page, "page_size": result.query.page_size}
+        {
+            "count": result.count,
+            "page": result.query.page,
+            "page_size": result.query.page_size,
+            "order": result.order_token,
+        }
     )
     body = f'{head[:-1]}, "results": [{", ".join(result.results_json)}]}}'
     return HttpResponse(body.encode(), content_type="application/json")

@@ -16,6 +16,7 @@ from django.utils.translation import get_language, gettext
 
 from sekispe.listings.models import is_stale
 from sekispe.reference import data
+from sekispe.search.ranking import read_order_token
 from sekispe.search.services import DEFAULT_PAGE_SIZE, InvalidQuery, SearchQuery, SearchResult
 
 TRUE_VALUES = {"1", "true", "on", "yes"}
@@ -137,8 +138,12 @@ def _bool(params: QueryDict, name: str) -> bool | None:
 def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
     """Parse search parameters (the page's and the API's are the same).
 
-    The page always shows 20 rows; the API takes `page_size`.
+    The page always shows 20 rows; the API takes `page_size`. `order` is the
+    token of an earlier page (SearchResult.order_token): it keeps the order of
+    that search. A token that does not verify is ignored, never an error, as
+    old links are normal; that search then starts a fresh order.
     """
+    order = read_order_token(params.get("order", "").strip())
     themes: list[int] = []
     for value in _list(params, "theme"):
         # isdecimal(), not isdigit(): int() refuses digits such as "²".
@@ -160,6 +165,8 @@ def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
         include_not_accepting=bool(_bool(params, "include_not_accepting")),
         page=_int(params, "page", 1),
         page_size=_int(params, "page_size", DEFAULT_PAGE_SIZE) if api else DEFAULT_PAGE_SIZE,
+        order_bucket=order[0] if order else None,
+        viewer_seed=order[1] if order else 0,
     )
 
 
@@ -175,7 +182,9 @@ def _url(params: dict[str, Any]) -> str:
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
-    return {key: request.GET.getlist(key) for key in request.GET if key != "page"}
+    """The filters of this request: without the page, nor the order token, which
+    only the pagination links carry (any other link starts a new search)."""
+    return {key: request.GET.getlist(key) for key in request.GET if key not in ("page", "order")}
 
 
 def _option(code: Any, label: str, selected: Any, counts: dict[Any, int]) -> dict[str, Any]:
@@ -296,8 +305,16 @@ def page_context(
             "total": result.page_count,
             "first": (page - 1) * query.page_size + 1 if result.count else 0,
             "last": min(page * query.page_size, result.count),
-            "prev_url": _url({**params, "page": page - 1}) if page > 1 else None,
-            "next_url": _url({**params, "page": page + 1}) if page < result.page_count else None,
+            "prev_url": (
+                _url({**params, "page": page - 1, "order": result.order_token})
+                if page > 1
+                else None
+            ),
+            "next_url": (
+                _url({**params, "page": page + 1, "order": result.order_token})
+                if page < result.page_count
+                else None
+            ),
         }
         if result.not_accepting_hidden:
             context["include_not_accepting_url"] = _url({**params, "include_not_accepting": "1"})

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from sekispe.lib.text import normalize_many
 from sekispe.reference import data
@@ -52,6 +53,8 @@ QUAL_NAMES = {code: name for code, name, _ in data.QUALIFICATIONS}
 # Fee stored for a form that is not offered: larger than any real cap.
 NOT_OFFERED = np.iinfo(np.int64).max
 TERM_CACHE_SIZE = 256
+# The sort key keeps a row's position in 18 bits (ranking.py): 5x the 2030 target.
+MAX_ROWS = 1 << 18
 FACET_CACHE_SIZE = 1024
 
 
@@ -82,7 +85,7 @@ class SpecialistIndex:
     fees: np.ndarray  # int64 [size, forms]; NOT_OFFERED where absent
     first_free: np.ndarray  # bool
     affiliation: np.ndarray  # uint8
-    accepting: np.ndarray  # bool
+    accepting: np.ndarray  # bool: available, and below capacity (see accepting_rule)
     # Row-wise Python values, used to serialise one page of results.
     rows: list[dict[str, Any]]
     search_texts: list[str]
@@ -90,11 +93,21 @@ class SpecialistIndex:
     # Bloom-style bigram signatures, SIGNATURE_WORDS x size: which hashed
     # character pairs each row's text contains (see text_candidates).
     text_signatures: np.ndarray
+    # Days since the specialist last updated or confirmed the listing (freshness tier points).
+    age_days: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    capacity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # Available by their own setting but full: open engagements >= capacity.
+    at_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # raw text -> normalised text, handed on to the next build (see _normalize_all).
     normalized: dict[str, str] = field(default_factory=dict, repr=False)
     # Per-term match vectors; the index is immutable, so they never go stale.
     term_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
     facet_cache: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
+    # Relevance points over every row, per points-relevant part of a query
+    # (ranking.points): the same few theme and location choices recur all day.
+    points_cache: OrderedDict[tuple[Any, ...], np.ndarray] = field(
+        default_factory=OrderedDict, repr=False
+    )
     serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     serialized_json: dict[int, str] = field(default_factory=dict, repr=False)
 
@@ -226,6 +239,33 @@ def splitmix64_int(value: int) -> int:
     return z ^ (z >> 31)
 
 
+def accepting_rule(
+    available: np.ndarray, capacity: np.ndarray, open_engagements: np.ndarray
+) -> np.ndarray:
+    """Who takes new requests: available by their own setting and below capacity.
+
+    The one rule for "accepting", used by the index and by `sekispe bench
+    matching`, so the simulation hides exactly whom search hides.
+    """
+    return available & (open_engagements < capacity)
+
+
+def open_engagements() -> dict[int, int]:
+    """Listing id -> open engagements, from the inquiries app once it exists.
+
+    Only a missing module means "no engagements yet"; any other import error
+    is a bug and is raised.
+    """
+    try:
+        from sekispe.inquiries import services as inquiries
+    except ModuleNotFoundError as exc:
+        if exc.name in ("sekispe.inquiries", "sekispe.inquiries.services"):
+            return {}
+        raise
+    counter = getattr(inquiries, "open_engagements_by_listing", None)
+    return dict(counter()) if counter is not None else {}
+
+
 def current_generation() -> int:
     # Raw SQL: this runs on every search, and the ORM costs 20x the query here.
     with connection.cursor() as cursor:
@@ -282,6 +322,7 @@ def build_index(
             "profile",
             "track_record",
             "updated_at",
+            "capacity",
         )
     )
     # Rows are stored in a per-day pseudo-random order: for a search that
@@ -290,6 +331,8 @@ def build_index(
     day = today.toordinal()
     listing_rows.sort(key=lambda row: splitmix64_int(row[0] * 1_000_003 + day))
     n = len(listing_rows)
+    if n > MAX_ROWS:  # the sort key holds the row position in 18 bits (ranking.py)
+        raise ValueError(f"{n} visible listings: the search index holds at most {MAX_ROWS}")
     position = {row[0]: i for i, row in enumerate(listing_rows)}
     record_position = {row[1]: i for i, row in enumerate(listing_rows)}
 
@@ -327,15 +370,23 @@ def build_index(
             completions[record_id].append((kind, fy, completed_on))
 
     extensions = extensions_by_record()
-    accepting = np.zeros(n, dtype=bool)
+    engagements = open_engagements()
+    available = np.zeros(n, dtype=bool)
+    age_days = np.zeros(n, dtype=np.int32)
+    capacity = np.zeros(n, dtype=np.int32)
+    open_now = np.zeros(n, dtype=np.int32)
     first_free = np.zeros(n, dtype=bool)
     affiliation = np.zeros(n, dtype=np.uint8)
     raw_texts: list[str] = []
     rows: list[dict[str, Any]] = []
     for i, row in enumerate(listing_rows):
-        (_id, record_id, number, name, kana, registered_on, expires_on, renewals, free, affil,
-         company, availability, until, other_quals, profile, track, updated_at) = row  # fmt: skip
-        accepting[i] = effective_accepting(availability, until, today)
+        (listing_id, record_id, number, name, kana, registered_on, expires_on, renewals, free,
+         affil, company, availability, until, other_quals, profile, track, updated_at,
+         cap) = row  # fmt: skip
+        available[i] = effective_accepting(availability, until, today)
+        age_days[i] = (today - timezone.localtime(updated_at).date()).days
+        capacity[i] = cap
+        open_now[i] = engagements.get(listing_id, 0)
         first_free[i] = free
         affiliation[i] = AFFILIATION_NUM[affil]
         quals = " ".join(
@@ -363,6 +414,7 @@ def build_index(
             }
         )
     listing_ids = np.array([r[0] for r in listing_rows], dtype=np.int64)
+    accepting = accepting_rule(available, capacity, open_now)
     texts, normalized = _normalize_all(raw_texts, previous.normalized if previous else {})
 
     return SpecialistIndex(
@@ -386,6 +438,9 @@ def build_index(
         position_by_number={r["registration_number"]: i for i, r in enumerate(rows)},
         normalized=normalized,
         text_signatures=_signatures_reusing(texts, previous),
+        age_days=age_days,
+        capacity=capacity,
+        at_capacity=available & ~accepting,
     )
 
 
@@ -460,9 +515,13 @@ def _refresh(today: dt.date) -> None:
 
 
 def reset_index() -> None:
+    """Forget the index and the per-process exposure state (tests start from nothing)."""
     global _current
+    from sekispe.search import exposure
+
     with _lock:
         _current = None
+    exposure.reset()
 
 
 def wait_for_refresh(timeout: float = 30.0) -> None:

@@ -47,3 +47,48 @@ class ContactReveal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing_id} {self.role} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ExposureLedger(models.Model):
+    """What each listing has received from searches, summed over time (see exposure.py).
+
+    `exposure` is the sum of position weights (1/log2(1 + position on the page))
+    of every page that showed the listing; `deserved` is its fair share of the
+    exposure given to its relevance tier on the pages where it was a member
+    (a tier's exposure on a page divided equally among all of the tier's
+    members). exposure - deserved > 0 means "shown more than equally suitable
+    peers": the ordering moves such listings down within their tier.
+
+    `listing_id` is a plain integer, not a foreign key: rows are written in
+    batches by additive upserts from every process, and a ledger row for a
+    listing deleted meanwhile must not make a batch fail (the daily
+    maintenance removes such rows).
+    """
+
+    listing_id = models.BigIntegerField(unique=True)
+    exposure = models.FloatField(default=0.0)
+    deserved = models.FloatField(default=0.0)
+    impressions = models.BigIntegerField(default=0)
+    inquiries = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}: {self.exposure:.1f} / {self.deserved:.1f}, {self.inquiries}"
+
+
+class ExposureSnapshot(models.Model):
+    """The ledger as one time bucket (30 minutes) orders results with.
+
+    Written once per bucket by the first process that needs it and read by all
+    the others, so every worker orders a given (query, viewer, bucket) the
+    same way and paging never repeats or skips anyone. `payload` holds the
+    ledger's columns as compressed arrays (see exposure.Snapshot).
+    """
+
+    bucket = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    rows = models.IntegerField(default=0)
+    payload = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"bucket {self.bucket} ({self.rows} rows)"

@@ -8,11 +8,12 @@ Semantics (documented in docs/search.md):
   is chosen: some chosen (or offered) form must cost at most `max_fee` yen.
 - Not-accepting listings are left out unless `include_not_accepting`.
 
-Ordering: accepting first, then by how many of the requested values a listing
-matches (a listing with themes 1 and 2 ranks above one with theme 1 when both
-were asked for), then by a pseudo-random key drawn from the listing id, the
-query and the date. Equal matches therefore appear in a different order for
-each search and each day, but pages of one search on one day are stable.
+Ordering (ranking.py, docs/search.md "Ordering"): accepting first, then by
+relevance tier (documented points from the soft criteria), then, within a
+tier, whoever has had less exposure than their fair share (exposure.py). The
+order is fixed per (filters, date, viewer seed, 30-minute ledger snapshot),
+so the pages of one search are disjoint and complete; `SearchResult.order_token`
+carries the viewer seed and the bucket to the next page.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from sekispe.lib.text import search_terms
 from sekispe.reference import services as ref
+from sekispe.search import exposure, ranking
 from sekispe.search import index as ix
 
 MAX_PAGE_SIZE = 100
@@ -64,6 +65,10 @@ class SearchQuery:
     include_not_accepting: bool = False
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    # From the order token (not filters): who is looking (0 = the shared order
+    # of API clients without a token) and which ledger snapshot orders the pages.
+    viewer_seed: int = 0
+    order_bucket: int | None = None
 
     def location_codes(self) -> tuple[str, ...]:
         codes = list(self.prefectures)
@@ -135,6 +140,8 @@ class SearchResult:
     facets: dict[str, dict[Any, int]] = field(default_factory=dict)
     not_accepting_hidden: int = 0
     fallback: Fallback | None = None
+    # Pass back as `order` to get the next page in the same order.
+    order_token: str = ""
 
     @property
     def page_count(self) -> int:
@@ -233,114 +240,6 @@ def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str 
         if name != skip:
             result &= mask
     return result
-
-
-def _popcount(values: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(values).astype(np.int64)
-
-
-def _scores(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
-    """How many requested values each row matches, across multi-valued facets.
-
-    Location is deliberately not counted per prefecture: an SME asking for
-    近畿 is in one place, and counting prefectures would put every nationwide
-    specialist above every local one on every regional search.
-    """
-    score = np.zeros(rows.size, dtype=np.int64)
-    pairs = (
-        (index.themes, query.themes, ix.THEME_BIT),
-        (index.industries, query.industries, ix.INDUSTRY_BIT),
-        (index.periods, query.periods, ix.PERIOD_BIT),
-        (index.qualifications, query.qualifications, ix.QUAL_BIT),
-    )
-    for column, codes, bits in pairs:
-        if len(codes) > 1:  # with one value every match scores the same
-            score += _popcount(column[rows] & np.uint64(ix.mask_of(codes, bits)))
-    if len(query.forms) > 1:
-        offered = index.fees[rows][:, [ix.FORM_COL[f] for f in query.forms]] != ix.NOT_OFFERED
-        score += offered.sum(axis=1)
-    return score
-
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_SCORE_BITS = 7  # at most 5 + 20 + 5 + 8 + 4 requested values: < 128
-_TIE_BITS = 64 - 1 - _SCORE_BITS
-
-
-def order_seed(query: SearchQuery, today: dt.date) -> int:
-    """64 well-mixed bits from the date and the filters (not the page)."""
-    crc = zlib.crc32(f"{today.isoformat()}|{query.canonical()}".encode())
-    return ix.splitmix64_int(crc)
-
-
-def _sort_keys(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
-    """One uint64 per row, ascending = best first: [not accepting | 127 - score | tie]."""
-    # tie_base is splitmix64(listing id) per row, computed once per index; one
-    # xor-multiply with the query's seed re-mixes it into a fresh order.
-    # uint64 array arithmetic wraps silently (only numpy scalars warn).
-    ties = (index.tie_base[rows] ^ np.uint64(order_seed(query, index.today))) * _GOLDEN
-    ranked = query.include_not_accepting or _scored(query)
-    if not ranked:  # every row is accepting and scores the same: ties decide alone
-        return ties
-    score = np.uint64((1 << _SCORE_BITS) - 1) - _scores(index, query, rows).astype(np.uint64)
-    not_accepting = (~index.accepting[rows]).astype(np.uint64)
-    return (
-        (not_accepting << np.uint64(63))
-        | (score << np.uint64(_TIE_BITS))
-        | (ties >> np.uint64(64 - _TIE_BITS))
-    )
-
-
-def _scored(query: SearchQuery) -> bool:
-    facets = (query.themes, query.industries, query.periods, query.qualifications, query.forms)
-    return any(len(values) > 1 for values in facets)
-
-
-def _ordered_page(index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray) -> np.ndarray:
-    start = (query.page - 1) * query.page_size
-    end = start + query.page_size
-    if not (query.include_not_accepting or _scored(query)):
-        return _rotated_page(
-            matched, order_seed(query, index.today) % max(index.size, 1), start, end
-        )
-    rows = np.flatnonzero(matched)
-    if start >= rows.size:
-        return rows[:0]
-    keys = _sort_keys(index, query, rows)
-    end = min(end, rows.size)
-    if end < rows.size:
-        # Only the rows up to this page need ordering: partition, then sort those.
-        head = np.argpartition(keys, end - 1)[:end]
-        head = head[np.argsort(keys[head], kind="stable")]
-    else:
-        head = np.argsort(keys, kind="stable")
-    return rows[head[start:end]]
-
-
-_SCAN_CHUNK = 8192
-
-
-def _rotated_page(matched: np.ndarray, offset: int, start: int, end: int) -> np.ndarray:
-    """Matches `start:end` in index order rotated to begin at `offset`.
-
-    When every match scores the same, the index's per-day shuffled row order
-    is the tie-break, rotated by a per-query offset so that each search leads
-    with different people. Scanning in chunks stops as soon as the page is
-    full, so page 1 of a broad search reads a few thousand rows, not all.
-    """
-    found: list[np.ndarray] = []
-    count = 0
-    for low, high in ((offset, matched.size), (0, offset)):
-        position = low
-        while position < high and count < end:
-            stop = min(position + _SCAN_CHUNK, high)
-            hits = np.flatnonzero(matched[position:stop]) + position
-            found.append(hits)
-            count += hits.size
-            position = stop
-    if not found:
-        return np.empty(0, dtype=np.int64)
-    return np.concatenate(found)[start:end]
 
 
 # --- serialisation ----------------------------------------------------------
@@ -473,13 +372,45 @@ def _fallback(
 # --- entry points -------------------------------------------------------------
 
 
+def matches(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarray:
+    """Rows passing every hard filter (accepting only, unless asked otherwise).
+
+    The filter step of `search` without free text, for `sekispe bench matching`.
+    """
+    base = np.ones(index.size, dtype=bool) if query.include_not_accepting else index.accepting
+    return base & _combine(index, _facet_masks(index, query, text=False))
+
+
+def order_seed(query: SearchQuery, today: dt.date) -> int:
+    """The tie-break seed of `query` for its viewer (see ranking.order_seed)."""
+    return ranking.order_seed(query, today, query.viewer_seed)
+
+
+def rank_matches(
+    index: ix.SpecialistIndex, query: SearchQuery, matched: np.ndarray, snapshot: exposure.Snapshot
+) -> ranking.Ranking:
+    """The production ordering of the matched rows (also run by `sekispe bench matching`)."""
+    return ranking.rank(
+        index,
+        query,
+        np.flatnonzero(matched),
+        standing=snapshot.bits_for(index),
+        seed=order_seed(query, index.today),
+    )
+
+
 def search(
     query: SearchQuery,
     *,
     today: dt.date | None = None,
     with_facets: bool = False,
+    record_exposure: bool = False,
 ) -> SearchResult:
-    """Run a validated query against the current index."""
+    """Run a validated query against the current index.
+
+    `record_exposure`: the page is shown to someone (the web page, the API),
+    so count its impressions in the exposure ledger.
+    """
     validate_query(query)
     today = today or timezone.localdate()
     index = ix.get_index(today)
@@ -492,20 +423,26 @@ def search(
     matched = base & _combine(index, masks)
     if terms and "q" not in masks:
         matched = _narrow_by_text(index, terms, matched)
-    count = int(np.count_nonzero(matched))
-    page_rows = _ordered_page(index, query, matched)
+    snapshot = exposure.snapshot(query.order_bucket)
+    ranked = rank_matches(index, query, matched, snapshot)
+    start = (query.page - 1) * query.page_size
+    local = ranked.order(start, start + query.page_size)
+    page_rows = ranked.rows[local]
+    if record_exposure and local.size:
+        exposure.record(index, ranking.served(ranked, local))
     result = SearchResult(
         query=query,
-        count=count,
+        count=ranked.size,
         results=[serialize_row(index, int(pos)) for pos in page_rows],
         results_json=[row_json(index, int(pos)) for pos in page_rows],
+        order_token=ranking.order_token(snapshot.bucket, query.viewer_seed),
     )
     if with_facets:
         result.facets = _facet_counts(index, query, masks, base)
         if not query.include_not_accepting:
             everyone = _combine(index, masks)
             result.not_accepting_hidden = int(np.count_nonzero(everyone & ~index.accepting))
-    if query.location_codes() and count < FEW_MATCHES:
+    if query.location_codes() and ranked.size < FEW_MATCHES:
         if terms:
             masks["q"] = _text_mask(index, terms)
         result.fallback = _fallback(index, query, masks, base)
@@ -643,4 +580,30 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
         "web": listing.web,
         "profile": listing.profile,
         "track_record": listing.track_record,
+    }
+
+
+def ordering_facts() -> dict[str, Any]:
+    """The numbers the public "how results are ordered" page quotes, from the code."""
+    return {
+        "points_per_extra_value": ranking.POINTS_PER_EXTRA_VALUE,
+        "syllabus_full_points": ranking.SYLLABUS_FULL_POINTS,
+        "syllabus_part_points": ranking.SYLLABUS_PART_POINTS,
+        "local_points": ranking.LOCAL_POINTS,
+        "budget_points": ranking.BUDGET_POINTS,
+        "first_free_points": ranking.FIRST_FREE_POINTS,
+        "fresh_points": ranking.FRESH_POINTS,
+        "fresh_days": ranking.FRESH_DAYS,
+        "points_per_tier": ranking.POINTS_PER_TIER,
+        # Two scores that share a tier, and the next one up.
+        "tier_example": (
+            2 * ranking.POINTS_PER_TIER,
+            3 * ranking.POINTS_PER_TIER - 1,
+            3 * ranking.POINTS_PER_TIER,
+        ),
+        "bucket_minutes": exposure.BUCKET_SECONDS // 60,
+        "position_weights": [
+            (position, f"{weight:.2f}")
+            for position, weight in enumerate(ranking.position_weights(5).tolist(), start=1)
+        ],
     }

@@ -2,25 +2,66 @@
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
+
+from django.conf import settings
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from sekispe.search import contact, forms, services
 
+# A random number per browser, used only to order results (see ranking.py):
+# each viewer sees their own order, stable across reloads and pages.
+ORDER_COOKIE = "sekispe_order"
+_ORDER_SALT = "sekispe.search.viewer"
+
+
+def _viewer_seed(request: HttpRequest) -> tuple[int, bool]:
+    """(seed, whether it is new and must be set as a cookie)."""
+    try:
+        value = request.get_signed_cookie(ORDER_COOKIE, salt=_ORDER_SALT)
+        return int(value, 16), False
+    except (KeyError, signing.BadSignature, ValueError):
+        return secrets.randbits(32) | 1, True  # never 0, the API's shared order
+
 
 @require_GET
 def search_page(request: HttpRequest) -> HttpResponse:
     """Public. htmx requests get only the results partial."""
+    new_seed = None
     try:
         query = forms.query_from_params(request.GET)
-        result = services.search(query, with_facets=True)
+        if query.order_bucket is None:  # no order token: this browser's seed
+            seed, is_new = _viewer_seed(request)
+            query = dataclasses.replace(query, viewer_seed=seed)
+            new_seed = seed if is_new else None
+        result = services.search(query, with_facets=True, record_exposure=True)
         error = None
     except services.InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
     context = forms.page_context(request, query, result, error)
     template = "search/_results.html" if request.htmx else "search/index.html"
-    return render(request, template, context, status=400 if error else 200)
+    response = render(request, template, context, status=400 if error else 200)
+    if new_seed is not None:
+        # A browser-session cookie holding nothing but a random number.
+        response.set_signed_cookie(
+            ORDER_COOKIE,
+            f"{new_seed:x}",
+            salt=_ORDER_SALT,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+@require_GET
+def ordering_page(request: HttpRequest) -> HttpResponse:
+    """Public: how results are ordered, in plain Japanese."""
+    return render(request, "search/ordering.html", services.ordering_facts())
 
 
 @require_GET

@@ -1,9 +1,11 @@
-"""`sekispe bench search|import`: benchmarks on scratch databases only.
+"""`sekispe bench search|import|matching`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
-imports at 50,000 + 300,000 rows. SQLite always runs; PostgreSQL runs too when
-DATABASE_URL points at PostgreSQL (or with --databases sqlite,postgres
---postgres-url ...). See docs/benchmarks.md.
+imports at 50,000 + 300,000 rows. Both run on scratch databases: SQLite
+always; PostgreSQL too when DATABASE_URL points at PostgreSQL (or with
+--databases sqlite,postgres --postgres-url ...). `matching`: fairness and
+relevance of the result ordering, simulated in memory (no database) with the
+production ranking code. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sekispe.lib.env import env_str
 from sekispe.registry import bench as import_bench
-from sekispe.search import bench
+from sekispe.search import bench, matching_bench
 
 KNOWN = ("sqlite", "postgres")
 
@@ -27,20 +29,37 @@ class Command(BaseCommand):
         "Benchmark against scratch databases (never your own). search: seeds --listings "
         "demo specialists, runs a fixed query mix and compares with /healthz. import: "
         "generates a registry and a course extract and times import-registry and "
-        "import-courses (fresh, again, updated)."
+        "import-courses (fresh, again, updated). matching: simulates SME searches and "
+        "inquiries over a synthetic population and compares three orderings (in memory)."
     )
     # The orchestrator never touches the configured database, so skip the checks
     # that would; the worker migrates its scratch database itself.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["search", "import"], help="what to benchmark")
+        parser.add_argument(
+            "target", choices=["search", "import", "matching"], help="what to benchmark"
+        )
         parser.add_argument("--listings", type=int, default=50_000, help="search only")
         parser.add_argument(
             "--queries", type=int, default=1_200, help="search only; at least 1,000"
         )
         parser.add_argument("--registry-rows", type=int, default=50_000, help="import only")
         parser.add_argument("--course-rows", type=int, default=300_000, help="import only")
+        parser.add_argument(
+            "--registrants",
+            type=int,
+            default=matching_bench.REGISTRANTS,
+            help="matching only; about 30%% are listed",
+        )
+        parser.add_argument(
+            "--searches", type=int, default=matching_bench.SEARCHES, help="matching only"
+        )
+        parser.add_argument(
+            "--unlimited-capacity",
+            action="store_true",
+            help="matching only: the counterfactual where nobody is ever full",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--databases",
@@ -67,6 +86,9 @@ class Command(BaseCommand):
         progress = not options["no_progress"]
         if options["target"] == "import":
             self._import(options, out_dir, progress)
+            return
+        if options["target"] == "matching":
+            self._matching(options, out_dir, progress)
             return
         if options["worker"]:
             report = bench.worker(
@@ -173,6 +195,29 @@ class Command(BaseCommand):
         ]
         if missed:
             self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
+            if options["check"]:
+                raise SystemExit(1)
+        else:
+            self.stdout.write(self.style.SUCCESS("all targets met"))
+
+    def _matching(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        if options["registrants"] < 100 or options["searches"] < 100:
+            raise CommandError("--registrants and --searches must be at least 100")
+        report = matching_bench.run_matching_bench(
+            registrants=options["registrants"],
+            searches=options["searches"],
+            seed=options["seed"],
+            unlimited_capacity=options["unlimited_capacity"],
+            progress=progress,
+            echo=self.stdout.write,
+        )
+        path, markdown = matching_bench.write_report(report, out_dir)
+        self.stdout.write("")
+        self.stdout.write(matching_bench.format_report(report))
+        self.stdout.write(f"results: {path}, {markdown}")
+        missed = [name for name, target in report["targets"].items() if not target["pass"]]
+        if missed:
+            self.stdout.write(self.style.WARNING(f"targets missed: {', '.join(missed)}"))
             if options["check"]:
                 raise SystemExit(1)
         else:
