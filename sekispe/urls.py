@@ -13,6 +13,7 @@ urlpatterns = [
     path("registry/", include("sekispe.registry.urls_public")),
     path("diagnosis/", include("sekispe.diagnosis.urls")),
     path("inquiries/", include("sekispe.inquiries.urls")),
+    path("events/", include("sekispe.events.urls")),
     path("me/registry/", include("sekispe.registrant_requests.urls_me")),
     path("me/", include("sekispe.listings.urls")),
     path("ops/requests/", include("sekispe.registrant_requests.urls_ops")),

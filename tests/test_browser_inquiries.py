@@ -1,15 +1,20 @@
-"""End to end in Debian's headless Chromium: an SME asks a specialist for help
-from the specialist's page; the specialist accepts, records the individual
-consultation, plans three visits, records them and reports completion; the
-SME confirms, and the confirmation is kept."""
+"""End to end in Debian's headless Chromium, the pilot's path: an SME signs up
+for a chamber of commerce's consultation event, then asks a specialist for
+help from the specialist's page; the specialist accepts, records the
+individual consultation, plans three visits, records them and reports
+completion; the SME confirms, the confirmation is kept, and the chamber's
+event report counts the match and the completed guidance."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from sekispe.events import services as events
+from sekispe.events.models import EventParticipant
 from sekispe.inquiries.models import CompletionConfirmation, Inquiry, InquiryState
 from tests.browser_support import db as _db
 from tests.factories import PASSWORD, make_specialist_user, make_user
@@ -26,7 +31,18 @@ def people(transactional_db):
         organization="株式会社小林金型",
         display_name="中村 由美",
     )
-    return specialist, sme
+    chamber = make_user("institution", "soudan@cci.example.jp", organization="横浜商工会議所")
+    event = events.create_event(
+        chamber,
+        events.EventDetails(
+            title="情報セキュリティ個別相談会",
+            held_on=timezone.localdate(),
+            capacity=30,
+            themes=(1, 5),
+            place="横浜商工会議所 3階",
+        ),
+    )
+    return specialist, sme, chamber, event
 
 
 def _sign_in(page, base: str, email: str) -> None:
@@ -38,12 +54,23 @@ def _sign_in(page, base: str, email: str) -> None:
 
 
 def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server, chromium):
-    specialist, sme = people
+    specialist, sme, chamber, event = people
     base = live_server.url
 
-    # The SME finds the specialist and sends an inquiry.
+    # The SME signs up for the chamber's consultation event with its account.
     company = chromium.new_context(locale="ja-JP").new_page()
     _sign_in(company, base, sme.email)
+    company.goto(f"{base}/events/join/{event.signup_token}/")
+    company.get_by_label("会社名").fill("株式会社小林金型")
+    company.get_by_label("担当者名").fill("中村 由美")
+    company.get_by_label("メールアドレス").fill("owner@kanagata.example.jp")
+    company.get_by_label("所在地（都道府県）").select_option("14")
+    company.get_by_label(re.compile("同意します")).check()
+    company.get_by_role("button", name="申し込む").click()
+    expect(company.get_by_role("heading", name="申し込みを受け付けました")).to_be_visible()
+    assert _db(lambda: EventParticipant.objects.get().sme_account_id) == sme.pk
+
+    # Then it finds the specialist and sends an inquiry.
     company.goto(f"{base}/specialists/300201/")
     company.get_by_role("link", name="この専門家に相談を依頼する").click()
     expect(company.get_by_role("heading", level=1)).to_have_text("小林 誠さんに相談を依頼する")
@@ -127,3 +154,12 @@ def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server,
         finished = page.locator("#group-finished")
         expect(finished).to_contain_text("完了確認済み")
         expect(finished).to_contain_text("株式会社小林金型")
+
+    # The chamber's event report counts the match and the completed guidance.
+    cci = chromium.new_context(locale="ja-JP").new_page()
+    _sign_in(cci, base, chamber.email)
+    cci.goto(f"{base}/events/{event.pk}/report/")
+    expect(cci.locator(".funnel-summary")).to_have_text(
+        "参加 1 社 → マッチ 1 社 → 訪問指導の完了 1 社"
+    )
+    expect(cci.locator("main")).to_contain_text("情報セキュリティ規程の整備")

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "sekispe.reports",
     "sekispe.diagnosis",
     "sekispe.inquiries",
+    "sekispe.events",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +124,8 @@ DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
 # than a few; an institution refers the companies of a whole consultation event.
 INQUIRIES_PER_SME = (env_int("INQUIRIES_PER_SME", 5), 24 * 3600)
 INQUIRIES_PER_INSTITUTION = (env_int("INQUIRIES_PER_INSTITUTION", 60), 24 * 3600)
+# Public sign-ups for a consultation event per client address (a venue shares one).
+EVENT_SIGNUPS_PER_IP = (env_int("EVENT_SIGNUPS_PER_IP", 60), 3600)
 # Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 
