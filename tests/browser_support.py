@@ -20,3 +20,14 @@ def db(query: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()
+
+
+def sign_in(page: Any, base: str, email: str) -> None:
+    """Through the real login page, with the factories' password."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill('input[name="email"]', email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()

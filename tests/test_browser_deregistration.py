@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 from tests.browser_support import db as _db
-from tests.factories import PASSWORD, make_specialist_user, make_user
+from tests.browser_support import sign_in as _sign_in
+from tests.factories import make_specialist_user, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +24,6 @@ def people(transactional_db):
     specialist = make_specialist_user("300101", name="中村 亮")
     operator = make_user("operator", "ops-dereg@ipa.example.jp")
     return specialist, operator
-
-
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill('input[name="email"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
 
 
 def test_deregistration_filed_approved_and_the_public_page_is_gone(people, live_server, chromium):

@@ -17,7 +17,8 @@ from sekispe.events import services as events
 from sekispe.events.models import EventParticipant
 from sekispe.inquiries.models import CompletionConfirmation, Inquiry, InquiryState
 from tests.browser_support import db as _db
-from tests.factories import PASSWORD, make_specialist_user, make_user
+from tests.browser_support import sign_in as _sign_in
+from tests.factories import make_specialist_user, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -43,14 +44,6 @@ def people(transactional_db):
         ),
     )
     return specialist, sme, chamber, event
-
-
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill('input[name="email"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
 
 
 def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server, chromium):

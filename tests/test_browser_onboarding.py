@@ -12,7 +12,8 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from sekispe.registry.models import CourseCompletion, RegistryRecord
-from tests.factories import PASSWORD, make_user
+from tests.browser_support import sign_in as _sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +41,6 @@ def invitee(transactional_db):
         )
     operator = make_user("operator", "ops@ipa.example.jp")
     return record, operator
-
-
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill('input[name="email"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_load_state()
 
 
 def test_invite_accept_fill_submit_approve_then_public(invitee, live_server, chromium):
