@@ -113,3 +113,24 @@ def prepare_worker_database(doing: str, *, must_be_empty: type) -> float:
     if must_be_empty.objects.exists():  # type: ignore[attr-defined]
         raise RuntimeError("the scratch database is not empty")
     return migrate_s
+
+
+def machine() -> dict[str, Any]:
+    """What a benchmark ran on, for its JSON report."""
+    import platform
+
+    return {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def db_version(connection: Any) -> str:
+    """ "SQLite 3.40.1" / "PostgreSQL 15.20", for the report."""
+    if connection.vendor == "sqlite":
+        return f"SQLite {connection.Database.sqlite_version}"
+    if connection.vendor == "postgresql":
+        number = connection.pg_version  # e.g. 150020
+        return f"PostgreSQL {number // 10000}.{number % 100}"
+    return connection.vendor

@@ -22,8 +22,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import platform
 import random
 import shutil
 import sys
@@ -36,6 +34,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from sekispe.lib import scratchdb
 from sekispe.lib.dates import add_years, fiscal_year, period_end
 from sekispe.lib.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
@@ -400,7 +399,7 @@ def run_import_bench(
     return {
         "date": timezone.now().isoformat(timespec="seconds"),
         "vendor": connection.vendor,
-        "db_version": _db_version(connection),
+        "db_version": scratchdb.db_version(connection),
         "seed": seed,
         "anchor": anchor.isoformat(),
         "registry_rows": files.registry_rows,
@@ -423,21 +422,8 @@ def run_import_bench(
             },
             "re_import_s": {"target": TARGET_S, "value": round(again, 2), "pass": again < TARGET_S},
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        "machine": scratchdb.machine(),
     }
-
-
-def _db_version(connection: Any) -> str:
-    if connection.vendor == "sqlite":
-        return f"SQLite {connection.Database.sqlite_version}"
-    if connection.vendor == "postgresql":
-        number = connection.pg_version  # e.g. 150020
-        return f"PostgreSQL {number // 10000}.{number % 100}"
-    return connection.vendor
 
 
 # --- reporting -------------------------------------------------------------------------

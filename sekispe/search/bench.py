@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import random
 import sys
 import time
@@ -35,6 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from sekispe.lib import scratchdb
 from sekispe.lib.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 
@@ -288,7 +287,7 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
     return {
         "date": timezone.now().isoformat(timespec="seconds"),
         "vendor": connection.vendor,
-        "db_version": _db_version(connection),
+        "db_version": scratchdb.db_version(connection),
         "listings": Listing.objects.count(),
         "visible_listings": built.size,
         "queries": len(queries),
@@ -313,21 +312,8 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
                 "pass": ratio <= TARGET_P50_RATIO,
             },
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        "machine": scratchdb.machine(),
     }
-
-
-def _db_version(connection: Any) -> str:
-    if connection.vendor == "sqlite":
-        return f"SQLite {connection.Database.sqlite_version}"
-    if connection.vendor == "postgresql":
-        number = connection.pg_version  # e.g. 160004
-        return f"PostgreSQL {number // 10000}.{number % 100}"
-    return connection.vendor
 
 
 def run_search_bench(

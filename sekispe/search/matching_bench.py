@@ -21,8 +21,6 @@ import datetime as dt
 import heapq
 import json
 import math
-import os
-import platform
 import random
 import sys
 import time
@@ -35,6 +33,7 @@ import numpy as np
 from django.utils import timezone
 from tqdm import tqdm
 
+from sekispe.lib import scratchdb
 from sekispe.listings.models import HIDDEN_AFTER_DAYS, effective_accepting, stale_cutoff
 from sekispe.reference import data
 from sekispe.reference import services as ref
@@ -582,11 +581,7 @@ def run_matching_bench(
             "population": round(built - started, 1),
             "simulation": round(time.perf_counter() - built, 1),
         },
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        "machine": scratchdb.machine(),
     }
 
 
