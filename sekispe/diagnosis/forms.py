@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import with_blank
 from sekispe.diagnosis import rules, services
 from sekispe.reference import data
 
@@ -35,10 +36,6 @@ def part_label(part: rules.Part) -> str:
     return part.label_en if english() and part.label_en else part.label
 
 
-def _blank(choices: Any) -> list[tuple[str, Any]]:
-    return [("", _("選ばない")), *choices]
-
-
 class DiagnosisForm(forms.Form):
     """One radio group per question, then the optional company profile."""
 
@@ -57,27 +54,27 @@ class DiagnosisForm(forms.Form):
         self.fields["prefecture"] = forms.ChoiceField(
             label=_("所在地（都道府県）"),
             required=False,
-            choices=_blank(
+            choices=with_blank(
                 (p.code, p.name_en if english_names else p.name) for p in data.PREFECTURES
             ),
         )
         self.fields["industry"] = forms.ChoiceField(
             label=_("業種（日本標準産業分類の大分類）"),
             required=False,
-            choices=_blank((c, en if english_names else ja) for c, ja, en in data.INDUSTRIES),
+            choices=with_blank((c, en if english_names else ja) for c, ja, en in data.INDUSTRIES),
         )
         self.fields["employees"] = forms.ChoiceField(
-            label=_("従業員数"), required=False, choices=_blank(services.EMPLOYEE_BANDS)
+            label=_("従業員数"), required=False, choices=with_blank(services.EMPLOYEE_BANDS)
         )
         self.fields["it_dependence"] = forms.ChoiceField(
             label=_("仕事でのITの使い方"),
             required=False,
-            choices=_blank(services.IT_DEPENDENCE),
+            choices=with_blank(services.IT_DEPENDENCE),
         )
         self.fields["customer_demand"] = forms.ChoiceField(
             label=_("取引先からセキュリティ対策を求められていますか"),
             required=False,
-            choices=_blank(services.CUSTOMER_DEMAND),
+            choices=with_blank(services.CUSTOMER_DEMAND),
         )
 
     def parts(self) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import PlainLabelForm, with_blank
 from sekispe.diagnosis import services as diagnosis_services
 from sekispe.events import services
 from sekispe.events.models import MAX_CAPACITY
@@ -18,18 +19,6 @@ from sekispe.reference import data
 
 UNDECIDED = "undecided"
 OTHER = "other"
-
-
-def _blank(choices: Any) -> list[tuple[str, Any]]:
-    return [("", _("選ばない")), *choices]
-
-
-class BaseForm(forms.Form):
-    """No colon after labels: they read as Japanese headings."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
 
 def _themes_field(label: Any, codes: list[int], *, required: bool) -> forms.Field:
@@ -49,7 +38,7 @@ def _themes_field(label: Any, codes: list[int], *, required: bool) -> forms.Fiel
 # ------------------------------------------------------------------ events
 
 
-class EventForm(BaseForm):
+class EventForm(PlainLabelForm):
     title = forms.CharField(
         label=_("相談会の名前"),
         max_length=100,
@@ -158,7 +147,7 @@ class EventForm(BaseForm):
 # ------------------------------------------------------------ participants
 
 
-class ParticipantForm(BaseForm):
+class ParticipantForm(PlainLabelForm):
     """A company taking part: registered by the staff, or by itself through
     the public link (`public=True` adds the consent to share the details)."""
 
@@ -197,12 +186,12 @@ class ParticipantForm(BaseForm):
         self.fields["industry"] = forms.ChoiceField(
             label=_("業種（任意）"),
             required=False,
-            choices=_blank((c, ja) for c, ja, _en in data.INDUSTRIES),
+            choices=with_blank((c, ja) for c, ja, _en in data.INDUSTRIES),
         )
         self.fields["employees"] = forms.ChoiceField(
             label=_("従業員数（任意）"),
             required=False,
-            choices=_blank(diagnosis_services.EMPLOYEE_BANDS),
+            choices=with_blank(diagnosis_services.EMPLOYEE_BANDS),
         )
         self.fields["themes"] = _themes_field(
             _("関心のあるテーマ（任意・複数可）"), list(event.themes), required=False
@@ -235,7 +224,7 @@ class ParticipantForm(BaseForm):
 # ----------------------------------------------------------- consultations
 
 
-class ConsultationForm(BaseForm):
+class ConsultationForm(PlainLabelForm):
     registration_number = forms.RegexField(
         label=_("担当した専門家の登録番号（任意）"),
         required=False,
@@ -262,13 +251,13 @@ class ConsultationForm(BaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "consult")
         super().__init__(*args, **kwargs)
-        self.fields["theme"].choices = _blank(theme_choices())
+        self.fields["theme"].choices = with_blank(theme_choices())
 
 
 # --------------------------------------------------------------- referrals
 
 
-class ReferralForm(BaseForm):
+class ReferralForm(PlainLabelForm):
     """Refer the company to a specialist: chosen from the shortlist, or by
     registration number. The specialist must be on the Active List now."""
 

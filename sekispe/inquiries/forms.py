@@ -13,6 +13,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import PlainLabelForm, with_blank
 from sekispe.diagnosis import services as diagnosis_services
 from sekispe.inquiries import services
 from sekispe.inquiries.models import CloseReason, DeclineReason, PreferredForm
@@ -41,10 +42,6 @@ def theme_choices() -> list[tuple[str, str]]:
     return [(str(t.code), theme_label(t.code)) for t in data.GUIDANCE_THEMES]
 
 
-def _blank(choices: Any) -> list[tuple[str, Any]]:
-    return [("", _("選ばない")), *choices]
-
-
 def _date_field(label: Any) -> forms.DateField:
     return forms.DateField(
         label=label,
@@ -56,15 +53,7 @@ def _date_field(label: Any) -> forms.DateField:
     )
 
 
-class BaseForm(forms.Form):
-    """No colon after labels: they read as Japanese headings."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-
-class InquiryForm(BaseForm):
+class InquiryForm(PlainLabelForm):
     """What an SME (or an institution for one) sends to a specialist."""
 
     PROFILE_FIELDS = ("prefecture", "industry", "employees", "it_dependence", "customer_demand")
@@ -140,22 +129,22 @@ class InquiryForm(BaseForm):
         self.fields["industry"] = forms.ChoiceField(
             label=_("業種（日本標準産業分類の大分類）"),
             required=False,
-            choices=_blank((c, en if english else ja) for c, ja, en in data.INDUSTRIES),
+            choices=with_blank((c, en if english else ja) for c, ja, en in data.INDUSTRIES),
         )
         self.fields["employees"] = forms.ChoiceField(
             label=_("従業員数"),
             required=False,
-            choices=_blank(diagnosis_services.EMPLOYEE_BANDS),
+            choices=with_blank(diagnosis_services.EMPLOYEE_BANDS),
         )
         self.fields["it_dependence"] = forms.ChoiceField(
             label=_("仕事でのITの使い方"),
             required=False,
-            choices=_blank(diagnosis_services.IT_DEPENDENCE),
+            choices=with_blank(diagnosis_services.IT_DEPENDENCE),
         )
         self.fields["customer_demand"] = forms.ChoiceField(
             label=_("取引先からセキュリティ対策を求められていますか"),
             required=False,
-            choices=_blank(diagnosis_services.CUSTOMER_DEMAND),
+            choices=with_blank(diagnosis_services.CUSTOMER_DEMAND),
         )
         if for_institution:
             # The institution fills in the company's details, not its own.
@@ -189,11 +178,11 @@ class InquiryForm(BaseForm):
 # ------------------------------------------------------------- the actions
 
 
-class AcceptForm(BaseForm):
+class AcceptForm(PlainLabelForm):
     """Accepting needs no input."""
 
 
-class DeclineForm(BaseForm):
+class DeclineForm(PlainLabelForm):
     reason = forms.ChoiceField(
         label=_("辞退の理由"),
         choices=DeclineReason.choices,
@@ -209,7 +198,7 @@ class DeclineForm(BaseForm):
     )
 
 
-class ConsultationForm(BaseForm):
+class ConsultationForm(PlainLabelForm):
     held_on = _date_field(_("実施日"))
     form = forms.ChoiceField(
         label=_("実施形態"),
@@ -229,7 +218,7 @@ class ConsultationForm(BaseForm):
     )
 
 
-class PlanForm(BaseForm):
+class PlanForm(PlainLabelForm):
     """Three visits on one theme. The theme is chosen first (a GET form on the
     page), so each visit's goal list is that theme's goals without JavaScript."""
 
@@ -308,7 +297,7 @@ class PlanForm(BaseForm):
         ]
 
 
-class VisitForm(BaseForm):
+class VisitForm(PlainLabelForm):
     number = forms.TypedChoiceField(
         label=_("記録する回"),
         coerce=int,
@@ -341,7 +330,7 @@ class VisitForm(BaseForm):
             self.fields["number"].initial = str(open_visits[0].number)
 
 
-class CompleteForm(BaseForm):
+class CompleteForm(PlainLabelForm):
     report = forms.CharField(
         label=_("完了報告"),
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -352,14 +341,14 @@ class CompleteForm(BaseForm):
     )
 
 
-class ConfirmForm(BaseForm):
+class ConfirmForm(PlainLabelForm):
     certify = forms.BooleanField(
         label=_("上記の訪問指導が実施され、完了報告の内容に相違ないことを確認します。"),
         error_messages={"required": _("内容を確認したら、チェックを入れてください。")},
     )
 
 
-class CloseForm(BaseForm):
+class CloseForm(PlainLabelForm):
     reason = forms.ChoiceField(
         label=_("終了の理由"),
         choices=CloseReason.choices,
