@@ -27,6 +27,7 @@ from tests import (
     permission_rows_diagnosis,
     permission_rows_events,
     permission_rows_inquiries,
+    permission_rows_operations,
     permission_rows_ordering,
     permission_rows_public_registry,
     permission_rows_registry_ops,
@@ -149,6 +150,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_inquiries.ROWS,
     *permission_rows_events.ROWS,
     *permission_rows_ordering.ROWS,
+    # Running it as a service (issue 12).
+    *permission_rows_operations.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -159,6 +162,7 @@ AREAS = (
     permission_rows_events,
     permission_rows_inquiries,
     permission_rows_ordering,
+    permission_rows_operations,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
