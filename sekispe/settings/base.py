@@ -16,6 +16,9 @@ VAR_DIR = Path(env_str("SEKISPE_VAR_DIR", str(PROJECT_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
+# Which kind of deployment this is: development, test, demo or production.
+# Commands that must never touch real data (seed-demo) check it.
+SEKISPE_ENVIRONMENT = "development"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
@@ -168,3 +171,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# ---------------------------------------------------------------- the worker
+# `sekispe worker` sends the mail outbox and runs the daily jobs (see
+# docs/architecture.md). Mail is never sent inside a request.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+# Attempts before a mail is marked failed and shown to operators at /ops/outbox/.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# Back-off between attempts: 1 min, 2, 4, … capped at this many seconds.
+OUTBOX_RETRY_CAP_SECONDS = env_int("OUTBOX_RETRY_CAP_SECONDS", 3600)
+# A mail claimed by a worker that then died is sent again after this long.
+# It bounds the only window in which a mail can go out twice (docs/operations.md).
+OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 600)
+# How long sent mail is kept for operators to look up.
+OUTBOX_KEEP_SENT_DAYS = env_int("OUTBOX_KEEP_SENT_DAYS", 90)
+# How often the worker looks for queued mail and due jobs.
+WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5)
+# /healthz/ready answers operators, or anyone sending this token as
+# `Authorization: Bearer <token>` (empty: operators only).
+HEALTH_TOKEN = env_str("HEALTH_TOKEN", "")

@@ -6,6 +6,7 @@ from sekispe.lib.env import env_bool, env_int, env_list, env_str
 from sekispe.settings.base import *  # noqa: F403
 
 DEBUG = False
+SEKISPE_ENVIRONMENT = "production"
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

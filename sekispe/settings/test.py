@@ -5,6 +5,7 @@ import os
 from sekispe.settings.base import *  # noqa: F403
 
 DEBUG = False
+SEKISPE_ENVIRONMENT = "test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
