@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from sekispe.core.logging import logging_config
 from sekispe.lib.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of a request (other middleware's included) has its id.
+    "sekispe.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -165,12 +168,11 @@ SESSION_COOKIE_HTTPONLY = True
 # Search results page size for the web page; the API takes page_size (max 100).
 SEARCH_PAGE_SIZE = 20
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# One line per record on stderr, with the request id, user id and role
+# (sekispe.core.logging): LOG_FORMAT=json (production's default) or text.
+# No handler mails ADMINS: mail is never sent inside a request in this project;
+# errors surface in these logs and in the readiness endpoint (/healthz/ready).
+LOGGING = logging_config(env_str("LOG_FORMAT", "text"), env_str("LOG_LEVEL", "INFO"))
 
 # ---------------------------------------------------------------- the worker
 # `sekispe worker` sends the mail outbox and runs the daily jobs (see
