@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from email.utils import getaddresses
+from urllib.parse import urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -48,3 +50,33 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def env_admins(name: str, default: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """`"Name <a@example.jp>, b@example.jp"` as Django's ADMINS: [(name, address), ...].
+
+    A bare address is its own name. A name holding a comma must be quoted
+    (`"Doe, John" <j@example.jp>`), as in a mail header.
+    """
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return list(default or [])
+    admins: list[tuple[str, str]] = []
+    for display, address in getaddresses([value]):
+        if not display and not address:  # a stray comma, as env_list allows
+            continue
+        local, _, domain = address.partition("@")
+        if not local or "." not in domain.strip(".") or any(c.isspace() for c in address):
+            raise ConfigError(f"{name}={value!r} holds something that is not an e-mail address")
+        admins.append((display or address, address))
+    return admins
+
+
+def env_url(name: str, default: str | None = None, *, schemes: tuple[str, ...]) -> str:
+    """An absolute URL with one of `schemes` and a host; no trailing slash."""
+    value = env_str(name, default).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        allowed = " or ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{name}={value!r} must be an absolute URL starting with {allowed}")
+    return value.rstrip("/")
