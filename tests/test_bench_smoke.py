@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sekispe.search import bench
+from sekispe.devtools.bench import search as bench
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from sekispe.search import matching_bench as mb
+from sekispe.devtools.bench import matching as mb
 
 
 @pytest.fixture(scope="module")

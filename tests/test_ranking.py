@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sekispe.devtools.bench.matching import gini
 from sekispe.search import exposure, ranking
 from sekispe.search import index as ix
-from sekispe.search.matching_bench import gini
 from sekispe.search.models import ExposureLedger
 from sekispe.search.services import MAX_PAGE_SIZE, SearchQuery, search
 from tests.factories import TODAY, create_specialists, make_input, random_inputs

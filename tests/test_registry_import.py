@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sekispe.audit.models import AuditEvent
-from sekispe.registry import bench
+from sekispe.devtools.bench import imports as bench
 from sekispe.registry.importer import REGISTRY_COLUMNS
 from sekispe.registry.imports import CHANGED_CAP, ImportCounts
 from sekispe.registry.models import CourseCompletion, RegistryRecord

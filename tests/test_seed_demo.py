@@ -11,14 +11,14 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from sekispe.lib.dates import period_end
-from sekispe.listings.demo import (
+from sekispe.devtools.demo.listings import (
     DEMO_ANCHOR,
     FEMALE_NAMES,
     MALE_NAMES,
     SURNAMES,
     generate_specialists,
 )
+from sekispe.lib.dates import period_end
 from sekispe.listings.models import Listing
 from sekispe.reference import data
 from sekispe.reference.services import prefecture_block

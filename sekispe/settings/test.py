@@ -6,6 +6,7 @@ from sekispe.settings.base import *  # noqa: F403
 
 DEBUG = False
 SEKISPE_ENVIRONMENT = "test"
+INSTALLED_APPS = [*INSTALLED_APPS, "sekispe.devtools"]  # noqa: F405 (seed-demo, bench)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -33,7 +33,8 @@ import numpy as np
 from django.utils import timezone
 from tqdm import tqdm
 
-from sekispe.lib import scratchdb
+from sekispe.devtools import scratchdb
+from sekispe.devtools.demo.listings import DEMO_ANCHOR, generate_specialists
 from sekispe.listings.models import HIDDEN_AFTER_DAYS, effective_accepting, stale_cutoff
 from sekispe.reference import data
 from sekispe.reference import services as ref
@@ -196,11 +197,10 @@ def build_population(
     LISTED_SHARE are listed; the visible listed ones are searched.
 
     `unlimited_capacity`: the counterfactual where nobody is ever full."""
-    from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists
     from sekispe.registry.models import RegistryStatus
 
     today = DEMO_ANCHOR
-    rng = random.Random(f"{seed}-population")  # noqa: S311 (a simulation)
+    rng = random.Random(f"{seed}-population")
     people = generate_specialists(registrants, seed, today)
     listed = [p for p in people if rng.random() < LISTED_SHARE]
     hidden_before = stale_cutoff(today, HIDDEN_AFTER_DAYS)
@@ -324,7 +324,7 @@ def simulate(
     available = population.available
     capacity = population.capacity
     runs = {name: Run(name, n) for name in POLICIES}
-    demand = random.Random(f"{seed}-demand")  # noqa: S311 (a simulation)
+    demand = random.Random(f"{seed}-demand")
     times = sorted(demand.uniform(0, DAYS) for _ in range(searches))
     queries: dict[str, SearchQuery] = {}
 

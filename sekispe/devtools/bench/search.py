@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from sekispe.lib import scratchdb
-from sekispe.lib.scratchdb import prepare_worker_database, run_workers
+from sekispe.devtools import scratchdb
+from sekispe.devtools.demo.listings import DEMO_ANCHOR, generate_specialists, write_demo_specialists
+from sekispe.devtools.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 
 TARGET_P95_MS = 50.0
@@ -159,8 +160,6 @@ def build_queries(count: int, seed: int) -> list[tuple[str, str]]:
 
 def seed_listings(count: int, seed: int, *, progress: bool = True) -> dict[str, float]:
     """Write `count` demo specialists into the current database; seconds taken."""
-    from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists, write_demo_specialists
-
     started = time.perf_counter()
     items = generate_specialists(count, seed, DEMO_ANCHOR)
     generated = time.perf_counter()
@@ -403,7 +402,7 @@ def format_comparison(reports: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# --- the subprocess on a scratch database (sekispe/lib/scratchdb.py) --------------------
+# --- the subprocess on a scratch database (sekispe/devtools/scratchdb.py) --------------------
 
 
 def run_scratch_benchmarks(

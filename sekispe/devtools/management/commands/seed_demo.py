@@ -1,7 +1,7 @@
 """`sekispe seed-demo --specialists N --seed S [--if-empty]`: deterministic demo data.
 
 The data is anchored on `DEMO_ANCHOR`, not on the run date, so the same N and S
-always give the same specialists (see sekispe/listings/demo.py).
+always give the same specialists (see sekispe/devtools/demo/listings.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sekispe.listings.demo import DEMO_ANCHOR, generate_specialists, write_demo_specialists
+from sekispe.devtools.demo.accounts import DEMO_PASSWORD, create_demo_accounts
+from sekispe.devtools.demo.listings import DEMO_ANCHOR, generate_specialists, write_demo_specialists
+from sekispe.devtools.demo.registrant_requests import create_demo_requests
 from sekispe.listings.models import Availability, Listing
 from sekispe.registry.models import RegistryStatus
 
@@ -99,8 +101,6 @@ class Command(BaseCommand):
             f"失効 {statuses[RegistryStatus.EXPIRED]} 件・登録抹消 "
             f"{statuses[RegistryStatus.DEREGISTERED]} 件（計 {hidden} 件は検索に表示されません）"
         )
-        from sekispe.registrant_requests.demo import create_demo_requests
-
         requests = create_demo_requests(seed, anchor)
         if requests:
             self.stdout.write(
@@ -110,8 +110,6 @@ class Command(BaseCommand):
             self._accounts()
 
     def _accounts(self) -> None:
-        from sekispe.accounts.demo import DEMO_PASSWORD, create_demo_accounts
-
         self.stdout.write(f"デモ用アカウント（パスワードはすべて {DEMO_PASSWORD}）:")
         for account in create_demo_accounts():
             self.stdout.write(f"  {account.email}  {account.note}")

@@ -1,7 +1,6 @@
-# Seeded, reproducible test data, not secrets (pyproject exempts search/bench.py alike).
 """Import benchmark: IPA's registry and course extracts at the 2030 scale.
 
-Two halves, like the search benchmark (sekispe/search/bench.py):
+Two halves, like the search benchmark (sekispe/devtools/bench/search.py):
 - `run_import_bench` generates a registry CSV and a course CSV and times the
   real commands (`import-registry`, `import-courses`) against the *current*
   database: a fresh import of both, a re-import of both (everything
@@ -34,16 +33,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sekispe.lib import scratchdb
+from sekispe.devtools import scratchdb
+from sekispe.devtools.demo import listings as demo
+from sekispe.devtools.scratchdb import prepare_worker_database, run_workers
 from sekispe.lib.dates import add_years, fiscal_year, period_end
-from sekispe.lib.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 from sekispe.registry.importer import COURSE_COLUMNS, REGISTRY_COLUMNS
 
 TARGET_S = 60.0
 SCRATCH_PG_NAME = "sekispe_bench_import"
 # Data is drawn as of this day (or today, if earlier), so the same seed gives
-# the same files; see sekispe/listings/demo.py.
+# the same files; see sekispe/devtools/demo/listings.py.
 ANCHOR = dt.date(2026, 10, 1)
 FIRST_REGISTRATION = dt.date(2017, 4, 1)
 # Share of registrants whose row changes in the update step.
@@ -100,8 +100,6 @@ def _cohorts(anchor: dt.date) -> list[dt.date]:
 def _registrant(
     rng: random.Random, number: str, registered_on: dt.date, anchor: dt.date
 ) -> _Registrant:
-    from sekispe.listings import demo
-
     surname = rng.choice(demo.SURNAMES)
     given = rng.choice(demo.FEMALE_NAMES if rng.random() < demo.FEMALE_SHARE else demo.MALE_NAMES)
     # Full periods completed by the anchor: the current period's index.
@@ -208,8 +206,6 @@ def generate_courses(
     More than `n` are drawn and a seeded sample kept; if fewer, extra specific
     courses (taken voluntarily) make up the count.
     """
-    from sekispe.listings import demo
-
     rng = random.Random(seed + 2)
     rows: list[tuple[str, str, str, str, dt.date]] = []
     for r in registrants:
@@ -508,7 +504,7 @@ def write_markdown(reports: dict[str, dict[str, Any]], out_dir: Path) -> Path:
     return path
 
 
-# --- the subprocess on a scratch database (sekispe/lib/scratchdb.py) --------------------
+# --- the subprocess on a scratch database (sekispe/devtools/scratchdb.py) --------------------
 
 
 def run_scratch_benchmarks(

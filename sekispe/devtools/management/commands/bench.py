@@ -17,9 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sekispe.devtools.bench import imports as import_bench
+from sekispe.devtools.bench import matching as matching_bench
+from sekispe.devtools.bench import search as bench
 from sekispe.lib.env import env_str
-from sekispe.registry import bench as import_bench
-from sekispe.search import bench, matching_bench
 
 KNOWN = ("sqlite", "postgres")
 

@@ -8,8 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from sekispe.accounts.models import Role, User
+from sekispe.devtools.demo.diagnosis import create_demo_history
+from sekispe.devtools.demo.inquiries import create_demo_inquiries
 from sekispe.listings.models import Listing, ListingStatus, ListingTransition
 from sekispe.registry.models import RegistryRecord, RegistryStatus
+from sekispe.search.services import bump_generation
 
 # Printed by seed-demo; only ever used on a developer's machine.
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105
@@ -40,8 +43,6 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
         ensure("sme@demo.sekispe.example", Role.SME, "中小企業（自己診断の履歴3回分つき）",
                organization="株式会社デモ製作所",
                display_name="中小 花子")  # fmt: skip
-        from sekispe.diagnosis.demo import create_demo_history
-
         create_demo_history(User.objects.get(email="sme@demo.sekispe.example"))
         ensure("cci@demo.sekispe.example", Role.INSTITUTION, "支援機関",
                organization="デモ商工会議所", display_name="支援 一郎")  # fmt: skip
@@ -81,11 +82,7 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
                 )
                 for pk in waiting
             )
-    from sekispe.inquiries.demo import create_demo_inquiries
-
     create_demo_inquiries()
     if review_queue:
-        from sekispe.search.services import bump_generation
-
         bump_generation()
     return accounts

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DevtoolsConfig(AppConfig):
+    name = "sekispe.devtools"
+    verbose_name = "開発用ツール"

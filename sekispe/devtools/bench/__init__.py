@@ -1,0 +1,1 @@
+"""Benchmarks behind `sekispe bench search|import|matching` (docs/benchmarks.md)."""

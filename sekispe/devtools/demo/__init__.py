@@ -1,0 +1,1 @@
+"""Deterministic demo data for `seed-demo`, `make run` and the benchmarks."""
