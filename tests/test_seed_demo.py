@@ -23,6 +23,7 @@ from sekispe.listings.models import Listing
 from sekispe.reference import data
 from sekispe.reference.services import prefecture_block
 from sekispe.registry.models import CourseCompletion, RegistryRecord
+from tests.factories import create_specialists, make_input
 
 ANCHOR = DEMO_ANCHOR
 
@@ -294,3 +295,157 @@ def test_the_demo_has_inquiries_in_progress_and_waiting(django_capture_on_commit
     assert referred.sender.email == "cci@demo.sekispe.example"
     call_command("seed_demo", specialists=30, seed=6, no_progress=True, accounts=True, stdout=out)
     assert Inquiry.objects.filter(listing__record_id=specialist.record_id).count() == 2
+
+
+# -- the guards: never production, never over real data unless asked -------------------------
+
+
+def _seed(**options):
+    out = StringIO()
+    call_command("seed_demo", specialists=20, seed=5, no_progress=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def _record_by_hand():
+    """A registry record as the admin or a restored dump leaves it: no audit event."""
+    RegistryRecord.objects.create(
+        registration_number="999001",
+        name="山田 太郎",
+        name_kana="ヤマダ タロウ",
+        registered_on=dt.date(2024, 4, 1),
+        expires_on=dt.date(2027, 3, 31),
+        home_prefecture_id="13",
+    )
+
+
+def _demo_events():
+    from sekispe.audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(action__startswith="devtools.")
+
+
+@pytest.mark.django_db
+def test_production_settings_refuse_even_with_the_flag(settings):
+    from django.core.management.base import CommandError
+
+    from sekispe.accounts.models import User
+
+    settings.SEKISPE_ENVIRONMENT = "production"
+    for flags in ({}, {"allow_real_data": True, "accounts": True}, {"if_empty": True}):
+        with pytest.raises(CommandError, match="production"):
+            _seed(**flags)
+    assert not RegistryRecord.objects.exists()
+    assert not User.objects.exists()
+    assert not _demo_events().exists()
+
+
+@pytest.mark.django_db
+def test_a_demo_deployment_may_seed(settings):
+    settings.SEKISPE_ENVIRONMENT = "demo"
+    _seed(accounts=True)
+    assert RegistryRecord.objects.count() == 20
+    assert list(_demo_events().values_list("action", flat=True)) == ["devtools.demo_seeded"]
+
+
+@pytest.mark.django_db
+def test_an_empty_or_demo_seeded_database_is_seeded_again_without_the_flag():
+    _seed(accounts=True)
+    _seed(accounts=True)
+    assert "投入しませんでした" in _seed(if_empty=True, accounts=True)
+    # Records added by hand after a demo seed count as demo data.
+    _record_by_hand()
+    _seed()
+    assert RegistryRecord.objects.count() == 21
+
+
+@pytest.mark.django_db
+def test_a_database_seeded_before_the_marker_existed_counts_as_demo():
+    from sekispe.devtools.demo.listings import write_demo_specialists
+
+    write_demo_specialists(
+        generate_specialists(10, 1, ANCHOR), actor_label="seed-demo", source={}, progress=False
+    )
+    _seed(if_empty=True, accounts=True)
+
+
+def _records_from_an_import():
+    from sekispe.audit.services import record_event
+
+    create_specialists(make_input())
+    record_event("registry.import", actor_label="import-registry (by ops)")
+
+
+def _rejected_import_on_a_demo_database():
+    from sekispe.audit.services import record_event
+
+    _seed()
+    record_event("courses.import_rejected", actor_label="import-courses (by ops)")
+
+
+def _pilot_list_import():
+    from sekispe.listings.services import write_listings
+
+    write_listings([make_input()], actor_label="import-listings")
+
+
+def _records_of_unknown_origin():
+    _record_by_hand()
+
+
+def _an_operator_account_only():
+    from tests.factories import make_user
+
+    make_user("operator", "ops@ipa.example.jp")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make_real", "reason"),
+    [
+        (_records_from_an_import, "import-registry"),
+        (_rejected_import_on_a_demo_database, "import-courses"),
+        (_pilot_list_import, "import-listings"),
+        (_records_of_unknown_origin, "登録情報"),
+        (_an_operator_account_only, "アカウント"),
+    ],
+)
+def test_real_data_is_refused_without_the_flag_and_nothing_is_written(make_real, reason):
+    from django.core.management.base import CommandError
+
+    from sekispe.accounts.models import User
+
+    make_real()
+    records, users = RegistryRecord.objects.count(), User.objects.count()
+    marks = _demo_events().count()
+    for flags in ({}, {"accounts": True}, {"if_empty": True, "accounts": True}):
+        with pytest.raises(CommandError, match=reason) as refused:
+            _seed(**flags)
+        assert "--allow-real-data" in str(refused.value)
+    assert RegistryRecord.objects.count() == records
+    assert User.objects.count() == users
+    assert not User.objects.filter(email__endswith="@demo.sekispe.example").exists()
+    assert _demo_events().count() == marks
+
+
+@pytest.mark.django_db
+def test_the_flag_seeds_over_real_data_and_the_database_stays_real():
+    from django.core.management.base import CommandError
+
+    _records_of_unknown_origin()
+    _seed(allow_real_data=True)
+    assert RegistryRecord.objects.count() == 21
+    forced = _demo_events().get()
+    assert forced.action == "devtools.demo_seeded_over_real_data"
+    assert forced.data["real_data"]
+    with pytest.raises(CommandError, match="--allow-real-data"):
+        _seed()
+
+
+def test_the_help_explains_what_counts_as_real_data():
+    from sekispe.devtools.management.commands import seed_demo
+
+    parser = seed_demo.Command().create_parser("sekispe", "seed_demo")
+    text = "".join(parser.format_help().split())  # argparse wraps at hyphens
+    assert "--allow-real-data" in text
+    assert "import-registry" in text and "import-listings" in text
+    assert "real data" in seed_demo.__doc__
