@@ -4,10 +4,12 @@ from django.views.generic import RedirectView
 
 from sekispe.api.urls import api
 from sekispe.core.views import healthz
+from sekispe.worker.views import ready
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="search:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("healthz/ready", ready, name="healthz_ready"),
     path("specialists/", include("sekispe.search.urls")),
     path("accounts/", include("sekispe.accounts.urls")),
     path("registry/", include("sekispe.registry.urls_public")),

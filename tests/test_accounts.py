@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.conf import settings
-from django.core import mail
 from django.test import Client, override_settings
 
 from sekispe.accounts.models import Role, User
 from sekispe.accounts.services import create_institution_account
 from sekispe.core.models import RateLimitCounter
 from tests.factories import PASSWORD, make_user, text
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -283,10 +283,10 @@ def test_password_reset_answers_alike_and_mails_only_known_addresses(client, sme
     page = text(client.get("/accounts/password-reset/"))
     assert 'autocomplete="email"' in page
     known = client.post("/accounts/password-reset/", {"email": "SME@example.co.jp"})
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["sme@example.co.jp"]
+    assert len(delivered()) == 1
+    assert delivered()[0].to == ["sme@example.co.jp"]
     unknown = client.post("/accounts/password-reset/", {"email": "nobody@example.jp"})
-    assert len(mail.outbox) == 1
+    assert len(delivered()) == 1
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"] == "/accounts/password-reset/done/"
     done = text(client.get(known["Location"]))
@@ -295,7 +295,7 @@ def test_password_reset_answers_alike_and_mails_only_known_addresses(client, sme
 
 def test_password_reset_link_sets_a_new_password(client, sme):
     client.post("/accounts/password-reset/", {"email": sme.email})
-    message = mail.outbox[0]
+    message = delivered()[0]
     assert "パスワード" in message.subject
     path = link_in(message)
     assert path.startswith("/accounts/reset/")
@@ -314,7 +314,7 @@ def test_password_reset_link_sets_a_new_password(client, sme):
 def test_password_reset_ignores_inactive_accounts(client):
     make_user("sme", "pending@example.co.jp", is_active=False)
     client.post("/accounts/password-reset/", {"email": "pending@example.co.jp"})
-    assert mail.outbox == []
+    assert delivered() == []
 
 
 def test_institution_sets_its_first_password_from_the_welcome_mail(
@@ -329,7 +329,7 @@ def test_institution_sets_its_first_password_from_the_welcome_mail(
         )
     assert not user.has_usable_password()
     assert post_login(client, "desk@shokokai.example.jp", "").status_code == 400
-    (message,) = mail.outbox
+    (message,) = delivered()
     assert message.to == ["desk@shokokai.example.jp"]
     form_page = client.get(link_in(message), follow=True)
     assert 'autocomplete="new-password"' in text(form_page)
@@ -350,9 +350,9 @@ def test_institution_without_a_password_can_ask_for_a_new_link(
         create_institution_account(
             "desk@shokokai.example.jp", organization="商工会", display_name="", actor=operator
         )
-    mail.outbox.clear()
+    delivered().clear()
     client.post("/accounts/password-reset/", {"email": "desk@shokokai.example.jp"})
-    assert len(mail.outbox) == 1
+    assert len(delivered()) == 1
 
 
 # ------------------------------------------------------------------ sign-up
@@ -395,7 +395,7 @@ def test_signup_verify_and_sign_in(client, django_capture_on_commit_callbacks):
     refused = post_login(client, user.email, NEW_PASSWORD)
     assert refused.status_code == 400 and GENERIC_ERROR in text(refused)
 
-    (message,) = mail.outbox
+    (message,) = delivered()
     path = link_in(message)
     assert path.startswith("/accounts/verify/")
     # A mail scanner fetching the link changes nothing.
@@ -430,7 +430,7 @@ def test_signup_with_a_known_address_mails_the_owner_and_creates_nothing(
         response = client.post(SIGNUP, signup_data(email="SME@example.co.jp"))
     assert response["Location"] == "/accounts/signup/sent/"
     assert User.objects.filter(role=Role.SME).count() == 1
-    (message,) = mail.outbox
+    (message,) = delivered()
     assert message.to == ["sme@example.co.jp"]
     assert "すでにアカウントがあります" in message.subject
     sme.refresh_from_db()
@@ -453,7 +453,7 @@ def test_signup_errors_are_shown_next_to_the_field(client, changes, field):
     assert f'id="id_{field}_error"' in body
     assert f'<a href="#id_{field}">' in body
     assert not User.objects.filter(role=Role.SME).exists()
-    assert mail.outbox == []
+    assert delivered() == []
 
 
 @override_settings(SIGNUPS_PER_IP=(2, 3600))
@@ -466,7 +466,7 @@ def test_signup_is_rate_limited_per_address(client, django_capture_on_commit_cal
     assert response.status_code == 429
     assert "しばらく時間をおいてから" in text(response)
     assert not User.objects.filter(email="user9@example.jp").exists()
-    assert len(mail.outbox) == 2
+    assert len(delivered()) == 2
     other = Client(REMOTE_ADDR="192.0.2.7")
     assert other.post(SIGNUP, signup_data(email="user9@example.jp")).status_code == 302
 

@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 
 from sekispe.accounts.models import Invitation, Role, User
 from sekispe.audit.models import AuditEvent
@@ -23,6 +22,7 @@ from sekispe.listings.lifecycle import ListingChanges, update_listing
 from sekispe.listings.models import Listing, ListingCriteria, ListingStatus, ListingTransition
 from sekispe.registry.models import RegistryRecord
 from tests.factories import TODAY, create_specialists, make_input, make_specialist_user, text
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +203,7 @@ def test_approve_from_the_queue_publishes_the_listing(ops, django_capture_on_com
     assert response["Location"] == "/ops/reviews/"
     assert own_listing(user).status == S.PUBLISHED
     assert Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
-    assert [m.to for m in mail.outbox] == [[user.email]]
+    assert [m.to for m in delivered()] == [[user.email]]
     page = text(ops.get("/ops/reviews/"))
     assert "承認しました" in page
     assert "審査待ちの掲載はありません" in page
@@ -228,7 +228,7 @@ def test_send_back_needs_a_message(ops, django_capture_on_commit_callbacks):
     assert "差し戻しの理由を入力してください。" in page
     assert 'aria-describedby="id_message_helptext id_message_error"' in page
     assert own_listing(user).status == S.SUBMITTED
-    assert mail.outbox == []
+    assert delivered() == []
 
 
 def test_send_back_with_a_message_returns_it_to_draft_and_mails_the_specialist(
@@ -244,9 +244,9 @@ def test_send_back_with_a_message_returns_it_to_draft_and_mails_the_specialist(
     assert response.status_code == 302
     listing = own_listing(user)
     assert (listing.status, listing.status_note) == (S.DRAFT, message)
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [user.email]
-    assert message in mail.outbox[0].body
+    assert len(delivered()) == 1
+    assert delivered()[0].to == [user.email]
+    assert message in delivered()[0].body
 
 
 def test_a_listing_that_is_not_submitted_cannot_be_sent_back(ops, specialist):
@@ -292,7 +292,7 @@ def test_suspend_needs_a_reason_then_hides_the_listing_until_restored(
     listing = own_listing(specialist)
     assert (listing.status, listing.status_note) == (S.SUSPENDED, "連絡先に連絡がつきません。")
     assert not Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
-    assert "連絡先に連絡がつきません。" in mail.outbox[-1].body
+    assert "連絡先に連絡がつきません。" in delivered()[-1].body
     page = text(ops.get(url))
     assert "掲載を再開する" in page and "表示されていません" in page
 
@@ -339,7 +339,7 @@ def test_inviting_from_a_record_page_sends_an_email(
     assert response.status_code == 302
     invitation = Invitation.objects.get(record=record)
     assert (invitation.email, invitation.created_by) == ("takahashi@example.jp", operator)
-    assert mail.outbox[0].to == ["takahashi@example.jp"]
+    assert delivered()[0].to == ["takahashi@example.jp"]
     page = text(ops.get(url))
     assert "takahashi@example.jp" in page and "未使用" in page
     assert invitation.token_hash not in page
@@ -350,7 +350,7 @@ def test_inviting_a_record_that_has_an_account_shows_an_error(ops, specialist):
     assert response.status_code == 200
     assert "この登録番号にはすでにアカウントがあります。" in text(response)
     assert not Invitation.objects.exists()
-    assert mail.outbox == []
+    assert delivered() == []
 
 
 def test_inviting_needs_a_valid_address(ops):
@@ -377,7 +377,7 @@ def test_creating_an_institution_sends_an_email(ops, django_capture_on_commit_ca
     assert response.status_code == 302
     user = User.objects.get(email="soudan@cci.example.jp")
     assert (user.role, user.organization) == (Role.INSTITUTION, "サンプル商工会議所")
-    assert mail.outbox[0].to == ["soudan@cci.example.jp"]
+    assert delivered()[0].to == ["soudan@cci.example.jp"]
     page = text(ops.get("/ops/institutions/"))
     assert "サンプル商工会議所" in page and "soudan@cci.example.jp" in page
 

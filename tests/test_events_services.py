@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from sekispe.audit.models import AuditEvent
@@ -26,6 +25,7 @@ from sekispe.inquiries.models import Inquiry, InquiryState
 from sekispe.listings.models import Availability, Listing
 from tests.factories import make_specialist_user, make_user
 from tests.inquiry_support import listing_of
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +303,7 @@ def test_a_referral_sends_an_inquiry_for_the_company(
     assert AuditEvent.objects.filter(action="event.refer", target_id=str(referral.pk)).exists()
     assert AuditEvent.objects.filter(action="inquiry.send", target_id=str(inquiry.pk)).exists()
     # The specialist is told; the institution and the company's contact get a receipt.
-    assert [m.to for m in mail.outbox] == [
+    assert [m.to for m in delivered()] == [
         [specialist.email],
         [institution.email],
         ["info1@company1.example.jp"],

@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 from django.db.models import ProtectedError
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from sekispe.inquiries.models import InquiryState as S
 from sekispe.listings.models import Availability, Listing
 from tests.factories import make_specialist_user, make_user
 from tests.inquiry_support import GOALS_1, advance, draft, listing_of, send, visits
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_an_sme_sends_an_inquiry_and_the_specialist_is_told(
     assert inquiry.answer_by - inquiry.created_at == dt.timedelta(days=7)
     assert [t.to_state for t in inquiry.transitions.all()] == [S.SENT]
     assert AuditEvent.objects.filter(action="inquiry.send", target_id=str(inquiry.pk)).exists()
-    message, *copies = mail.outbox
+    message, *copies = delivered()
     assert message.to == [specialist.email]
     # The company gets a receipt at the account and at the contact address.
     assert sorted(m.to[0] for m in copies) == ["hanako@sample.example.jp", sme.email]
@@ -355,8 +355,8 @@ def test_decline_and_close_need_a_reason(sme, specialist, django_capture_on_comm
         "out_of_scope",
         "専門外のため",
     )
-    assert "辞退しました" in mail.outbox[-1].body
-    assert "/specialists/?theme=1&prefecture=13" in mail.outbox[-1].body
+    assert "辞退しました" in delivered()[-1].body
+    assert "/specialists/?theme=1&prefecture=13" in delivered()[-1].body
 
 
 # ------------------------------------------------------------ confirmation
@@ -376,8 +376,8 @@ def test_the_confirmation_is_a_durable_snapshot(
     assert confirmation.confirmed_by == sme and not confirmation.confirmed_on_behalf
     with pytest.raises(ProtectedError):
         inquiry.delete()
-    assert "完了を確認しました" in mail.outbox[-1].subject
-    assert mail.outbox[-1].to == [specialist.email]
+    assert "完了を確認しました" in delivered()[-1].subject
+    assert delivered()[-1].to == [specialist.email]
 
 
 def test_an_institution_confirms_on_behalf_of_a_company_without_an_account(institution, specialist):
@@ -395,7 +395,7 @@ def test_unanswered_inquiries_expire_after_seven_days_and_the_company_is_told(
     inquiry = send(sme, specialist)
     answered = send(make_user("sme"), specialist, company_name="B社")
     services.accept(answered, specialist)
-    mail.outbox.clear()
+    delivered().clear()
     assert services.expire_overdue(timezone.now() + dt.timedelta(days=6)) == []
     with django_capture_on_commit_callbacks(execute=True):
         expired = services.expire_overdue(timezone.now() + dt.timedelta(days=7, minutes=1))
@@ -403,8 +403,8 @@ def test_unanswered_inquiries_expire_after_seven_days_and_the_company_is_told(
     inquiry.refresh_from_db()
     assert inquiry.state == S.EXPIRED
     # The account and the contact address named in the inquiry.
-    assert sorted(m.to[0] for m in mail.outbox) == ["hanako@sample.example.jp", sme.email]
-    message = mail.outbox[0]
+    assert sorted(m.to[0] for m in delivered()) == ["hanako@sample.example.jp", sme.email]
+    message = delivered()[0]
     assert "返答がありませんでした" in message.subject
     assert "/specialists/?theme=1&prefecture=13" in message.body
     # Run again: nothing more.

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import time_machine
-from django.core import mail
 from django.test import Client
 
 from sekispe.accounts.models import Invitation, Role, User
@@ -15,6 +14,7 @@ from sekispe.accounts.services import AccountError, invite_specialist
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests.factories import create_specialists, make_input, text
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def accept(client, path, **extra):
 
 def test_invitation_mail_carries_the_link(record, invite):
     path = invite(record)
-    (message,) = mail.outbox
+    (message,) = delivered()
     assert message.to == ["takahashi@example.jp"]
     assert "高橋 誠 様" in message.body
     assert re.search(r"/accounts/invitation/[\w-]+/", message.body).group(0) == path
@@ -135,7 +135,7 @@ def test_only_operators_invite(request, record, persona):
     with pytest.raises(AccountError):
         invite_specialist(record, "takahashi@example.jp", actor=actor)
     assert not Invitation.objects.exists()
-    assert mail.outbox == []
+    assert delivered() == []
 
 
 def test_forged_record_fields_are_ignored(client, record, invite, other_specialist):

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 
 from sekispe.audit.models import AuditEvent
 from sekispe.listings import lifecycle
@@ -16,6 +15,7 @@ from sekispe.listings.models import Availability, Listing, ListingStatus, Listin
 from sekispe.listings.services import write_listings
 from sekispe.registry.models import RegistryRecord
 from tests.factories import TODAY, make_input, make_user
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -153,9 +153,9 @@ def test_send_back_requires_a_message_and_emails_the_specialist(
     listing.refresh_from_db()
     assert listing.status == S.DRAFT
     assert listing.status_note == "実績を具体的に書いてください。"
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [listing.record.account.email]
-    assert "実績を具体的に書いてください。" in mail.outbox[0].body
+    assert len(delivered()) == 1
+    assert delivered()[0].to == [listing.record.account.email]
+    assert "実績を具体的に書いてください。" in delivered()[0].body
     # Resubmitting clears the old message.
     lifecycle.submit_listing(listing, actor=actor, today=TODAY)
     listing.refresh_from_db()
@@ -172,7 +172,7 @@ def test_suspend_requires_a_reason(actor, django_capture_on_commit_callbacks):
         lifecycle.suspend_listing(listing, actor=actor, reason="連絡先に誤りがあります。")
     listing.refresh_from_db()
     assert (listing.status, listing.status_note) == (S.SUSPENDED, "連絡先に誤りがあります。")
-    assert len(mail.outbox) == 1
+    assert len(delivered()) == 1
     assert not Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
 
 
@@ -370,15 +370,15 @@ def test_stale_email_is_sent_once_at_180_days(django_capture_on_commit_callbacks
     _age(listing, 179)
     with django_capture_on_commit_callbacks(execute=True):
         assert run_listing_maintenance(TODAY).stale_notified == 0
-    assert mail.outbox == []
+    assert delivered() == []
 
     _age(listing, 181)
     with django_capture_on_commit_callbacks(execute=True):
         first = run_listing_maintenance(TODAY)
         second = run_listing_maintenance(TODAY)
     assert (first.stale_notified, second.stale_notified) == (1, 0)
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [listing.record.account.email]
+    assert len(delivered()) == 1
+    assert delivered()[0].to == [listing.record.account.email]
     # Stale is a warning only: the listing is still public.
     assert Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
 
@@ -394,7 +394,7 @@ def test_hidden_after_365_days_and_back_after_confirm(actor, django_capture_on_c
         again = run_listing_maintenance(TODAY)
     # One e-mail for the listing that crossed both lines: the hidden notice.
     assert (report.hidden_notified, report.stale_notified, again.hidden_notified) == (1, 0, 0)
-    assert len(mail.outbox) == 1
+    assert len(delivered()) == 1
 
     lifecycle.confirm_listing(listing, actor=actor)
     listing.refresh_from_db()

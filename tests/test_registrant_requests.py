@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 
 from sekispe.audit.models import AuditEvent
 from sekispe.listings.models import Listing
@@ -22,6 +21,7 @@ from sekispe.registrant_requests.services import (
 )
 from sekispe.registry.models import CourseCompletion, RegistryRecord, RegistryStatus
 from tests.factories import make_specialist_user
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -103,8 +103,8 @@ def test_decision_email_names_kind_decision_and_comment(
     )
     with django_capture_on_commit_callbacks(execute=True):
         approve_request(req, actor=operator, comment="戸籍抄本を確認しました。")
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    assert len(delivered()) == 1
+    message = delivered()[0]
     # No e-mail on the record, so the account's address.
     assert message.to == [specialist.email]
     assert "登録事項変更届" in message.subject
@@ -138,8 +138,8 @@ def test_reject_leaves_the_record_and_needs_a_comment(
     assert fresh(record).name == "佐藤 健太"
     assert fresh(record).history.count() == history_rows
     assert events("requests.reject", req)[0].data["comment"] == "証明書類を添付してください。"
-    assert "却下" in mail.outbox[0].subject
-    assert "証明書類を添付してください。" in mail.outbox[0].body
+    assert "却下" in delivered()[0].subject
+    assert "証明書類を添付してください。" in delivered()[0].body
 
 
 def test_details_change_payload_is_validated(specialist):
@@ -424,7 +424,7 @@ def test_only_operators_file_a_death_notice(
     assert record.ended_on == dt.date(2026, 11, 1)
     assert not Listing.objects.visible().filter(record=record).exists()
     # The deceased's mailbox is not written to.
-    assert mail.outbox == []
+    assert delivered() == []
     with pytest.raises(RequestError, match="すでに死亡"):
         submit_request(record, K.DEATH, payload, actor=operator)
 
@@ -484,7 +484,7 @@ def test_renewal_with_every_course_done_is_approved_to_a_new_period(
     assert record.renewal_count == 1
     assert record.card_colour == "blue"
     assert "更新申請" in record.history.first().history_change_reason
-    assert "2030年3月31日" in mail.outbox[0].body
+    assert "2030年3月31日" in delivered()[0].body
 
 
 def test_the_card_turns_gold_at_the_second_renewal(operator):

@@ -9,16 +9,18 @@ from smtplib import SMTPException
 from typing import Any, ClassVar
 
 import pytest
-from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from sekispe.audit.models import AuditEvent
+from sekispe.outbox.models import MailState, OutgoingMail
+from sekispe.outbox.services import deliver_all, retry_delay
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
-from sekispe.registry import rules
+from sekispe.registry import reminders, rules
 from sekispe.registry.models import (
     CourseCompletion,
     DisasterMeasure,
@@ -30,6 +32,7 @@ from sekispe.registry.models import (
 from sekispe.registry.reminders import find_due, occasions, send_reminders
 from sekispe.registry.services import apply_disaster_measure
 from tests.factories import make_user
+from tests.outbox_support import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -254,7 +257,7 @@ def test_deadline_message_says_what_is_missing_and_by_when():
     output = run(dt.date(2027, 1, 15))
     # The last year's course falls due on the deadline too, so it has its own reminder.
     assert "送信 2 件" in output
-    [message] = [m for m in mail.outbox if "更新申請の期限" in m.subject]
+    [message] = [m for m in delivered() if "更新申請の期限" in m.subject]
     assert message.to == [record.email]
     assert message.subject == "【登録セキスペ】更新申請の期限（2027年1月30日）まであと15日です"
     body = message.body
@@ -270,7 +273,7 @@ def test_deadline_message_says_what_is_missing_and_by_when():
 def test_deadline_message_when_every_course_is_done():
     make_record(APRIL_EXPIRY, APRIL_DONE)
     run(dt.date(2026, 12, 31))
-    [message] = mail.outbox
+    [message] = delivered()
     assert "あと30日" in message.subject
     assert "更新に必要な講習はすべて修了しています" in message.body
 
@@ -279,7 +282,7 @@ def test_course_message_names_the_course_the_late_ones_and_the_practical_course(
     # Period 2025-10-01 – 2028-09-30; nothing done: year 1 is late, year 2 is due.
     make_record(dt.date(2028, 9, 30), [])
     run(dt.date(2027, 8, 1))
-    [message] = mail.outbox
+    [message] = delivered()
     label = "共通講習（2026年10月1日〜2027年9月30日）"
     assert message.subject == f"【登録セキスペ】{label}が未受講です（受講期限：2027年9月30日）"
     assert f"{label}の修了がまだ確認できていません。受講期限は 2027年9月30日 です（あと60日）" in (
@@ -301,7 +304,7 @@ def test_running_twice_sends_once_and_writes_an_audit_event():
     records = [make_record(APRIL_EXPIRY, APRIL_DONE) for _ in range(3)]
     first = run(dt.date(2027, 1, 15))
     second = run(dt.date(2027, 1, 15))
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in records)
+    assert sorted(m.to[0] for m in delivered()) == sorted(r.email for r in records)
     assert "新規登録 3 件、送信 3 件、失敗 0 件" in first
     assert "新規登録 0 件、送信 0 件、失敗 0 件、送信済みのため省略 3 件" in second
     assert set(Reminder.objects.values_list("state", flat=True)) == {ReminderState.SENT}
@@ -311,14 +314,14 @@ def test_running_twice_sends_once_and_writes_an_audit_event():
     assert events[0].actor_label == "send-reminders"
     # The next occasion is a new reminder.
     run(dt.date(2027, 1, 16))
-    assert len(mail.outbox) == 3
+    assert len(delivered()) == 3
 
 
 def test_dry_run_writes_and_sends_nothing():
     make_record(APRIL_EXPIRY, APRIL_DONE)
     output = run(dt.date(2027, 1, 15), "--dry-run")
     assert "本日送るべきリマインダー 1 件（新規 1 件" in output
-    assert mail.outbox == []
+    assert delivered() == []
     assert not Reminder.objects.exists()
     assert not AuditEvent.objects.filter(action="registry.reminders").exists()
 
@@ -326,7 +329,7 @@ def test_dry_run_writes_and_sends_nothing():
 def test_an_extended_deadline_gets_its_own_reminders(operator):
     record = make_record(APRIL_EXPIRY, APRIL_DONE, prefecture="43")
     run(dt.date(2027, 1, 15))
-    assert [m.subject for m in mail.outbox] == [
+    assert [m.subject for m in delivered()] == [
         "【登録セキスペ】更新申請の期限（2027年1月30日）まであと15日です"
     ]
     measure = DisasterMeasure.objects.create(
@@ -343,12 +346,12 @@ def test_an_extended_deadline_gets_its_own_reminders(operator):
     run(dt.date(2027, 1, 30))
     run(dt.date(2027, 2, 14))
     run(dt.date(2027, 2, 15))
-    assert [m.subject for m in mail.outbox[1:]] == [
+    assert [m.subject for m in delivered()[1:]] == [
         "【登録セキスペ】更新申請の期限（2027年3月1日）まであと30日です",
         "【登録セキスペ】更新申請の期限（2027年3月1日）まであと15日です",
     ]
-    assert "災害特例「令和9年1月地震」により延長されたものです" in mail.outbox[1].body
-    assert "2027年4月30日をもって失効" in mail.outbox[1].body
+    assert "災害特例「令和9年1月地震」により延長されたものです" in delivered()[1].body
+    assert "2027年4月30日をもって失効" in delivered()[1].body
     assert set(Reminder.objects.values_list("kind", "key")) == {
         ("deadline_15", "2027-01-30"),
         ("deadline_30", "2027-03-01"),
@@ -376,20 +379,6 @@ class Crash(BaseException):
     """The process dying (not an exception the command could catch)."""
 
 
-class CrashAfterSendingBackend(BaseEmailBackend):
-    """Delivers message number `crash_on`, then the process dies before confirming it."""
-
-    delivered: ClassVar[list[str]] = []
-    crash_on: ClassVar[int] = 0
-
-    def send_messages(self, messages: Any) -> int:
-        for message in messages:
-            type(self).delivered.append(message.to[0])
-            if len(self.delivered) == self.crash_on:
-                raise Crash
-        return len(messages)
-
-
 @pytest.fixture
 def flaky(settings):
     settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
@@ -399,59 +388,82 @@ def flaky(settings):
     return FlakyBackend
 
 
-def test_a_failed_message_is_retried_next_run_and_nothing_is_sent_twice(flaky):
+def test_an_smtp_failure_is_retried_by_the_outbox_and_each_reminder_queued_once(flaky):
     records = [make_record(APRIL_EXPIRY, APRIL_DONE) for _ in range(4)]
     output = run(dt.date(2027, 1, 15))
-    # The run goes on after a failure: one bad message does not hold back the rest.
+    assert "送信 4 件、失敗 0 件" in output
+    report = deliver_all()
+    # The outbox goes on after a failure: one bad message does not hold back the rest.
     assert flaky.delivered == [records[0].email, records[1].email, records[3].email]
-    assert "送信 3 件、失敗 1 件" in output
-    assert "451 temporary failure" in output
-    failed = Reminder.objects.get(state=ReminderState.FAILED)
-    assert failed.record == records[2]
-    assert "SMTPException: 451 temporary failure" in failed.error
+    assert (report.sent, report.retried) == (3, 1)
+    waiting = OutgoingMail.objects.get(state=MailState.QUEUED)
+    assert waiting.to == records[2].email
+    assert "SMTPException: 451 temporary failure" in waiting.last_error
 
-    # The registrant corrects the address; the retry goes to the new one.
-    RegistryRecord.objects.filter(pk=records[2].pk).update(email="fixed@example.jp")
+    # Another run of the job queues nothing again; the outbox retries after its back-off.
     output = run(dt.date(2027, 1, 15))
-    assert "送信 1 件、失敗 0 件、送信済みのため省略 3 件" in output
-    assert flaky.delivered == [
-        *(r.email for r in records[:2]),
-        records[3].email,
-        "fixed@example.jp",
-    ]
-    assert set(Reminder.objects.values_list("state", flat=True)) == {ReminderState.SENT}
-    assert Reminder.objects.get(record=records[2]).error == ""
+    assert "新規登録 0 件、送信 0 件、失敗 0 件、送信済みのため省略 4 件" in output
+    assert deliver_all().claimed == 0  # not due yet
+    deliver_all(now=timezone.now() + retry_delay(1))
+    assert flaky.delivered == [*(r.email for r in records[:2]), records[3].email, records[2].email]
+    assert set(OutgoingMail.objects.values_list("state", flat=True)) == {MailState.SENT}
 
 
-def test_a_crash_between_sending_and_confirming_never_resends(settings):
-    settings.EMAIL_BACKEND = f"{__name__}.CrashAfterSendingBackend"
-    CrashAfterSendingBackend.delivered = []
-    CrashAfterSendingBackend.crash_on = 2
+def test_a_message_that_cannot_be_rendered_is_retried_next_run(monkeypatch):
+    records = [make_record(APRIL_EXPIRY, APRIL_DONE) for _ in range(2)]
+    real = reminders.render_message
+    broken = {records[0].registration_number}
+
+    def render(kind: str, context: dict[str, Any]) -> tuple[str, str]:
+        if context["registration_number"] in broken:
+            raise ValueError("template error")
+        return real(kind, context)
+
+    monkeypatch.setattr(reminders, "render_message", render)
+    output = run(dt.date(2027, 1, 15))
+    assert "送信 1 件、失敗 1 件" in output
+    failed = Reminder.objects.get(state=ReminderState.FAILED)
+    assert failed.record == records[0]
+    assert "ValueError: template error" in failed.error
+
+    # Fixed, and the registrant corrected the address: the retry goes to the new one.
+    broken.clear()
+    RegistryRecord.objects.filter(pk=records[0].pk).update(email="fixed@example.jp")
+    output = run(dt.date(2027, 1, 15))
+    assert "送信 1 件、失敗 0 件、送信済みのため省略 1 件" in output
+    assert sorted(m.to[0] for m in delivered()) == sorted(["fixed@example.jp", records[1].email])
+    assert Reminder.objects.get(record=records[0]).error == ""
+
+
+def test_a_crash_while_queueing_loses_nothing_and_queues_nothing_twice(monkeypatch):
     records = [make_record(APRIL_EXPIRY, APRIL_DONE, name=f"登録者{i}") for i in range(4)]
+    real = reminders.queue_message
+    calls = []
+
+    def queue(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise Crash  # the process dies inside the second reminder's transaction
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reminders, "queue_message", queue)
     with pytest.raises(Crash):
         run(dt.date(2027, 1, 15))
     states = dict(Reminder.objects.values_list("record_id", "state"))
-    assert [states[r.pk] for r in records] == ["sent", "sending", "pending", "pending"]
+    # The second claim rolled back with its mail: neither half survives alone.
+    assert [states[r.pk] for r in records] == ["sent", "pending", "pending", "pending"]
+    assert OutgoingMail.objects.count() == 1
 
-    CrashAfterSendingBackend.crash_on = 0
     output = run(dt.date(2027, 1, 15))
-    assert CrashAfterSendingBackend.delivered == [r.email for r in records]  # each exactly once
-    assert "送信 2 件" in output
-    assert "送信中のまま残っているリマインダー 1 件" in output
-    assert f"{records[1].registration_number} 登録者1" in output
-    # It stays reported, run after run, until an operator deals with it.
-    output = run(dt.date(2027, 1, 15))
-    assert len(CrashAfterSendingBackend.delivered) == 4
-    assert "送信中のまま残っているリマインダー 1 件" in output
-    event = AuditEvent.objects.filter(action="registry.reminders").latest("id")
-    assert event.data["left_in_sending"] == 1
+    assert "送信 3 件" in output
+    assert sorted(m.to[0] for m in delivered()) == sorted(r.email for r in records)
 
 
 def test_a_pending_row_left_by_a_crash_is_sent_only_while_it_is_still_due():
     record = make_record(APRIL_EXPIRY, APRIL_DONE)
     Reminder.objects.create(record=record, kind="deadline_30", key="2027-01-30", email=record.email)
     send_reminders(dt.date(2027, 1, 15))  # the 30-day occasion has passed
-    assert [m.subject for m in mail.outbox] == [
+    assert [m.subject for m in delivered()] == [
         "【登録セキスペ】更新申請の期限（2027年1月30日）まであと15日です"
     ]
     assert Reminder.objects.get(kind="deadline_30").state == ReminderState.PENDING

@@ -14,9 +14,11 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 
 from sekispe.accounts.models import Role, User, normalize_email
+from sekispe.outbox.services import queue_message
 
 
 def _email_field(**extra: Any) -> forms.EmailField:
@@ -117,3 +119,17 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         extra.setdefault("site_url", settings.SITE_URL.rstrip("/"))
         extra.setdefault("valid_hours", max(1, settings.PASSWORD_RESET_TIMEOUT // 3600))
         super().save(*args, extra_email_context=extra, **kwargs)
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        """Queue the reset link in the outbox instead of talking to SMTP in the request."""
+        subject = loader.render_to_string(subject_template_name, context)
+        body = loader.render_to_string(email_template_name, context)
+        queue_message(to_email, subject, body, template="password_reset")

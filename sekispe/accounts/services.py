@@ -27,7 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from sekispe.accounts.models import Invitation, Role, User, normalize_email
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
-from sekispe.core.mail import send_templated, site_url
+from sekispe.core.mail import site_url
+from sekispe.outbox.services import queue_templated
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 
 
@@ -73,7 +74,7 @@ def invite_specialist(record: RegistryRecord, email: str, *, actor: User) -> str
             target_id=record.pk,
             data={"email": email, "invitation": invitation.pk},
         )
-        send_templated(
+        queue_templated(
             "invitation",
             email,
             {
@@ -168,7 +169,7 @@ def register_sme(email: str, password: str, *, organization: str, display_name: 
             # The first verification e-mail was lost: send a fresh link instead.
             _send_verification(existing)
         else:
-            send_templated("signup_exists", email, {"login_url": site_url("/accounts/login/")})
+            queue_templated("signup_exists", email, {"login_url": site_url("/accounts/login/")})
         return None
     with transaction.atomic():
         user = User.objects.create_user(
@@ -188,7 +189,7 @@ def register_sme(email: str, password: str, *, organization: str, display_name: 
 def _send_verification(user: User) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = verification_tokens.make_token(user)
-    send_templated(
+    queue_templated(
         "verify_email",
         user.email,
         {"url": site_url(f"/accounts/verify/{uid}/{token}/"), "user": user},
@@ -243,7 +244,7 @@ def create_institution_account(
         # Django's reset tokens accept an unusable password, so the same
         # reviewed flow sets the first password.
         token = default_token_generator.make_token(user)
-        send_templated(
+        queue_templated(
             "institution_welcome",
             email,
             {

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sekispe.backoffice import views
+from sekispe.backoffice import views, views_outbox
 
 app_name = "backoffice"
 urlpatterns = [
@@ -16,4 +16,7 @@ urlpatterns = [
     path("institutions/", views.institutions, name="institutions"),
     path("institutions/new/", views.institution_new, name="institution_new"),
     path("criteria/", views.criteria, name="criteria"),
+    path("outbox/", views_outbox.outbox, name="outbox"),
+    path("outbox/<int:mail_id>/retry/", views_outbox.outbox_retry, name="outbox_retry"),
+    path("outbox/<int:mail_id>/cancel/", views_outbox.outbox_cancel, name="outbox_cancel"),
 ]

@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy
 from sekispe.accounts.models import Role
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
-from sekispe.core.mail import send_templated
 from sekispe.inquiries import rules
 from sekispe.inquiries.models import (
     CloseReason,
@@ -39,6 +38,7 @@ from sekispe.inquiries.models import (
     PreferredForm,
 )
 from sekispe.listings.models import Listing
+from sekispe.outbox.services import queue_templated
 from sekispe.reference import data
 
 
@@ -156,7 +156,7 @@ def _notify(inquiry: Inquiry, event: str, *, to_specialist: bool, **extra: Any) 
     recipients = [_specialist_email(inquiry.listing)] if to_specialist else _client_emails(inquiry)
     for to in recipients:
         if to:
-            send_templated("inquiry_update", to, context)
+            queue_templated("inquiry_update", to, context)
 
 
 def theme_name(code: int | None) -> str:

@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sekispe.audit.services import record_event
-from sekispe.core.mail import send_templated
 from sekispe.listings.criteria import criteria_met, evaluate_criteria
 from sekispe.listings.history import quiet_history, snapshot_listings
 from sekispe.listings.models import Availability, Listing, ListingStatus, ListingTransition
 from sekispe.listings.models import ServiceOffer as ServiceOfferModel
+from sekispe.outbox.services import queue_templated
 
 S = ListingStatus
 
@@ -386,7 +386,7 @@ def _notify(listing: Listing, template: str, **extra: Any) -> None:
     account = getattr(listing.record, "account", None)
     to = getattr(account, "email", "") or listing.email
     if to:
-        send_templated(
+        queue_templated(
             template,
             to,
             {"listing": listing, "name": listing.record.name, **extra},

@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
-from sekispe.core.mail import send_templated
 from sekispe.listings.history import snapshot_listings
 from sekispe.listings.models import (
     HIDDEN_AFTER_DAYS,
@@ -28,6 +27,7 @@ from sekispe.listings.models import (
     ListingStatus,
     stale_cutoff,
 )
+from sekispe.outbox.services import queue_templated
 
 ACTOR_LABEL = "listings-maintenance"
 
@@ -89,7 +89,7 @@ def _notify_once(
                 continue
             to = _recipient(listing)
             if to:
-                send_templated(template, to, {"listing": listing, **extra(listing)})
+                queue_templated(template, to, {"listing": listing, **extra(listing)})
             record_event(
                 f"listings.{template}",
                 actor_label=ACTOR_LABEL,

@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from sekispe.audit.services import record_event
-from sekispe.core.mail import send_templated
 from sekispe.lib.dates import fiscal_year
+from sekispe.outbox.services import queue_templated
 from sekispe.registrant_requests import kinds
 from sekispe.registrant_requests.models import (
     OPERATOR_FILED_KINDS,
@@ -282,7 +282,7 @@ def _notify(req: RegistrantRequest, record: RegistryRecord) -> bool:
             "submitted_on": timezone.localtime(req.submitted_at).date(),
             "path": reverse("registrant:request", args=[req.pk]),
         }
-    send_templated("request_decided", to, context)
+    queue_templated("request_decided", to, context)
     return True
 
 

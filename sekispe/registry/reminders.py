@@ -1,23 +1,24 @@
-"""Renewal and course reminders, sent at most once each (`sekispe send-reminders`).
+"""Renewal and course reminders, queued at most once each (`sekispe send-reminders`).
 
 A run has two steps:
 
 1. plan: work out which reminders are due today and create one `Reminder`
    row (state pending) for each; the unique (record, kind, key) constraint
    makes a second run, or a concurrent one, find the rows the first created.
-2. send: claim each pending or failed row with a conditional UPDATE to
-   `sending` (committed before anything is sent), send the message, then mark
-   it `sent`. A send that raises marks the row `failed`, and the next run
-   retries it. A row found in `sending` means a run died between claiming and
-   confirming: the message may have gone out, so it is never resent by itself
-   but reported for an operator to check.
+2. queue: for each pending or failed row, one transaction claims it with a
+   conditional UPDATE to `sent` and writes the message to the mail outbox
+   (`sekispe.outbox`), which the worker delivers with retries. Claim and mail
+   commit together, so a crash leaves either both or neither: the reminder
+   is never lost and never queued twice. A message that cannot be rendered
+   marks the row `failed`, and the next run retries it.
 
-A failing message does not stop the run: one bad address must not hold back
-everybody else's reminders. Only reminders due today are sent, so a row left
+Rows in `sending` come only from versions that sent mail here directly: such
+a run died between sending and confirming, so the message may have gone out.
+They are never resent by themselves but reported for an operator to check.
+
+A failing message does not stop the run: one bad row must not hold back
+everybody else's reminders. Only reminders due today are queued, so a row left
 pending by a crash weeks ago does not go out once its occasion has passed.
-
-The command must run in autocommit mode (not inside a transaction), or the
-claims would not be committed before the messages go out.
 
 When reminders fall due:
 - `deadline_30`: application deadline − 30 ≤ today < deadline − 15;
@@ -39,13 +40,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from sekispe.audit.services import record_event
 from sekispe.core.mail import site_url
+from sekispe.outbox.services import queue_message
 from sekispe.registry import rules
 from sekispe.registry.models import (
     RegistryRecord,
@@ -308,27 +310,25 @@ def render_message(kind: str, context: dict[str, Any]) -> tuple[str, str]:
     return " ".join(subject.split()), body
 
 
-def _send_one(row: Reminder, item: DueReminder, report: ReminderReport) -> None:
-    # Today's address: a retry after a bounce goes to the corrected one.
-    claimed = Reminder.objects.filter(
-        pk=row.pk, state__in=[ReminderState.PENDING, ReminderState.FAILED]
-    ).update(state=ReminderState.SENDING, email=item.email)
-    if claimed != 1:
-        return  # another run has it
+def _queue_one(row: Reminder, item: DueReminder, report: ReminderReport) -> None:
     try:
         subject, body = render_message(item.kind, {**item.context, "kind": item.kind})
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [item.email])
-    except Exception as exc:  # any failure is recorded, and retried next run
+    except Exception as exc:  # recorded on the row and retried next run
         error = f"{type(exc).__name__}: {exc}"[:200]
-        Reminder.objects.filter(pk=row.pk, state=ReminderState.SENDING).update(
-            state=ReminderState.FAILED, error=error
-        )
+        Reminder.objects.filter(
+            pk=row.pk, state__in=[ReminderState.PENDING, ReminderState.FAILED]
+        ).update(state=ReminderState.FAILED, error=error)
         report.failed += 1
         report.errors.append(f"{item.registration_number} {item.kind}: {error}")
         return
-    Reminder.objects.filter(pk=row.pk, state=ReminderState.SENDING).update(
-        state=ReminderState.SENT, sent_at=timezone.now(), error=""
-    )
+    with transaction.atomic():
+        # Today's address: a retry after a failure goes to the corrected one.
+        claimed = Reminder.objects.filter(
+            pk=row.pk, state__in=[ReminderState.PENDING, ReminderState.FAILED]
+        ).update(state=ReminderState.SENT, sent_at=timezone.now(), email=item.email, error="")
+        if claimed != 1:
+            return  # another run has it
+        queue_message(item.email, subject, body, template=f"reminder_{item.kind}")
     report.sent += 1
 
 
@@ -339,7 +339,7 @@ def send_reminders(
     progress: Callable[[int], None] | None = None,
     sending_progress: Callable[[int], None] | None = None,
 ) -> ReminderReport:
-    """Plan and send today's reminders; see the module docstring."""
+    """Plan and queue today's reminders; see the module docstring."""
     today = today or timezone.localdate()
     report = ReminderReport()
     report.stuck = list(
@@ -364,7 +364,7 @@ def send_reminders(
         elif row.state == ReminderState.SENT:
             report.already_sent += 1
         else:
-            _send_one(row, item, report)
+            _queue_one(row, item, report)
         if sending_progress:
             sending_progress(1)
 

@@ -294,6 +294,27 @@ def expire_registrations(
     return result
 
 
+def run_daily_expiry(
+    today: dt.date, *, actor_label: str = "expire-registrations"
+) -> ExpiryResult:
+    """The daily job: expire what ran out, and one audit summary per run, so the
+    log shows the job ran even on days it changed nothing."""
+    with transaction.atomic():
+        result = expire_registrations(today, actor_label=actor_label)
+        record_event(
+            "registry.expiry_run",
+            actor_label=actor_label,
+            target_type="registry",
+            target_id=today.isoformat(),
+            data={
+                "today": today.isoformat(),
+                "expired": result.expired,
+                "awaiting_decision": result.awaiting_decision,
+            },
+        )
+    return result
+
+
 def completions_by_record(record_ids: Iterable[int]) -> dict[int, list[tuple[str, dt.date]]]:
     """(kind, completed_on) pairs per record, for computing many statuses at once."""
     ids = list(record_ids)

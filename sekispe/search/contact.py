@@ -70,11 +70,12 @@ def reveal_contact(registration_number: str, *, user: Any, request: HttpRequest)
 
     specialist = services.get_specialist(registration_number, with_contact=True)
     listing_id = (
-        Listing.objects.filter(record__registration_number=registration_number)
+        Listing.objects.visible()
+        .filter(record__registration_number=registration_number)
         .values_list("pk", flat=True)
         .first()
     )
-    if listing_id is None:  # deleted since the index was built
+    if listing_id is None:  # hidden or deleted since the index was built
         raise LookupError(registration_number)
     limit = _limit_for(user, request)
     if limit is not None:

@@ -454,8 +454,61 @@ _M2M_COLUMNS = (
 )
 
 _lock = threading.Lock()
+_build_lock = threading.Lock()
 _current: SpecialistIndex | None = None
 _refreshing = False
+
+# A failed build is retried after 1 s, 2, 4, … at most 5 minutes, not on every
+# request: a database that cannot serve the build must not also get one
+# attempt per search. Each step is logged once, and readiness reports it.
+BUILD_RETRY_FIRST_SECONDS = 1.0
+BUILD_RETRY_CAP_SECONDS = 300.0
+
+
+class IndexUnavailable(RuntimeError):
+    """No index yet, and the last build failed; retried after a back-off."""
+
+
+@dataclass
+class BuildHealth:
+    built_at: dt.datetime | None = None
+    build_seconds: float = 0.0
+    failures: int = 0
+    last_error: str = ""
+    retry_at: float = 0.0  # time.monotonic() before which no build starts
+
+    def backing_off(self) -> bool:
+        return time.monotonic() < self.retry_at
+
+
+_health = BuildHealth()
+
+
+def _build(today: dt.date, generation: int) -> SpecialistIndex:
+    """Build, and record the outcome for the back-off and for readiness."""
+    global _current
+    started = time.perf_counter()
+    try:
+        index = build_index(today, generation, previous=_current)
+    except Exception as exc:
+        _health.failures += 1
+        delay = min(
+            BUILD_RETRY_FIRST_SECONDS * 2 ** (_health.failures - 1), BUILD_RETRY_CAP_SECONDS
+        )
+        _health.retry_at = time.monotonic() + delay
+        _health.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        logger.exception(
+            "search index build failed (%d in a row); next try in %.0f s",
+            _health.failures,
+            delay,
+        )
+        raise
+    with _lock:
+        _current = index
+    _health.built_at = timezone.now()
+    _health.build_seconds = time.perf_counter() - started
+    _health.failures, _health.last_error, _health.retry_at = 0, "", 0.0
+    return index
 
 
 def _is_current(index: SpecialistIndex | None, generation: int, today: dt.date) -> bool:
@@ -463,27 +516,34 @@ def _is_current(index: SpecialistIndex | None, generation: int, today: dt.date) 
 
 
 def get_index(today: dt.date) -> SpecialistIndex:
-    """The index to answer a search with. Costs one single-row query when fresh."""
-    global _current
+    """The index to answer a search with. Costs one single-row query when fresh.
+
+    A stale index keeps answering while a build is due or backing off; only a
+    process with no index at all waits for (or, backing off, is refused) a build.
+    """
     generation = current_generation()
     index = _current
     if _is_current(index, generation, today):
         return index  # type: ignore[return-value]
-    if index is not None and getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True):
+    if index is not None and (
+        getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True) or _health.backing_off()
+    ):
         _start_background_refresh(today)
         return index
-    with _lock:
+    # One foreground build at a time: the other first requests wait for it.
+    with _build_lock:
         index = _current
-        if not _is_current(index, generation, today):
-            index = build_index(today, generation, previous=index)
-            _current = index
-    return index  # type: ignore[return-value]
+        if _is_current(index, generation, today):
+            return index  # type: ignore[return-value]
+        if _health.backing_off():
+            raise IndexUnavailable(_health.last_error)
+        return _build(today, generation)
 
 
 def _start_background_refresh(today: dt.date) -> None:
     global _refreshing
     with _lock:
-        if _refreshing:
+        if _refreshing or _health.backing_off():
             return
         _refreshing = True
     threading.Thread(target=_refresh, args=(today,), name="search-index", daemon=True).start()
@@ -491,36 +551,60 @@ def _start_background_refresh(today: dt.date) -> None:
 
 def _refresh(today: dt.date) -> None:
     """Build until the index matches the database; writes during a build loop once more."""
-    global _current, _refreshing
+    global _refreshing
     try:
         while True:
             generation = current_generation()
             if _is_current(_current, generation, today):
                 return
-            started = time.perf_counter()
-            index = build_index(today, generation, previous=_current)
-            with _lock:
-                _current = index
+            index = _build(today, generation)
             logger.info(
-                "search index rebuilt: %d listings in %.2fs",
-                index.size,
-                time.perf_counter() - started,
+                "search index rebuilt: %d listings in %.2fs", index.size, _health.build_seconds
             )
-    except Exception:  # a failed build keeps the old index serving
-        logger.exception("search index rebuild failed")
+    except Exception:  # logged by _build; the old index keeps serving
+        return
     finally:
         connection.close()  # this thread's own; closed before anyone waits on us
         with _lock:
             _refreshing = False
 
 
+@dataclass(frozen=True)
+class IndexStatus:
+    """This process's index, as readiness reports it."""
+
+    built: bool
+    generation: int | None
+    size: int
+    built_at: dt.datetime | None
+    build_seconds: float
+    failures: int
+    last_error: str
+    retry_in_seconds: float
+
+
+def index_status() -> IndexStatus:
+    index = _current
+    return IndexStatus(
+        built=index is not None,
+        generation=index.generation if index is not None else None,
+        size=index.size if index is not None else 0,
+        built_at=_health.built_at,
+        build_seconds=round(_health.build_seconds, 3),
+        failures=_health.failures,
+        last_error=_health.last_error,
+        retry_in_seconds=round(max(0.0, _health.retry_at - time.monotonic()), 1),
+    )
+
+
 def reset_index() -> None:
     """Forget the index and the per-process exposure state (tests start from nothing)."""
-    global _current
+    global _current, _health
     from sekispe.search import exposure
 
     with _lock:
         _current = None
+        _health = BuildHealth()
     exposure.reset()
 
 

@@ -465,21 +465,27 @@ def get_specialist(
 
     Raises LookupError when there is no visible listing for that number, so an
     expired or deregistered registrant is indistinguishable from a stranger.
+
+    Visibility is checked against the database on every call, whatever the
+    index says: a listing suspended, withdrawn, expired or hidden a moment ago
+    is never shown, even by a process whose index is stale or cannot rebuild.
     """
     from sekispe.listings.models import Listing
 
-    index = ix.get_index(today or timezone.localdate())
+    today = today or timezone.localdate()
+    index = ix.get_index(today)
     pos = index.position_by_number.get(registration_number)
     if pos is None:
         raise LookupError(registration_number)
     detail = dict(serialize_row(index, pos))
     fields = PUBLIC_DETAIL_FIELDS + (CONTACT_FIELDS if with_contact else ())
     extra = (
-        Listing.objects.filter(pk=int(index.listing_ids[pos]))
+        Listing.objects.visible(today)
+        .filter(pk=int(index.listing_ids[pos]))
         .values(*fields, *_EXTENSION_FIELDS)
         .first()
     )
-    if extra is None:  # deleted since the index was built
+    if extra is None:  # not visible (or deleted) since the index was built
         raise LookupError(registration_number)
     new_deadline, deadline_from = (extra.pop(name) for name in _EXTENSION_FIELDS)
     detail.update(extra)

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "sekispe.core",
     "sekispe.accounts",
     "sekispe.audit",
+    "sekispe.outbox",
     "sekispe.reference",
     "sekispe.registry",
     "sekispe.registrant_requests",
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "sekispe.diagnosis",
     "sekispe.inquiries",
     "sekispe.events",
+    "sekispe.worker",
 ]
 
 MIDDLEWARE = [

@@ -11,13 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
 from django.utils import timezone
 
-from sekispe.audit.services import record_event
 from sekispe.registry.management.commands.send_reminders import parse_today
 from sekispe.registry.models import RegistryRecord
-from sekispe.registry.services import expire_registrations
+from sekispe.registry.services import run_daily_expiry
 
 ACTOR_LABEL = "expire-registrations"
 SHOWN = 100
@@ -34,20 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = parse_today(options["today"]) or timezone.localdate()
-        with transaction.atomic():
-            result = expire_registrations(today, actor_label=ACTOR_LABEL)
-            # One summary per run, so the log shows the job ran even on days it changed nothing.
-            record_event(
-                "registry.expiry_run",
-                actor_label=ACTOR_LABEL,
-                target_type="registry",
-                target_id=today.isoformat(),
-                data={
-                    "today": today.isoformat(),
-                    "expired": result.expired,
-                    "awaiting_decision": result.awaiting_decision,
-                },
-            )
+        result = run_daily_expiry(today, actor_label=ACTOR_LABEL)
         self.stdout.write(
             f"{today.isoformat()}: 失効 {len(result.expired)} 件、"
             f"更新申請の審査待ちのため保留 {len(result.awaiting_decision)} 件"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OutboxConfig(AppConfig):
+    name = "sekispe.outbox"
+    verbose_name = "メール送信"
