@@ -57,7 +57,9 @@ def _act(
 @operator_required
 @require_POST
 def outbox_retry(request: HttpRequest, mail_id: int) -> HttpResponse:
-    return _act(request, mail_id, retry_mail, _("%(to)s 宛てのメールを再送の待ち行列に戻しました。"))
+    return _act(
+        request, mail_id, retry_mail, _("%(to)s 宛てのメールを再送の待ち行列に戻しました。")
+    )
 
 
 @operator_required

@@ -294,9 +294,7 @@ def expire_registrations(
     return result
 
 
-def run_daily_expiry(
-    today: dt.date, *, actor_label: str = "expire-registrations"
-) -> ExpiryResult:
+def run_daily_expiry(today: dt.date, *, actor_label: str = "expire-registrations") -> ExpiryResult:
     """The daily job: expire what ran out, and one audit summary per run, so the
     log shows the job ran even on days it changed nothing."""
     with transaction.atomic():
