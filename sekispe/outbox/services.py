@@ -217,9 +217,6 @@ def deliver_due(
             try:
                 message.send()
             except Exception as exc:  # this address or message failed; the rest go on
-                state = _mark_failed_attempt(mail, token, _describe(exc))
-                _count_failure(report, mail, state)
-                report.errors.append(f"{mail.pk}: {_describe(exc)}")
                 logger.warning(
                     "outbox: mail %s (%s) attempt %s failed: %s",
                     mail.pk,
@@ -227,6 +224,9 @@ def deliver_due(
                     mail.attempts,
                     _describe(exc),
                 )
+                state = _mark_failed_attempt(mail, token, _describe(exc))
+                _count_failure(report, mail, state)
+                report.errors.append(f"{mail.pk}: {_describe(exc)}")
                 continue
             if _mark_sent(mail, token):
                 report.sent += 1
