@@ -47,6 +47,7 @@ from sekispe.listings.models import (
     ListingTransition,
     stale_cutoff,
 )
+from sekispe.outbox.services import outbox_health
 from sekispe.registrant_requests.models import RegistrantRequest, RequestStatus
 from sekispe.registry.models import (
     PublishedItem,
@@ -96,6 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "open_invitations": Invitation.objects.usable().count(),
         "open_requests": RegistrantRequest.objects.filter(status=RequestStatus.SUBMITTED).count(),
         "stuck_reminders": Reminder.objects.filter(state=ReminderState.SENDING).count(),
+        "outbox": outbox_health(),
         "deadline_soon": RegistryRecord.objects.filter(
             deadline_within(today, 30), status=RegistryStatus.ACTIVE
         ).count(),
