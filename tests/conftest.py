@@ -114,3 +114,28 @@ def browser_page(chromium):
     page = chromium.new_page(locale="ja-JP")
     yield page
     page.close()
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """One outer transaction per database for the whole module, rolled back when
+    the module ends: a module-scoped fixture that requests this (and writes under
+    `django_db_blocker.unblock()`) builds its rows once instead of once per test.
+    Each test still gets pytest-django's own transaction, which nests as a
+    savepoint inside this one, so whatever a test writes (sessions, rate-limit
+    counters, a POST's changes) is rolled back before the next test starts."""
+    from contextlib import ExitStack
+
+    from django.db import connections, transaction
+
+    outer = ExitStack()
+    with django_db_blocker.unblock():
+        for alias in connections:
+            outer.enter_context(transaction.atomic(using=alias))
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            for alias in connections:
+                transaction.set_rollback(True, using=alias)
+            outer.close()

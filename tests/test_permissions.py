@@ -167,9 +167,29 @@ AREAS = (
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
 
-@pytest.fixture
-def world(operator, specialist, other_specialist, sme, institution) -> dict[str, Any]:
+def _personas() -> dict[str, Any]:
+    """The personas of tests/conftest.py, built once for the module (the
+    conftest fixtures are per test)."""
+    from tests.factories import make_specialist_user, make_user
+
+    return {
+        "anonymous": None,
+        "sme": make_user("sme", "sme@example.co.jp", organization="株式会社サンプル製作所"),
+        "institution": make_user(
+            "institution", "staff@cci.example.jp", organization="サンプル商工会議所"
+        ),
+        "specialist": make_specialist_user("100001", name="佐藤 健太"),
+        "other_specialist": make_specialist_user(
+            "100002", name="鈴木 花子", email="suzuki@example.jp"
+        ),
+        "operator": make_user("operator", "operator@ipa.example.jp", display_name="運営 太郎"),
+    }
+
+
+def _build_world() -> dict[str, Any]:
     """Objects the routes point at, and the personas."""
+    users = _personas()
+    specialist, operator = users["specialist"], users["operator"]
     long_profile = "中小企業の情報セキュリティ規程の整備とリスク分析を支援しています。" * 4
     create_specialists(
         make_input(registration_number="100003", name="山田 一郎", profile=long_profile),
@@ -182,14 +202,7 @@ def world(operator, specialist, other_specialist, sme, institution) -> dict[str,
     invited = RegistryRecord.objects.get(registration_number="100003")
     token = invite_specialist(invited, "yamada@example.jp", actor=operator)
     world: dict[str, Any] = {
-        "users": {
-            "anonymous": None,
-            "sme": sme,
-            "institution": institution,
-            "specialist": specialist,
-            "other_specialist": other_specialist,
-            "operator": operator,
-        },
+        "users": users,
         "published": "100001",
         "published_id": specialist.record.listing.pk,
         "draft": "100003",
@@ -200,6 +213,26 @@ def world(operator, specialist, other_specialist, sme, institution) -> dict[str,
     for area in AREAS:
         area.extend_world(world)
     return world
+
+
+@pytest.fixture(scope="module")
+def _module_world(module_db, django_db_blocker) -> dict[str, Any]:
+    """Built once per module (per xdist worker) inside `module_db`'s outer
+    transaction: rebuilding it for every route cost most of the matrix's time."""
+    with django_db_blocker.unblock():
+        return _build_world()
+
+
+@pytest.fixture
+def world(_module_world: dict[str, Any], db) -> dict[str, Any]:
+    """The module's world with the personas read again from the database: the
+    cached instances outlive each test's rollback (force_login saves
+    `last_login` on them, for one), so no test sees what an earlier one did."""
+    users = {
+        role: None if user is None else type(user).objects.get(pk=user.pk)
+        for role, user in _module_world["users"].items()
+    }
+    return {**_module_world, "users": users}
 
 
 def _route_names() -> set[str]:
