@@ -5,8 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sekispe.inquiries import services
-from sekispe.inquiries.models import Inquiry, InquiryState
+from django.utils import timezone
+
+from sekispe.accounts.models import Role
+from sekispe.inquiries import rules, services
+from sekispe.inquiries.models import (
+    CompletionConfirmation,
+    Consultation,
+    GuidancePlan,
+    GuidanceVisit,
+    Inquiry,
+    InquiryState,
+    InquiryTransition,
+)
 from sekispe.listings.models import Listing
 
 GOALS_1 = services.theme_goals(1)
@@ -91,3 +102,145 @@ def advance(inquiry: Inquiry, to: str, specialist: Any, client: Any) -> Inquiry:
         assert inquiry.state == state
     assert inquiry.state == to
     return inquiry
+
+
+# ------------------------------------------------------------------ factory
+# advance() walks the real transitions: right where the walk is what is tested
+# (the services' own tests), but each step also checks, audits and renders
+# e-mail. Where a test only needs an inquiry *in* a state, these write the rows
+# that state implies directly, with the same values advance() leaves behind.
+
+HAPPY_PATH = (
+    InquiryState.SENT,
+    InquiryState.ACCEPTED,
+    InquiryState.CONSULTING,
+    InquiryState.GUIDANCE_PLANNED,
+    InquiryState.IN_GUIDANCE,
+    InquiryState.COMPLETED,
+    InquiryState.CONFIRMED,
+)
+
+
+def create_inquiry(
+    sender: Any,
+    specialist: Any,
+    state: str = InquiryState.SENT,
+    *,
+    recorded: int = rules.VISITS,
+    sme_account: Any = None,
+    **overrides: Any,
+) -> Inquiry:
+    """An inquiry from `sender` to `specialist`'s listing, written directly in
+    `state` (a happy-path state) with its transitions and related rows, as
+    send() + advance() would leave it, but without their checks (capacity,
+    rate limit), audit events or e-mail. `recorded`: visits recorded when
+    `state` is in_guidance. `overrides`: fields of the draft (see draft())."""
+    details = draft(**overrides)
+    now = timezone.now()
+    institution = sender.role == Role.INSTITUTION
+    inquiry = Inquiry.objects.create(
+        listing=listing_of(specialist),
+        sender=sender,
+        sme_account=sme_account if institution else sender,
+        referred_by_institution=institution,
+        company_name=details.company_name,
+        contact_name=details.contact_name,
+        contact_email=details.contact_email,
+        company_profile=dict(details.company_profile),
+        theme=details.theme,
+        preferred_form=details.preferred_form,
+        message=details.message,
+        wants_free_first_session=details.wants_free_first_session,
+        created_at=now,
+        state_changed_at=now,
+        answer_by=now + dt.timedelta(days=rules.ANSWER_DAYS),
+    )
+    InquiryTransition.objects.create(
+        inquiry=inquiry, from_state="", to_state=InquiryState.SENT, actor=sender
+    )
+    return jump(inquiry, state, specialist, sender, recorded=recorded)
+
+
+def jump(
+    inquiry: Inquiry, to: str, specialist: Any, client: Any, *, recorded: int = rules.VISITS
+) -> Inquiry:
+    """Move an existing inquiry (sent, or further along the happy path) to `to`
+    by writing the rows each step implies: what advance() does, minus the
+    services. The same consultation, plan (theme 1, visits()), visit notes,
+    completion report and confirmation snapshot; one transition per step, one
+    per recorded visit, as the services write them."""
+    start, end = HAPPY_PATH.index(inquiry.state), HAPPY_PATH.index(to)
+    assert start <= end, f"{inquiry.state} is past {to}"
+    assert 1 <= recorded <= rules.VISITS
+    assert to == InquiryState.IN_GUIDANCE or recorded == rules.VISITS
+    now = timezone.now()
+    steps: list[tuple[str, str, Any]] = []  # (from, to, actor) for the transitions
+    fields: dict[str, Any] = {}
+    for state in HAPPY_PATH[start + 1 : end + 1]:
+        previous = steps[-1][1] if steps else inquiry.state
+        if state == InquiryState.CONSULTING:
+            Consultation.objects.create(
+                inquiry=inquiry,
+                held_on=dt.date(2026, 11, 25),
+                form="visit",
+                issues="規程がない。",
+                priorities="基本方針から。",
+            )
+        elif state == InquiryState.GUIDANCE_PLANNED:
+            plan = GuidancePlan.objects.create(inquiry=inquiry, theme=1)
+            GuidanceVisit.objects.bulk_create(
+                GuidanceVisit(
+                    plan=plan, number=n, goal=v.goal, scheduled_on=v.scheduled_on, form=v.form
+                )
+                for n, v in enumerate(visits(), start=1)
+            )
+        elif state == InquiryState.IN_GUIDANCE:
+            for n in range(1, recorded + 1):
+                GuidanceVisit.objects.filter(plan__inquiry=inquiry, number=n).update(
+                    held_on=dt.date(2026, 12, 1) + dt.timedelta(days=14 * (n - 1)),
+                    notes=f"{n}回目を実施。",
+                    goal_achieved=True,
+                    recorded_at=now,
+                )
+                # Every recorded visit is a transition (in_guidance → in_guidance after the first).
+                steps.append((steps[-1][1] if n > 1 else previous, state, specialist))
+            continue
+        elif state == InquiryState.COMPLETED:
+            fields["completion_report"] = "3回実施しました。"
+        steps.append((previous, state, client if state == InquiryState.CONFIRMED else specialist))
+    if not steps:
+        return inquiry
+    Inquiry.objects.filter(pk=inquiry.pk).update(state=to, state_changed_at=now, **fields)
+    InquiryTransition.objects.bulk_create(
+        InquiryTransition(inquiry=inquiry, from_state=a, to_state=b, actor=actor)
+        for a, b, actor in steps
+    )
+    inquiry.refresh_from_db()
+    if to == InquiryState.CONFIRMED:
+        _confirmation(inquiry, client)
+    return inquiry
+
+
+def _confirmation(inquiry: Inquiry, client: Any) -> CompletionConfirmation:
+    """The snapshot services.confirm() keeps."""
+    record = inquiry.listing.record
+    plan = inquiry.plan
+    return CompletionConfirmation.objects.create(
+        inquiry=inquiry,
+        registration_number=record.registration_number,
+        specialist_name=record.name,
+        company_name=inquiry.company_name,
+        theme=plan.theme,
+        visits=[
+            {
+                "number": v.number,
+                "goal": v.goal,
+                "held_on": v.held_on.isoformat() if v.held_on else None,
+                "goal_achieved": v.goal_achieved,
+            }
+            for v in plan.visits.all()
+        ],
+        completion_report=inquiry.completion_report,
+        confirmed_by=client,
+        confirmed_on_behalf=client.role == Role.INSTITUTION,
+    )

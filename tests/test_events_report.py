@@ -19,7 +19,7 @@ from sekispe.inquiries.models import InquiryState as S
 from sekispe.listings.models import Listing
 from sekispe.reports import exports
 from tests.factories import make_user
-from tests.inquiry_support import advance, draft, listing_of
+from tests.inquiry_support import draft, jump, listing_of
 
 pytestmark = pytest.mark.django_db
 
@@ -97,20 +97,20 @@ def funnel(institution, specialist, sme):
         )
 
     i = {}
-    i[1] = advance(
+    i[1] = jump(
         _refer(institution, p[1], specialist, 1), S.CONFIRMED, specialist, institution
     )  # confirmed
-    i[2] = advance(
+    i[2] = jump(
         _refer(institution, p[2], specialist, None), S.COMPLETED, specialist, institution
     )  # completed, plan theme 1
-    i[3] = advance(_refer(institution, p[3], specialist, 1), S.IN_GUIDANCE, specialist, institution)
-    i[4] = advance(_refer(institution, p[4], specialist, 3), S.ACCEPTED, specialist, institution)
+    i[3] = jump(_refer(institution, p[3], specialist, 1), S.IN_GUIDANCE, specialist, institution)
+    i[4] = jump(_refer(institution, p[4], specialist, 3), S.ACCEPTED, specialist, institution)
     i[5] = _refer(institution, p[5], specialist, 1)
     inquiry_services.decline(i[5], specialist, "schedule")  # declined: not a match
     i[6] = _refer(institution, p[6], specialist, 1)
     Inquiry.objects.filter(pk=i[6].pk).update(state=S.EXPIRED)  # expired: not a match
     i[7] = _refer(institution, p[7], specialist, 4)  # still waiting: not a match
-    i[8] = advance(_refer(institution, p[8], specialist, 4), S.ACCEPTED, specialist, institution)
+    i[8] = jump(_refer(institution, p[8], specialist, 4), S.ACCEPTED, specialist, institution)
     inquiry_services.close(i[8], institution, "cost")  # closed after acceptance: a match
     i[9] = _refer(institution, p[9], specialist, 4)
     inquiry_services.close(i[9], institution, "no_longer_needed")  # closed unanswered: not a match
@@ -118,7 +118,7 @@ def funnel(institution, specialist, sme):
     # 12 also got a declined referral and then a second one that was accepted.
     first = _refer(institution, p[12], specialist, 2)
     inquiry_services.decline(first, specialist, "schedule")
-    i[12] = advance(_refer(institution, p[12], specialist, 2), S.ACCEPTED, specialist, institution)
+    i[12] = jump(_refer(institution, p[12], specialist, 2), S.ACCEPTED, specialist, institution)
     # 13 asks a specialist itself after the event: a match through its account.
     direct = inquiry_services.send_inquiry(
         sme, listing_of(specialist), draft(company_name="会社13", theme=3)
@@ -129,7 +129,7 @@ def funnel(institution, specialist, sme):
     other = make_user("institution", organization="別の商工会議所")
     other_event = services.create_event(other, _details(title="別の相談会"))
     q = services.register_participant(other, other_event, _company(99, themes=(1,)))
-    advance(_refer(other, q, specialist, 1), S.ACCEPTED, specialist, other)
+    jump(_refer(other, q, specialist, 1), S.ACCEPTED, specialist, other)
     return {"event": event, "p": p, "i": i, "early": early, "direct": direct, "linked": linked}
 
 

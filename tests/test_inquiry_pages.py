@@ -25,7 +25,7 @@ from sekispe.inquiries.models import (
 from sekispe.inquiries.models import InquiryState as S
 from sekispe.listings.models import Availability, Listing
 from tests.factories import make_specialist_user, make_user
-from tests.inquiry_support import GOALS_1, advance, listing_of, send
+from tests.inquiry_support import GOALS_1, create_inquiry, jump, listing_of, send
 
 pytestmark = pytest.mark.django_db
 
@@ -378,8 +378,13 @@ def test_the_menu_links_to_the_inquiries_for_the_parties(sme, institution, speci
 # --------------------------------------------- the actions shown on the page
 
 
-def _in_state(state: str, sme: Any, specialist: Any) -> Inquiry:
-    inquiry = send(sme, specialist)
+def _in_state(state: str, sme: Any, specialist: Any, *, recorded: int = 3) -> Inquiry:
+    """An inquiry in `state`. The page is under test here, not the way there
+    (tests/test_inquiry_services.py walks every transition), so happy-path
+    states are written directly; the three endings still go through their service."""
+    if state not in (S.DECLINED, S.CLOSED, S.EXPIRED):
+        return create_inquiry(sme, specialist, state, recorded=recorded)
+    inquiry = create_inquiry(sme, specialist)
     if state == S.DECLINED:
         services.decline(inquiry, specialist, "schedule")
     elif state == S.CLOSED:
@@ -389,22 +394,8 @@ def _in_state(state: str, sme: Any, specialist: Any) -> Inquiry:
             answer_by=inquiry.created_at - dt.timedelta(days=1)
         )
         services.expire_overdue()
-    else:
-        advance(inquiry, state, specialist, sme)
     inquiry.refresh_from_db()
     return inquiry
-
-
-def _record_visits(inquiry: Inquiry, specialist: Any, numbers: tuple[int, ...]) -> None:
-    for n in numbers:
-        services.record_visit(
-            inquiry,
-            specialist,
-            number=n,
-            held_on=dt.date(2026, 12, 1) + dt.timedelta(days=14 * (n - 1)),
-            notes=f"{n}回目を実施。",
-            goal_achieved=True,
-        )
 
 
 # (state, visits recorded so far) → the forms each party sees.
@@ -429,12 +420,8 @@ SHOWN = [
 def test_the_page_shows_exactly_the_actions_this_party_may_take(
     state, recorded, for_specialist, for_client, sme, specialist
 ):
-    if state == S.IN_GUIDANCE:
-        inquiry = _in_state(S.GUIDANCE_PLANNED, sme, specialist)
-        _record_visits(inquiry, specialist, tuple(range(1, recorded + 1)))
-        inquiry.refresh_from_db()
-    else:
-        inquiry = _in_state(state, sme, specialist)
+    # `recorded` counts only in in_guidance (0 elsewhere in the table).
+    inquiry = _in_state(state, sme, specialist, recorded=recorded or 3)
     assert inquiry.state == state
     for user, expected, party in (
         (specialist, for_specialist, rules.SPECIALIST),
@@ -470,8 +457,7 @@ def test_the_page_shows_the_records_and_the_history(sme, specialist):
 
 
 def test_the_record_visit_form_offers_only_the_visits_not_yet_recorded(sme, specialist):
-    inquiry = _in_state(S.GUIDANCE_PLANNED, sme, specialist)
-    _record_visits(inquiry, specialist, (1,))
+    inquiry = _in_state(S.IN_GUIDANCE, sme, specialist, recorded=1)
     response = _client(specialist).get(f"/inquiries/{inquiry.pk}/")
     choices = [
         c for c, _label in response.context["forms"]["record_visit"].fields["number"].choices
@@ -582,10 +568,7 @@ ACTION_CASES = {
 
 def _setup(state: str, sme: Any, specialist: Any) -> Inquiry:
     if state == "in_guidance_3":
-        inquiry = _in_state(S.GUIDANCE_PLANNED, sme, specialist)
-        _record_visits(inquiry, specialist, (1, 2, 3))
-        inquiry.refresh_from_db()
-        return inquiry
+        return _in_state(S.IN_GUIDANCE, sme, specialist, recorded=3)
     return _in_state(state, sme, specialist)
 
 
@@ -694,8 +677,7 @@ def test_an_incomplete_action_form_comes_back_with_its_errors(
 
 
 def test_completing_before_every_visit_is_recorded_is_refused(sme, specialist):
-    inquiry = _in_state(S.GUIDANCE_PLANNED, sme, specialist)
-    _record_visits(inquiry, specialist, (1,))
+    inquiry = _in_state(S.IN_GUIDANCE, sme, specialist, recorded=1)
     response = _client(specialist).post(
         f"/inquiries/{inquiry.pk}/complete/", {"complete-report": "早すぎる報告。"}
     )
@@ -732,7 +714,7 @@ def test_an_institution_confirms_on_behalf_of_the_company(institution, specialis
             company_profile={"prefecture": "11"},
         ),
     )
-    advance(inquiry, S.COMPLETED, specialist, institution)
+    jump(inquiry, S.COMPLETED, specialist, institution)
     response = _client(institution).post(
         f"/inquiries/{inquiry.pk}/confirm/", {"confirm-certify": "on"}
     )
