@@ -22,10 +22,11 @@ run: $(STAMP)
 	$(BIN)/sekispe runserver 127.0.0.1:8000
 
 ## test: lint, then the whole suite (browser tests included) on $DATABASE_URL or SQLite
-test: $(STAMP) chromium
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2
+## (PYTEST_WORKERS: xdist workers; LINT= skips the lint, for CI, which lints once)
+PYTEST_WORKERS ?= 2
+LINT ?= lint
+test: $(STAMP) chromium $(LINT)
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 chromium:
 	@bash scripts/ensure-chromium
