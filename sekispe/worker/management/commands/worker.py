@@ -33,14 +33,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         mail, jobs = not options["no_mail"], not options["no_jobs"]
         if options["once"]:
+            # Jobs first: the mail they queue goes out in the same pass.
+            if jobs:
+                ran = run_due_jobs()
+                self.stdout.write(f"jobs: ran {ran.ran or '-'}, failed {ran.failed or '-'}")
             if mail:
                 report = deliver_all()
                 self.stdout.write(
                     f"mail: sent {report.sent}, retry later {report.retried}, failed {report.failed}"
                 )
-            if jobs:
-                ran = run_due_jobs()
-                self.stdout.write(f"jobs: ran {ran.ran or '-'}, failed {ran.failed or '-'}")
             return
         worker = Worker(mail=mail, jobs=jobs, poll=options["poll"])
 
