@@ -10,7 +10,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 
-from sekispe.search import services
+from sekispe.search import bots, services
 from sekispe.search.forms import query_from_params
 
 router = Router(tags=["specialists"])
@@ -125,8 +125,19 @@ class SearchOut(Schema):
     openapi_extra={"parameters": _query_parameters(SpecialistFilters)},
 )
 def search_specialists(request: HttpRequest) -> HttpResponse:
-    # A served page: its impressions count in the exposure ledger.
-    result = services.search(query_from_params(request.GET, api=True), record_exposure=True)
+    # Rate-limited per address; a served page counts in the exposure ledger
+    # unless a bot or a heavy client asked (search/bots.py).
+    admission = bots.admit_search(request)
+    if not admission.allowed:
+        response = HttpResponse(
+            json.dumps({"detail": "Too many searches from this address; retry later."}),
+            status=429,
+            content_type="application/json",
+        )
+        response["Retry-After"] = str(admission.retry_after_seconds)
+        return response
+    query = query_from_params(request.GET, api=True)
+    result = services.search(query, record_exposure=admission.count_exposure)
     # Rows come from the index already encoded in SpecialistOut's shape (a test
     # holds them to the schema); validating and encoding 20 nested rows per
     # request would cost more than the search. SearchOut still documents it.

@@ -134,6 +134,15 @@ SIGNUPS_PER_IP = (env_int("SIGNUPS_PER_IP", 10), 3600)
 # Self-diagnosis results stored per client address: generous, because a whole
 # consultation event may share one address.
 DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
+# Searches through the public API per client address an hour: generous (an
+# office or a venue shares one address, and a listing client pages through
+# results); past it the API answers 429. The web page shares the count but is
+# never refused.
+SEARCH_API_PER_IP = (env_int("SEARCH_API_PER_IP", 1200), 3600)
+# Searches (page and API together) by one address in that hour after which its
+# pages stop counting in the exposure ledger, so a scraper cannot skew the
+# fairness ordering (docs/search.md, "Bots and heavy clients").
+SEARCH_EXPOSURE_MAX_PER_IP = env_int("SEARCH_EXPOSURE_MAX_PER_IP", 120)
 # Inquiries to specialists per sending account a day: an SME rarely needs more
 # than a few; an institution refers the companies of a whole consultation event.
 INQUIRIES_PER_SME = (env_int("INQUIRIES_PER_SME", 5), 24 * 3600)
