@@ -128,7 +128,7 @@ def test_openapi_documents_the_registry(client):
     schema = client.get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/registry"]["get"]
     assert [p["name"] for p in operation["parameters"]] == ["q", "prefecture", "limit", "offset"]
-    assert set(operation["responses"]) == {"200", "422"}
+    assert set(operation["responses"]) == {"200", "400", "414", "422"}
     assert "/api/v1/registry/{registration_number}" in schema["paths"]
     entry = schema["components"]["schemas"]["RegistryEntryOut"]
     assert entry["properties"]["name"]["anyOf"][1] == {"type": "null"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
@@ -11,7 +13,50 @@ from sekispe.registry.api import router as registry_router
 from sekispe.search.api import router as search_router
 from sekispe.search.services import InvalidQuery
 
-api = NinjaAPI(
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+# Answers that come from below the API's own code, on every operation: Django's
+# 400 page for a request it cannot parse (more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+# parameters, a Host not in ALLOWED_HOSTS), ninja's JSON 400 for a body that is
+# not JSON, and gunicorn's 414 for a request line over limit_request_line (4,094
+# bytes, its default, kept by deploy/gunicorn.conf.py).
+_BAD_REQUEST = {
+    "description": "The request cannot be parsed: more than 1,000 parameters or a bad "
+    "Host (an HTML page from Django); with a JSON body, a body that is not JSON "
+    '(`{"detail": "Cannot parse request body"}`).',
+    "content": _HTML,
+}
+_URI_TOO_LONG = {
+    "description": "The request line (method, path and query string) is over 4,094 "
+    "bytes: an HTML page from the HTTP server, before the application sees it.",
+    "content": _HTML,
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+}
+
+
+class SekispeAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document also declares the 400 and 414 every
+    operation can answer (tests/test_api_contract.py holds it to the server)."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                bad_request = {**_BAD_REQUEST, "content": dict(_HTML)}
+                if "requestBody" in operation:
+                    bad_request["content"]["application/json"] = {
+                        "schema": {"$ref": "#/components/schemas/MessageOut"}
+                    }
+                responses.setdefault(400, bad_request)
+                responses.setdefault(414, _URI_TOO_LONG)
+                if 429 in responses:
+                    responses[429]["headers"] = _RETRY_AFTER
+        return schema
+
+
+api = SekispeAPI(
     title="sekispe API",
     version="1",
     description="登録セキスペ アクティブリスト API. Errors: 422 with "

@@ -15,15 +15,41 @@ from sekispe.search.api import ErrorOut
 router = Router(tags=["diagnosis"])
 
 
+def _answers_schema(schema: dict[str, Any]) -> None:
+    """The current questionnaire's ids, each required, each one of the answers."""
+    ids = list(rules.current().ids)
+    schema.update(
+        properties={i: {"type": "string", "enum": list(rules.ANSWERS)} for i in ids},
+        required=ids,
+        additionalProperties=False,
+        minProperties=len(ids),
+        maxProperties=len(ids),
+    )
+
+
+def _profile_schema(schema: dict[str, Any]) -> None:
+    """The known fields, each one of its codes; empty or null means not given."""
+    schema.update(
+        properties={
+            key: {"anyOf": [{"type": "string", "enum": ["", *sorted(codes)]}, {"type": "null"}]}
+            for key, codes in services.PROFILE_CHOICES.items()
+        },
+        additionalProperties=False,
+    )
+
+
 class DiagnosisIn(Schema):
+    # Values are checked by services.evaluate, which names every problem at once.
     answers: dict[str, Any] = Field(
         description='Every question id of the current version: "done", "partly", '
-        '"not_done" or "unknown"'
+        '"not_done" or "unknown"',
+        json_schema_extra=_answers_schema,
     )
-    profile: dict[str, Any] = Field(
+    profile: dict[str, str | None] = Field(
         default_factory=dict,
         description="Optional: prefecture (JIS X 0401 code), industry (JSIC letter), "
         "employees, it_dependence, customer_demand",
+        json_schema_extra=_profile_schema,
     )
 
 

@@ -4,17 +4,30 @@ the same rules and the same functions (`registry.public`) as the /registry/ page
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
+from sekispe.reference import data
 from sekispe.registry import public
-from sekispe.search.api import ErrorOut
+from sekispe.search.api import ErrorOut, MessageOut
 from sekispe.search.services import InvalidQuery
 
 router = Router(tags=["registry"])
+
+# What `prefecture` accepts: the JIS code with or without its leading zero,
+# the full name and the short name (reference.services.resolve_prefecture).
+PREFECTURES = tuple(
+    dict.fromkeys(
+        value
+        for p in data.PREFECTURES
+        for value in (p.code, str(int(p.code)), p.name, p.short_name)
+    )
+)
+Prefecture = Literal[PREFECTURES]  # type: ignore[valid-type]
+_PREFECTURE = Query(None, description="JIS X 0401 code (01 or 1), prefecture name or short name")
 
 
 class CourseOut(Schema):
@@ -63,13 +76,27 @@ class RegistrySearchOut(Schema):
         "Registered (active) registrants only. `q` is a six-digit registration number "
         "(exact) or part of a name or kana (spaces ignored, hiragana read as katakana); "
         "name, kana and prefecture only find registrants who published that item. "
-        "At least one of `q` and `prefecture` is required."
+        "At least one of `q` and `prefecture` is required. A `q` of digits only must "
+        "be six digits (after NFKC: full-width digits count)."
     ),
+    openapi_extra={
+        "responses": {
+            422: {
+                "description": "A parameter is invalid, or neither `q` nor `prefecture` "
+                'was given (then `loc` is `["query", "q"]`), or `q` is digits but not '
+                "six of them. `loc` names the parameter."
+            }
+        }
+    },
 )
 def search_registry(
     request: HttpRequest,
-    q: str = Query("", description="Registration number, or part of a name or kana"),
-    prefecture: str = Query("", description="JIS X 0401 code or prefecture name"),
+    q: str = Query(
+        "",
+        max_length=public.MAX_QUERY_LENGTH,
+        description="Registration number, or part of a name or kana",
+    ),
+    prefecture: Prefecture | None = _PREFECTURE,
     limit: int = Query(public.PAGE_SIZE, ge=1, le=public.MAX_LIMIT),
     offset: int = Query(0, ge=0),
 ) -> Any:
@@ -83,9 +110,10 @@ def search_registry(
 
 @router.get(
     "/{registration_number}",
-    response=RegistryEntryOut,
+    response={200: RegistryEntryOut, 404: MessageOut},
     auth=None,
     summary="One registered specialist",
+    description="404 when no registered specialist has that registration number.",
 )
 def registry_record(request: HttpRequest, registration_number: str) -> Any:
     try:

@@ -5,57 +5,127 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Router, Schema
 
+from sekispe.reference import services as ref
 from sekispe.search import bots, services
 from sekispe.search.forms import query_from_params
+from sekispe.search.services import InvalidQuery
 
 router = Router(tags=["specialists"])
 
+# The length services.validate_query allows for `q`, counted here before stripping.
+MAX_Q_LENGTH = 200
 
-class SpecialistFilters(Schema):
-    """The search parameters, for the OpenAPI document. Requests are parsed by
-    `search.forms.query_from_params`, the same parser as the web page, so the
-    page and the API can never disagree on what a URL means."""
 
-    prefecture: list[str] = Field(default_factory=list, description="JIS X 0401 code, repeatable")
-    region: str | None = Field(None, description="Regional block code, e.g. kinki")
-    theme: list[int] = Field(default_factory=list, description="Guidance theme 1-5, repeatable")
-    industry: list[str] = Field(default_factory=list, description="JSIC letter A-T, repeatable")
-    form: list[str] = Field(default_factory=list, description="visit|online|training|product")
-    max_fee: int | None = Field(None, description="Yen per session, for the chosen forms")
-    first_free: bool | None = None
-    period: list[str] = Field(default_factory=list, description="spot|1-3m|3-6m|6-12m|12m+")
-    affiliation: str | None = Field(None, description="sole|company")
-    qualification: list[str] = Field(default_factory=list, description="Qualification code")
-    q: str = Field("", description="Free text over name, kana, profile, track record")
-    include_not_accepting: bool = False
-    page: int = 1
-    page_size: int = Field(services.DEFAULT_PAGE_SIZE, description="At most 100")
-    order: str = Field(
-        "",
-        description="The `order` of an earlier response: the next page keeps that "
+# The search parameters as the OpenAPI document declares them: (name, JSON
+# Schema, description, repeatable). Requests are parsed by
+# `search.forms.query_from_params`, the same parser as the web page, so the page
+# and the API never disagree on what a URL means; `check_parameters` first holds
+# API requests to these declarations (the page is lenient with empty fields).
+SEARCH_PARAMETERS: tuple[tuple[str, dict[str, Any], str, bool], ...] = (
+    ("prefecture", {"type": "string", "enum": list(ref.PREFECTURE_CODES)}, "JIS X 0401 code", True),
+    ("region", {"type": "string", "enum": list(ref.BLOCK_CODES)}, "Regional block code", False),
+    ("theme", {"type": "integer", "enum": list(ref.THEME_CODES)}, "Guidance theme 1-5", True),
+    ("industry", {"type": "string", "enum": list(ref.INDUSTRY_CODES)}, "JSIC letter A-T", True),
+    ("form", {"type": "string", "enum": list(ref.FORM_CODES)}, "Service form", True),
+    (
+        "max_fee",
+        {"type": "integer", "minimum": 0},
+        "Yen per session, for the chosen forms",
+        False,
+    ),
+    ("first_free", {"type": "boolean"}, "First consultation free", False),
+    ("period", {"type": "string", "enum": list(ref.PERIOD_CODES)}, "Support period", True),
+    ("affiliation", {"type": "string", "enum": list(ref.AFFILIATION_CODES)}, "sole|company", False),
+    (
+        "qualification",
+        {"type": "string", "enum": list(ref.QUALIFICATION_CODES)},
+        "Qualification code",
+        True,
+    ),
+    (
+        "q",
+        {"type": "string", "maxLength": MAX_Q_LENGTH},
+        "Free text over name, kana, profile, track record",
+        False,
+    ),
+    (
+        "include_not_accepting",
+        {"type": "boolean"},
+        "Also list specialists not accepting new clients",
+        False,
+    ),
+    ("page", {"type": "integer", "minimum": 1}, "1 for the first page", False),
+    (
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": services.MAX_PAGE_SIZE},
+        f"Rows per page (default {services.DEFAULT_PAGE_SIZE})",
+        False,
+    ),
+    (
+        "order",
+        {"type": "string"},
+        "The `order` of an earlier response: the next page keeps that "
         "response's order (same viewer and 30-minute bucket). Without it, every client "
         "shares one order per search and bucket. An invalid or expired token is ignored.",
-    )
+        False,
+    ),
+)
+# What JSON Schema's integer and boolean are in a query string: ASCII digits,
+# `true` / `false` (in any case: Python clients send `True`). No padding, no
+# thousands separators, no empty value.
+_INTEGER = re.compile(r"-?[0-9]+")
+_BOOLEANS = ("true", "false")
 
 
-def _query_parameters(schema: type[Schema]) -> list[dict[str, Any]]:
-    properties = schema.model_json_schema()["properties"]
-    return [
-        {
-            "in": "query",
-            "name": name,
-            "required": False,
-            "description": prop.get("description", ""),
-            "schema": {k: v for k, v in prop.items() if k != "description"},
-            **({"explode": True, "style": "form"} if prop.get("type") == "array" else {}),
-        }
-        for name, prop in properties.items()
-    ]
+def check_parameters(params: QueryDict) -> None:
+    """Refuse a value the declared schema does not allow in form: an empty or
+    padded value, a non-integer, a boolean other than true/false, a `q` over
+    its length. Codes and ranges are checked by the parser, with its messages.
+    Raises InvalidQuery naming the parameter."""
+    for name, schema, _description, repeatable in SEARCH_PARAMETERS:
+        values = params.getlist(name)
+        # A single-valued parameter given twice: the parser reads the last one.
+        for value in values if repeatable else values[-1:]:
+            kind = schema["type"]
+            if kind == "integer":
+                if not _INTEGER.fullmatch(value):
+                    raise InvalidQuery(name, f"{name}: 「{value}」は整数ではありません。")
+            elif kind == "boolean":
+                if value.lower() not in _BOOLEANS:
+                    raise InvalidQuery(
+                        name, f"{name}: 「{value}」は true / false で指定してください。"
+                    )
+            elif "enum" in schema:
+                if not value or value != value.strip():
+                    raise InvalidQuery(name, f"{name}: 「{value}」は有効なコードではありません。")
+            elif len(value) > schema.get("maxLength", len(value)):
+                raise InvalidQuery(
+                    name, f"{name}: {schema['maxLength']}文字以内で入力してください。"
+                )
+
+
+def _query_parameters() -> list[dict[str, Any]]:
+    parameters = []
+    for name, schema, description, repeatable in SEARCH_PARAMETERS:
+        parameter = {"in": "query", "name": name, "required": False, "description": description}
+        if repeatable:
+            description += ", repeatable"
+            parameter.update(
+                description=description,
+                schema={"type": "array", "items": schema},
+                style="form",
+                explode=True,
+            )
+        else:
+            parameter["schema"] = schema
+        parameters.append(parameter)
+    return parameters
 
 
 class VerifiedOut(Schema):
@@ -109,6 +179,12 @@ class ErrorOut(Schema):
     detail: list[ErrorDetail]
 
 
+class MessageOut(Schema):
+    """A 404, a 429 and an unparsable JSON body's 400: one message."""
+
+    detail: str
+
+
 class SearchOut(Schema):
     count: int
     page: int
@@ -119,10 +195,13 @@ class SearchOut(Schema):
 
 @router.get(
     "",
-    response={200: SearchOut, 422: ErrorOut},
+    response={200: SearchOut, 422: ErrorOut, 429: MessageOut},
     auth=None,
     summary="Search the Active List",
-    openapi_extra={"parameters": _query_parameters(SpecialistFilters)},
+    description="A parameter the schema below does not allow (an empty value, an unknown "
+    "code, a number out of range) gets a 422 naming it in `loc`. Too many searches "
+    "from one address get a 429 with `Retry-After`.",
+    openapi_extra={"parameters": _query_parameters()},
 )
 def search_specialists(request: HttpRequest) -> HttpResponse:
     # Rate-limited per address; a served page counts in the exposure ledger
@@ -136,6 +215,7 @@ def search_specialists(request: HttpRequest) -> HttpResponse:
         )
         response["Retry-After"] = str(admission.retry_after_seconds)
         return response
+    check_parameters(request.GET)
     query = query_from_params(request.GET, api=True)
     result = services.search(query, record_exposure=admission.count_exposure)
     # Rows come from the index already encoded in SpecialistOut's shape (a test
@@ -154,7 +234,11 @@ def search_specialists(request: HttpRequest) -> HttpResponse:
 
 
 @router.get(
-    "/{registration_number}", response=SpecialistDetailOut, auth=None, summary="One specialist"
+    "/{registration_number}",
+    response={200: SpecialistDetailOut, 404: MessageOut},
+    auth=None,
+    summary="One specialist",
+    description="404 when no visible listing has that registration number.",
 )
 def specialist_detail(request: HttpRequest, registration_number: str) -> dict[str, Any]:
     try:
