@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 DEMO_SPECIALISTS ?= 3000
 
-.PHONY: run test install lint format bench chromium
+.PHONY: run test install lint format bench chromium fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,3 +45,10 @@ bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
 	$(BIN)/sekispe bench matching
+
+## fuzz: Schemathesis against gunicorn + production settings on loopback, scratch
+## database, every check, seed 1, at least 10,000 cases; fails on any 5xx or
+## undeclared behaviour (FUZZ_QUICK=1: about 60 s, as CI runs it; see scripts/fuzz)
+FUZZ_QUICK ?=
+fuzz: $(STAMP)
+	bash scripts/fuzz $(if $(FUZZ_QUICK),--quick)
