@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 DEMO_SPECIALISTS ?= 3000
 
-.PHONY: run test install lint format bench chromium fuzz
+.PHONY: run test install lint format bench chromium load fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
 	$(BIN)/sekispe bench matching
+
+## load: Locust against gunicorn + the worker on loopback, scratch database, 50 users for
+## 2 minutes (searches, detail pages, diagnoses, signed-in inquiries); fails on any error
+## or 5xx. Not in CI (LOAD_USERS, LOAD_TIME, LOAD_DATABASE_URL: see scripts/load)
+load: $(STAMP)
+	bash scripts/load
 
 ## fuzz: Schemathesis against gunicorn + production settings on loopback, scratch
 ## database, every check, seed 1, at least 10,000 cases; fails on any 5xx or
