@@ -10,7 +10,7 @@ signal) invalidates the search index.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
 
+from sekispe.audit.models import AuditEvent
 from sekispe.audit.services import record_event
 from sekispe.registry import rules
 from sekispe.registry.models import (
@@ -250,6 +251,16 @@ def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureRe
     return result
 
 
+# Candidates per batch of the daily expiry. Each batch is one short transaction,
+# so a run never holds the search-generation row (which every listing save
+# bumps) for longer than one batch, and a failure loses one batch, not the day.
+EXPIRY_BATCH_SIZE = 1000
+EXPIRY_REASON = "有効期限までに更新されなかったため失効"
+# The run's summary event lists at most this many numbers of each kind; every
+# expired record has its own `registry.update` event anyway.
+EXPIRY_SUMMARY_CAP = 1000
+
+
 @dataclass
 class ExpiryResult:
     expired: list[str] = field(default_factory=list)
@@ -258,58 +269,161 @@ class ExpiryResult:
 
 
 def expire_registrations(
-    today: dt.date, *, actor_label: str = "expire-registrations"
+    today: dt.date,
+    *,
+    actor_label: str = "expire-registrations",
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ExpiryResult:
     """Mark as expired every active registrant whose registration ran out before `today`.
 
     Idempotent: a second run on the same day finds nobody. A registrant under a
     disaster extension is valid until 60 days after the extended deadline; one
     whose renewal application is still being reviewed is left for the operator.
+
+    Works in batches of `batch_size` candidates in primary-key order, each
+    committed on its own (see `_expire_batch`), so overlapping runs share the
+    work and expire each record once. `progress(n)` is called after each
+    batch with the number of candidates it examined.
     """
-    from sekispe.registrant_requests.models import RequestKind, RequestStatus
-
+    size = batch_size or EXPIRY_BATCH_SIZE
     result = ExpiryResult()
-    pending = set(
-        RegistryRecord.objects.filter(
-            requests__kind=RequestKind.RENEWAL, requests__status=RequestStatus.SUBMITTED
-        ).values_list("pk", flat=True)
-    )
-    candidates = RegistryRecord.objects.filter(
-        status=RegistryStatus.ACTIVE, expires_on__lt=today
-    ).select_related("extension_measure")
-    with transaction.atomic():
-        for record in candidates:
-            if rules.valid_until(record.expires_on, extension_for(record)) >= today:
-                continue
-            if record.pk in pending:
-                result.awaiting_decision.append(record.registration_number)
-                continue
-            update_record(
-                record,
-                {"status": RegistryStatus.EXPIRED},
-                actor_label=actor_label,
-                reason="有効期限までに更新されなかったため失効",
-            )
-            result.expired.append(record.registration_number)
-    return result
-
-
-def run_daily_expiry(today: dt.date, *, actor_label: str = "expire-registrations") -> ExpiryResult:
-    """The daily job: expire what ran out, and one audit summary per run, so the
-    log shows the job ran even on days it changed nothing."""
-    with transaction.atomic():
-        result = expire_registrations(today, actor_label=actor_label)
-        record_event(
-            "registry.expiry_run",
-            actor_label=actor_label,
-            target_type="registry",
-            target_id=today.isoformat(),
-            data={
-                "today": today.isoformat(),
-                "expired": result.expired,
-                "awaiting_decision": result.awaiting_decision,
-            },
+    candidates = RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE, expires_on__lt=today)
+    last = 0
+    while True:
+        # Keyset paging: records left active (extension, pending renewal) stay
+        # candidates, so "the first N candidates" would find them again forever.
+        ids = list(
+            candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
         )
+        if not ids:
+            return result
+        last = ids[-1]
+        _expire_batch(ids, today, actor_label, result)
+        if progress is not None:
+            progress(len(ids))
+
+
+def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: ExpiryResult) -> None:
+    """Expire what is still due among `ids`, in one transaction.
+
+    The claim: the rows are read again with SELECT ... FOR UPDATE SKIP LOCKED
+    (PostgreSQL; on SQLite the IMMEDIATE transaction already excludes every
+    other writer), so a row another run or an operator's edit holds is left to
+    them (a missed one is expired by the next daily run), and what a
+    concurrent run has already expired no longer matches `status=active`.
+    The UPDATE repeats the condition and must change exactly the claimed rows.
+    History rows and audit events are written for exactly those, and the
+    search generation is bumped once, last, so its row lock is held only
+    while the batch commits.
+    """
+    from sekispe.registrant_requests.models import (
+        RegistrantRequest,
+        RequestKind,
+        RequestStatus,
+    )
+    from sekispe.registry.imports import _Table, _tracked, _write_history
+    from sekispe.search.services import bump_generation
+
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            RegistryRecord.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=RegistryStatus.ACTIVE, expires_on__lt=today)
+            .order_by("pk")
+            .values_list("pk", "registration_number", "expires_on", "extension_measure_id")
+        )
+        if not rows:
+            return
+        measures = {
+            m.pk: _extension(m.new_deadline, m.deadline_from, m.waived_courses)
+            for m in DisasterMeasure.objects.filter(
+                pk__in={measure for *_, measure in rows if measure is not None}
+            )
+        }
+        pending = set(
+            RegistrantRequest.objects.filter(
+                record_id__in=[pk for pk, *_ in rows],
+                kind=RequestKind.RENEWAL,
+                status=RequestStatus.SUBMITTED,
+            ).values_list("record_id", flat=True)
+        )
+        due: list[tuple[int, str]] = []
+        for pk, number, expires_on, measure in rows:
+            if rules.valid_until(expires_on, measures.get(measure)) >= today:
+                continue
+            if pk in pending:
+                result.awaiting_decision.append(number)
+                continue
+            due.append((pk, number))
+        if not due:
+            return
+        due_ids = [pk for pk, _number in due]
+        claimed = RegistryRecord.objects.filter(
+            pk__in=due_ids, status=RegistryStatus.ACTIVE
+        ).update(status=RegistryStatus.EXPIRED, updated_at=now)
+        if claimed != len(due):
+            # Cannot happen while the rows are locked; roll the batch back rather
+            # than write history for rows this run did not change.
+            raise RuntimeError(f"expiry claimed {claimed} of {len(due)} locked records")
+        # The update sends no signals, so simple-history writes nothing by itself:
+        # the same "~" rows it would write, from the stored values.
+        tracked = _tracked(RegistryRecord)
+        _write_history(
+            RegistryRecord,
+            tracked,
+            RegistryRecord.objects.filter(pk__in=due_ids).order_by("pk").values_list(*tracked),
+            history_type="~",
+            user=None,
+            reason=EXPIRY_REASON,
+            now=now,
+        )
+        # One `registry.update` event per record, as `update_record` writes it,
+        # so each record's audit trail shows its expiry.
+        data = {"reason": EXPIRY_REASON, "changes": {"status": ["active", "expired"]}}
+        _Table(
+            AuditEvent,
+            ["created_at", "actor_label", "action", "target_type", "target_id", "data"],
+        ).insert(
+            [
+                (now, actor_label, "registry.update", "registry_record", number, data)
+                for _pk, number in due
+            ]
+        )
+        bump_generation()
+    result.expired.extend(number for _pk, number in due)
+
+
+def run_daily_expiry(
+    today: dt.date,
+    *,
+    actor_label: str = "expire-registrations",
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExpiryResult:
+    """The daily job: expire what ran out, and one audit summary per run, so the
+    log shows the job ran even on days it changed nothing.
+
+    No transaction around the whole run: the batches commit as they go (see
+    `expire_registrations`) and the summary is written after the last one.
+    """
+    result = expire_registrations(
+        today, actor_label=actor_label, batch_size=batch_size, progress=progress
+    )
+    data: dict[str, Any] = {"today": today.isoformat()}
+    for name in ("expired", "awaiting_decision"):
+        numbers = getattr(result, name)
+        data[name] = numbers[:EXPIRY_SUMMARY_CAP]
+        data[f"{name}_count"] = len(numbers)
+        if len(numbers) > EXPIRY_SUMMARY_CAP:
+            data[f"{name}_truncated"] = True
+    record_event(
+        "registry.expiry_run",
+        actor_label=actor_label,
+        target_type="registry",
+        target_id=today.isoformat(),
+        data=data,
+    )
     return result
 
 
