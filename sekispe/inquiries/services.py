@@ -37,6 +37,7 @@ from sekispe.inquiries.models import (
     InquiryTransition,
     PreferredForm,
 )
+from sekispe.lib.text import clean_free_text, clean_single_line
 from sekispe.listings.models import Listing
 from sekispe.outbox.services import queue_templated
 from sekispe.reference import data
@@ -177,6 +178,17 @@ class InquiryDraft:
     message: str
     wants_free_first_session: bool
     company_profile: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        # Defence in depth behind InquiryForm: the names and the address go
+        # into mail the specialist receives, so a draft built by any other
+        # caller must not carry a line break (a forged header) or an invisible
+        # character. Raises UnsafeText (a ValueError): the form already refused
+        # such text with a message, so reaching here is a programming error.
+        for value in (self.company_name, self.contact_name, self.contact_email):
+            clean_single_line(value)
+        # The message is multi-line: line breaks are its own, NUL and the like are not.
+        clean_free_text(self.message)
 
 
 def _rate_limit(sender: Any) -> None:

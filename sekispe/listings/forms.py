@@ -16,6 +16,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import TextRuleMixin
 from sekispe.listings.lifecycle import GATED_FIELDS, ListingChanges
 from sekispe.listings.models import Availability, Listing
 from sekispe.reference import data
@@ -93,7 +94,7 @@ def _checkboxes(label: Any, choices: list[tuple[Any, str]], **kwargs: Any) -> fo
     )
 
 
-class ListingForm(AccessibleFormMixin, forms.Form):
+class ListingForm(TextRuleMixin, AccessibleFormMixin, forms.Form):
     """Every self-declared item of a listing, grouped as in 003's mock table."""
 
     # (a) 支援内容
@@ -306,7 +307,7 @@ def _normalised(text: str) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-class AvailabilityForm(AccessibleFormMixin, forms.Form):
+class AvailabilityForm(TextRuleMixin, AccessibleFormMixin, forms.Form):
     availability = forms.ChoiceField(
         label=_("新しい相談の受付"), choices=Availability.choices, widget=forms.RadioSelect
     )
