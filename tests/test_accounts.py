@@ -134,6 +134,9 @@ def test_account_limit_is_per_account(client, sme, institution):
 def test_address_limit_spans_accounts(client, sme, institution, operator):
     for email in (sme.email, institution.email, "nobody@example.jp"):
         assert post_login(client, email, "guess").status_code == 400
+    # Past its budget the address gets one check per account a window, not
+    # none (issue 13 finding 2): the second guess at the operator is refused.
+    assert post_login(client, operator.email, "guess").status_code == 400
     response = post_login(client, operator.email)
     assert response.status_code == 429
     assert THROTTLED.search(text(response))

@@ -141,3 +141,26 @@ def test_the_daily_job_purges_counters_older_than_two_days_and_keeps_the_rest():
         call_command("listings_maintenance", stdout=out)
     assert set(RateLimitCounter.objects.values_list("key", flat=True)) == {"recent"}
     assert "カウンタの削除 1 件" in out.getvalue()
+
+
+def test_consume_stops_at_the_limit_and_a_refusal_counts_nothing():
+    decisions = [ratelimit.consume("k", THREE_PER_MINUTE) for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert RateLimitCounter.objects.get(key="k").count == 3
+    ratelimit.refund("k")
+    assert ratelimit.consume("k", THREE_PER_MINUTE).allowed
+    assert not ratelimit.consume("k", THREE_PER_MINUTE).allowed
+
+
+def test_consume_opens_a_new_window_and_refund_never_goes_below_zero():
+    with time_machine.travel(START, tick=False) as clock:
+        for _ in range(3):
+            ratelimit.consume("k", THREE_PER_MINUTE)
+        clock.shift(dt.timedelta(minutes=1))
+        decision = ratelimit.consume("k", THREE_PER_MINUTE)
+        assert (decision.allowed, decision.count) == (True, 1)
+        assert decision.retry_after == dt.timedelta(minutes=1)
+    for _ in range(3):
+        ratelimit.refund("k")
+    assert RateLimitCounter.objects.get(key="k").count == 0
+    ratelimit.refund("missing")  # nothing to give back

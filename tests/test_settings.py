@@ -27,6 +27,7 @@ MINIMAL_PROD_ENV = {
     "ALLOWED_HOSTS": "sekispe.example.jp",
     "DATABASE_URL": "postgres://sekispe:db-pass@db.internal:5433/sekispe_prod",
     "SITE_URL": "https://sekispe.example.jp",
+    "TRUSTED_PROXY_HOPS": "1",
 }
 
 
@@ -208,6 +209,8 @@ def test_production_refuses_to_start_without_each_required_variable(name):
         ({"SECURE_SSL_REDIRECT": "maybe"}, "SECURE_SSL_REDIRECT"),
         ({"ADMINS": "Ops team"}, "ADMINS"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS"),
+        ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_production_refuses_a_misread_value(env, named):

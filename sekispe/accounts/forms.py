@@ -14,9 +14,12 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
+from django.core.exceptions import ValidationError
 from django.template import loader
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from sekispe.accounts import services
 from sekispe.accounts.models import Role, User, normalize_email
 from sekispe.outbox.services import queue_message
 
@@ -34,6 +37,15 @@ def _password_fields() -> tuple[forms.CharField, forms.CharField]:
     return SetPasswordMixin.create_password_fields(
         label1=_("パスワード"), label2=_("パスワード（確認用）")
     )
+
+
+def throttled_message(minutes: int) -> str:
+    """What a refused sign-in or password check says, wherever it happens."""
+    return ngettext(
+        "ログインの試行回数が上限に達しました。%(n)d分後にもう一度お試しください。",
+        "ログインの試行回数が上限に達しました。%(n)d分後にもう一度お試しください。",
+        minutes,
+    ) % {"n": minutes}
 
 
 class LoginForm(forms.Form):
@@ -137,3 +149,32 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     # Django's PasswordResetForm.save() hands each message to self.send_mail;
     # here that queues it in the outbox, so the request never talks to SMTP.
     send_mail = _queue_reset_mail
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, with the old password checked within the sign-in budgets.
+
+    Django checks it with `user.check_password`, not `authenticate`, so the
+    backend's throttle would not see it; a stolen session must not become a
+    way to guess the password unthrottled.
+    """
+
+    def __init__(self, user: Any, *args: Any, request: Any = None, **kwargs: Any) -> None:
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        try:
+            correct = services.checked_password(
+                self.request, self.user.email, lambda: self.user.check_password(old_password)
+            )
+        except services.LoginThrottled as exc:
+            raise ValidationError(
+                throttled_message(exc.throttle.retry_after_minutes), code="throttled"
+            ) from exc
+        if not correct:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

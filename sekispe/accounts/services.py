@@ -10,13 +10,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -165,6 +169,10 @@ def register_sme(email: str, password: str, *, organization: str, display_name: 
     email = normalize_email(email)
     existing = User.objects.filter(email=email).first()
     if existing is not None:
+        # Hash the password anyway, as creating the account would: without
+        # this work a known address answered in a few ms and a new one after
+        # an argon2 hash, which told who is registered.
+        make_password(password)
         if existing.role == Role.SME and not existing.is_active and not existing.email_verified_at:
             # The first verification e-mail was lost: send a fresh link instead.
             _send_verification(existing)
@@ -264,6 +272,25 @@ class Throttle:
     retry_after_minutes: int = 0
 
 
+class LoginThrottled(PermissionDenied):
+    """A password check refused because a budget is spent.
+
+    A PermissionDenied, so raised from the authentication backend it makes
+    Django stop trying backends and `authenticate` return None.
+    """
+
+    def __init__(self, throttle: Throttle) -> None:
+        super().__init__("sign-in attempts throttled")
+        self.throttle = throttle
+
+
+T = TypeVar("T")
+
+# Where the backend leaves the refusal for the page that called `authenticate`
+# (which only ever sees None), so the app login page can answer 429.
+_REFUSAL_ATTRIBUTE = "sekispe_login_throttle"
+
+
 def _login_rules() -> tuple[ratelimit.Limit, ratelimit.Limit]:
     return (
         ratelimit.rule("LOGIN_FAILURES_PER_ACCOUNT"),
@@ -275,30 +302,98 @@ def _account_key(email: str) -> str:
     return f"login:account:{normalize_email(email)}"
 
 
-def login_throttle(request: HttpRequest, email: str) -> Throttle:
-    """Refuse before checking the password once either failure budget is spent."""
+def _pair_key(request: HttpRequest, email: str) -> str:
+    # Keyed hashes: the counter table holds neither the address nor the e-mail.
+    account = hashlib.sha256(f"{settings.SECRET_KEY}:{normalize_email(email)}".encode())
+    return f"login:pair:{ratelimit.hashed_client_ip(request)[:32]}:{account.hexdigest()[:32]}"
+
+
+def _minutes(wait: dt.timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds() / 60))
+
+
+def checked_password(request: HttpRequest | None, email: str, check: Callable[[], T]) -> T:
+    """Run the password check `check` (truthy on success) within the sign-in budgets.
+
+    Every path that checks a password comes here (the authentication backend,
+    so the app and admin logins, and the password change form), so they share
+    one budget. Policy (docs/deployment.md, "Proxies and rate limits"):
+
+    - per account, from all addresses together: LOGIN_FAILURES_PER_ACCOUNT
+      checks a window; when spent the account is under attack and even the
+      right password waits for the window to end;
+    - per address: LOGIN_FAILURES_PER_IP checks a window for any accounts;
+      past it the address may still try each account once a window, so a
+      busy or shared address (an office, a misconfigured proxy) slows
+      guessing but never locks out a correct password for another account.
+
+    The budget is taken before the check, atomically, so concurrent attempts
+    cannot run more checks than the limit; a success gives it back. Raises
+    LoginThrottled, without running `check`, when a budget is spent.
+    """
     account_rule, ip_rule = _login_rules()
-    decisions = [
-        ratelimit.peek(_account_key(email), account_rule),
-        ratelimit.peek(ratelimit.ip_key("login", request), ip_rule),
-    ]
-    blocked = [d for d in decisions if not d.allowed]
-    if not blocked:
-        return Throttle(True)
-    wait = max(d.retry_after for d in blocked)
-    return Throttle(False, max(1, math.ceil(wait.total_seconds() / 60)))
+    taken: list[str] = []
+
+    def refuse(wait: dt.timedelta) -> NoReturn:
+        for key in taken:
+            ratelimit.refund(key)
+        throttle = Throttle(False, _minutes(wait))
+        if request is not None:
+            setattr(request, _REFUSAL_ATTRIBUTE, throttle)
+        raise LoginThrottled(throttle)
+
+    account_key = _account_key(email)
+    decision = ratelimit.consume(account_key, account_rule)
+    if not decision.allowed:
+        refuse(decision.retry_after)
+    taken.append(account_key)
+    pair_key = None
+    if request is not None:
+        ip_key = ratelimit.ip_key("login", request)
+        decision = ratelimit.consume(ip_key, ip_rule)
+        if decision.allowed:
+            taken.append(ip_key)
+        else:
+            pair_key = _pair_key(request, email)
+            pair = ratelimit.consume(pair_key, ratelimit.Limit(1, ip_rule.window))
+            if not pair.allowed:
+                # Either window ending lets the next try through.
+                refuse(min(decision.retry_after, pair.retry_after))
+    result = check()
+    if result:
+        # The account's budget refills; the address only gets back this one
+        # attempt, so a valid account cannot reset guessing against others.
+        ratelimit.reset(account_key)
+        if len(taken) > 1:
+            ratelimit.refund(taken[1])
+        if pair_key is not None:
+            ratelimit.reset(pair_key)
+    return result
 
 
-def record_login_failure(request: HttpRequest, email: str) -> None:
-    account_rule, ip_rule = _login_rules()
-    ratelimit.hit(_account_key(email), account_rule)
-    ratelimit.hit(ratelimit.ip_key("login", request), ip_rule)
+def login_refusal(request: HttpRequest) -> Throttle | None:
+    """Why `authenticate` just returned None for `request`, if a budget was spent."""
+    return getattr(request, _REFUSAL_ATTRIBUTE, None)
 
 
-def record_login_success(email: str) -> None:
-    # The account's budget refills on success; the address's does not, so one
-    # valid account cannot be used to reset guessing against others.
-    ratelimit.reset(_account_key(email))
+# ----------------------------------------------------------- password reset
+
+
+def password_reset_allowed(request: HttpRequest, email: str) -> bool:
+    """Whether a reset mail may be queued: per target address and per client address.
+
+    The caller answers the same either way; a refusal counts nothing, so the
+    owner gets a mail again as soon as the window ends.
+    """
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{normalize_email(email)}".encode())
+    email_key = f"reset:email:{digest.hexdigest()[:32]}"
+    if not ratelimit.consume(email_key, ratelimit.rule("PASSWORD_RESETS_PER_EMAIL")).allowed:
+        return False
+    ip_rule = ratelimit.rule("PASSWORD_RESETS_PER_IP")
+    if not ratelimit.consume(ratelimit.ip_key("reset", request), ip_rule).allowed:
+        ratelimit.refund(email_key)
+        return False
+    return True
 
 
 def sign_out_everywhere(user: User) -> None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -56,36 +55,29 @@ def _posted(request: HttpRequest) -> object:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_page(request: HttpRequest) -> HttpResponse:
-    """Public. Throttled per account and per address before the password is checked."""
+    """Public. Throttled per account and per address before the password is checked
+    (by the authentication backend; see `services.checked_password`)."""
     next_url = _safe_next(request)
     form = forms.LoginForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        throttle = services.login_throttle(request, email)
-        if not throttle.allowed:
-            n = throttle.retry_after_minutes
-            form.add_error(
-                None,
-                ngettext(
-                    "ログインの試行回数が上限に達しました。%(n)d分後にもう一度お試しください。",
-                    "ログインの試行回数が上限に達しました。%(n)d分後にもう一度お試しください。",
-                    n,
-                )
-                % {"n": n},
-            )
+        # The backend takes the budgets before it checks the password (one
+        # place for every login, admin's included).
+        user = authenticate(request, username=email, password=form.cleaned_data["password"])
+        refusal = services.login_refusal(request)
+        if refusal is not None:
+            n = refusal.retry_after_minutes
+            form.add_error(None, forms.throttled_message(n))
             context = {"form": form, "next": next_url}
             response = render(request, "accounts/login.html", context, status=429)
             response["Retry-After"] = str(n * 60)
             return response
-        user = authenticate(request, username=email, password=form.cleaned_data["password"])
         if user is None:
-            services.record_login_failure(request, email)
             # The same words whether the address is unknown, unverified or the password wrong.
             form.add_error(None, _("メールアドレスまたはパスワードが正しくありません。"))
             status = 400
         else:
-            services.record_login_success(email)
             login(request, user)
             return redirect(next_url or reverse("accounts:home"))
     elif request.method == "POST":
@@ -226,6 +218,13 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.html"
     success_url = reverse_lazy("accounts:password_reset_done")
 
+    def form_valid(self, form: forms.PasswordResetForm) -> HttpResponse:
+        # Past the per-address or per-target limit nothing is queued, and the
+        # answer is the same redirect, so it tells nothing about the limit.
+        if services.password_reset_allowed(self.request, form.cleaned_data["email"]):
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     """Public."""
@@ -241,12 +240,18 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     """Public."""
 
 
-password_change = any_role(
-    auth_views.PasswordChangeView.as_view(
-        template_name="accounts/password_change_form.html",
-        success_url=reverse_lazy("accounts:password_change_done"),
-    )
-)
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Any role. The old password is checked within the sign-in budgets."""
+
+    form_class = forms.PasswordChangeForm
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+password_change = any_role(PasswordChangeView.as_view())
 password_change_done = any_role(
     auth_views.PasswordChangeDoneView.as_view(
         template_name="accounts/password_change_done.html",

@@ -69,6 +69,35 @@ def hit(key: str, rule: Limit) -> Decision:
     )
 
 
+def consume(key: str, rule: Limit) -> Decision:
+    """Take one unit of `key`'s budget if any is left; a refusal counts nothing.
+
+    For a check that must not run past the limit (a password check): the
+    caller consumes first and runs the check only when allowed, so N
+    concurrent callers get at most `rule.limit` checks. The row lock (or
+    SQLite's IMMEDIATE transaction, which serialises writers) makes the read
+    and the conditional increment one step.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        RateLimitCounter.objects.bulk_create(
+            [RateLimitCounter(key=key, window_start=now, count=0)], ignore_conflicts=True
+        )
+        counter = RateLimitCounter.objects.select_for_update().get(key=key)
+        if not _window_open(counter, rule.window, now):
+            counter.window_start, counter.count = now, 0
+        allowed = counter.count < rule.limit
+        if allowed:
+            counter.count += 1
+            counter.save(update_fields=["window_start", "count"])
+    return Decision(allowed, counter.count, counter.window_start + rule.window - now)
+
+
+def refund(key: str) -> None:
+    """Give back one unit taken by `consume` (the event turned out not to count)."""
+    RateLimitCounter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
+
+
 def reset(key: str) -> None:
     RateLimitCounter.objects.filter(key=key).delete()
 
@@ -85,8 +114,10 @@ def purge_expired(now: dt.datetime | None = None) -> int:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address. Behind a proxy, set SEKISPE_TRUSTED_PROXY_HOPS so the
-    right X-Forwarded-For entry is used; a client can forge the leftmost ones."""
+    """The client address. Behind a proxy, set TRUSTED_PROXY_HOPS (settings and
+    environment alike) to the number of proxies that append to X-Forwarded-For,
+    so the entry the nearest trusted proxy saw is used; a client can forge the
+    leftmost ones. Production refuses to start without it (settings/prod.py)."""
     hops = getattr(settings, "TRUSTED_PROXY_HOPS", 0)
     if hops:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]

@@ -112,6 +112,9 @@ PASSWORD_HASHERS = [
     # Kept so hashes made before argon2 still verify (and are upgraded on login).
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The only backend: the model backend behind the sign-in budgets, so every
+# password check (app, admin, any future API) is throttled in one place.
+AUTHENTICATION_BACKENDS = ["sekispe.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "search:index"
@@ -122,15 +125,19 @@ EMAIL_VERIFICATION_TIMEOUT = env_int("EMAIL_VERIFICATION_TIMEOUT", 3 * 24 * 3600
 # Where links in e-mails point; requests are not always at hand (daily jobs).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
-# Rate limits: (allowed events, window in seconds). Failed logins count per
-# account and per client address; contact reveals by anonymous visitors per
-# address, by signed-in SMEs and institutions per account (a ceiling normal
-# use never reaches).
+# Rate limits: (allowed events, window in seconds). Password checks count per
+# account and per client address (policy: accounts.services.checked_password);
+# contact reveals by anonymous visitors per address, by signed-in SMEs and
+# institutions per account (a ceiling normal use never reaches).
 LOGIN_FAILURES_PER_ACCOUNT = (env_int("LOGIN_FAILURES_PER_ACCOUNT", 5), 15 * 60)
 LOGIN_FAILURES_PER_IP = (env_int("LOGIN_FAILURES_PER_IP", 20), 15 * 60)
 CONTACT_REVEALS_ANONYMOUS_PER_IP = (env_int("CONTACT_REVEALS_ANONYMOUS_PER_IP", 30), 3600)
 CONTACT_REVEALS_SIGNED_IN = (env_int("CONTACT_REVEALS_SIGNED_IN", 500), 24 * 3600)
 SIGNUPS_PER_IP = (env_int("SIGNUPS_PER_IP", 10), 3600)
+# Password-reset mails per target address and per client address an hour;
+# past either the form answers the same and queues nothing.
+PASSWORD_RESETS_PER_EMAIL = (env_int("PASSWORD_RESETS_PER_EMAIL", 3), 3600)
+PASSWORD_RESETS_PER_IP = (env_int("PASSWORD_RESETS_PER_IP", 10), 3600)
 # Self-diagnosis results stored per client address: generous, because a whole
 # consultation event may share one address.
 DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
@@ -149,7 +156,9 @@ INQUIRIES_PER_SME = (env_int("INQUIRIES_PER_SME", 5), 24 * 3600)
 INQUIRIES_PER_INSTITUTION = (env_int("INQUIRIES_PER_INSTITUTION", 60), 24 * 3600)
 # Public sign-ups for a consultation event per client address (a venue shares one).
 EVENT_SIGNUPS_PER_IP = (env_int("EVENT_SIGNUPS_PER_IP", 60), 3600)
-# Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use REMOTE_ADDR).
+# Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use
+# REMOTE_ADDR). Production requires it to be set (docs/deployment.md,
+# "Proxies and rate limits").
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)

@@ -56,6 +56,19 @@ if urlsplit(SITE_URL).scheme == "http" and urlsplit(SITE_URL).hostname not in {
 # the proxy must then set X-Forwarded-Proto (and strip it from clients).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# With that header trusted, a proxy is expected in front, and REMOTE_ADDR is
+# the proxy's: unless TRUSTED_PROXY_HOPS says how many X-Forwarded-For entries
+# the proxies append, every per-address rate limit counts the whole site as
+# one visitor. No default guesses it: 0 (no proxy) or N must be set.
+_proxy_hops = env_str("TRUSTED_PROXY_HOPS", "").strip()
+if SECURE_PROXY_SSL_HEADER and not (_proxy_hops.isascii() and _proxy_hops.isdigit()):
+    raise ConfigError(
+        f"TRUSTED_PROXY_HOPS={_proxy_hops!r}: environment variable TRUSTED_PROXY_HOPS is "
+        "required in production: the number of proxies in front that append to "
+        "X-Forwarded-For (1 for one nginx), or 0 when clients connect directly "
+        "(docs/deployment.md, 'Proxies and rate limits')"
+    )
+TRUSTED_PROXY_HOPS = int(_proxy_hops)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
