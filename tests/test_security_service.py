@@ -182,6 +182,7 @@ def test_finding_08_missing_collectstatic_is_caught_by_readiness_not_healthz(set
     page is a 500. /healthz stays cheap (liveness + database) and says ok, so
     readiness must say what is wrong: sekispe/worker/health.py `_static` probes
     health.STATIC_PROBE and reports `static_files_missing`."""
+    (tmp_path / "static").mkdir()  # there, but empty: collectstatic never ran
     settings.STATIC_ROOT = tmp_path / "static"
     settings.STORAGES = {
         **settings.STORAGES,
