@@ -13,6 +13,8 @@ import os
 # Defaults production refuses to guess; set before prod.py reads them.
 os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# A local trial has no proxy in front.
+os.environ.setdefault("TRUSTED_PROXY_HOPS", "0")
 # Nobody should receive mail from a demo; the worker prints it instead.
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
