@@ -576,7 +576,8 @@ PREFECTURES = {p.code: p for p in data.PREFECTURES}
 QUALIFICATION_NAMES = {code: name for code, name, _ in data.QUALIFICATIONS}
 OTHER_QUALIFICATIONS = ["PMP", "ネットワークスペシャリスト", "CompTIA Security+", "行政書士"]
 NAME_TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+    # Cf: names refuse invisible formatting characters (U+202E, U+200B; lib/text.py).
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
     max_size=20,
 ).filter(lambda s: 0 < len(unicodedata.normalize("NFKC", s).strip()) <= 60)
 
@@ -632,7 +633,10 @@ def listing_rows(draw: st.DrawFn) -> tuple[dict[str, str], ListingInput]:
     profile = draw(
         st.text(
             alphabet=st.characters(
-                codec="utf-8", exclude_categories=("Cc", "Cs"), include_characters="\n"
+                # Cf: free text loses invisible formatting characters (lib/text.py).
+                codec="utf-8",
+                exclude_categories=("Cc", "Cf", "Cs"),
+                include_characters="\n",
             ),
             max_size=80,
         )

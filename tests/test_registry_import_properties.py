@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sekispe.lib.cells import normalize_cell
 from sekispe.lib.csvfile import CsvRow
 from sekispe.lib.dates import add_years, fiscal_year
+from sekispe.lib.text import CONTROL, INVISIBLE
 from sekispe.reference import data
 from sekispe.registry.importer import (
     COURSE_COLUMNS,
@@ -206,6 +207,58 @@ def test_one_arbitrary_cell_is_read_or_reported_on_its_column(
         assert {e.column for e in errors} <= {column, "expires_on"}
     else:
         assert errors == []
+
+
+# Characters the text rule refuses in any single-line cell (sekispe/lib/text.py).
+UNSAFE = st.sampled_from(
+    "\x00\x01\x07\x1b\x1f\x7f\x85\x9f\u00ad\u061c\u200b\u200d\u200e\u202a\u202e"
+    "\u2060\u2066\u2069\ufeff"
+)
+
+
+@FAST
+@given(registry_rows(), st.sampled_from(REGISTRY_COLUMNS), UNSAFE, st.integers(0, 40))
+def test_a_control_or_invisible_character_in_any_cell_is_reported_on_its_column(
+    valid: tuple[RegistryRow, list[str]], column: str, char: str, at: int
+) -> None:
+    cells = list(valid[1])
+    index = REGISTRY_COLUMNS.index(column)
+    value = cells[index]
+    cells[index] = value[:at] + char + value[at:]
+
+    parsed, errors = parse_registry_csv(to_csv(REGISTRY_COLUMNS, [cells]), today=TODAY)
+
+    assert parsed == []
+    assert [(e.row, e.column) for e in errors] == [(2, column)]
+    assert f"U+{ord(char):04X}" in errors[0].message
+    assert char not in str(errors[0])  # escaped: safe for a terminal and for jsonb
+
+
+@FAST
+@given(registry_rows(), st.sampled_from(REGISTRY_COLUMNS), UNSAFE, st.integers(0, 20))
+def test_a_control_or_invisible_character_in_the_header_is_named_on_row_1(
+    valid: tuple[RegistryRow, list[str]], column: str, char: str, at: int
+) -> None:
+    header = [name if name != column else name[:at] + char + name[at:] for name in REGISTRY_COLUMNS]
+
+    parsed, errors = parse_registry_csv(to_csv(tuple(header), [valid[1]]), today=TODAY)
+
+    assert parsed == []
+    assert [(e.row, e.column) for e in errors] == [(1, "")]
+    number = REGISTRY_COLUMNS.index(column) + 1
+    assert f"{number} 列目" in errors[0].message
+    assert f"U+{ord(char):04X}" in errors[0].message
+    assert char not in str(errors[0])
+
+
+@FAST
+@given(st.text(max_size=300))
+def test_no_error_message_ever_holds_a_control_or_invisible_character(text: str) -> None:
+    _parsed, errors = parse_registry_csv(text, today=TODAY)
+    _courses, course_errors = parse_course_csv(text, known_numbers=set(), today=TODAY)
+
+    for error in [*errors, *course_errors]:
+        assert not CONTROL.search(str(error)) and not INVISIBLE.search(str(error))
 
 
 @FAST

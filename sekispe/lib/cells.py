@@ -10,21 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from sekispe.lib.csvfile import CsvRow, header_problems
+from sekispe.lib.text import UnsafeText, clean_free_text, clean_single_line, reject_control, visible
 from sekispe.reference.services import resolve_prefecture
+
+T = TypeVar("T")
 
 SEPARATOR = "|"
 PREFECTURE_DESCRIPTION = "都道府県名またはJISコード（01〜47）"
 
 _TRUE = frozenset({"true", "1", "あり"})
 _FALSE = frozenset({"false", "0", "なし"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DIGITS6 = re.compile(r"[0-9]{6}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -35,6 +38,13 @@ class RowError:
     column: str  # empty when the problem concerns the whole row
     message: str
 
+    def __post_init__(self) -> None:
+        # Messages quote cells, and a cell may hold NUL or U+202E: written as
+        # escapes, the message is safe on a terminal and in the audit event
+        # (PostgreSQL refuses NUL in jsonb), and shows what the file holds.
+        object.__setattr__(self, "column", visible(self.column))
+        object.__setattr__(self, "message", visible(self.message))
+
     def __str__(self) -> str:
         if self.column:
             return f"行 {self.row}, 列 {self.column}: {self.message}"
@@ -43,6 +53,44 @@ class RowError:
 
 class CellError(ValueError):
     """A cell that cannot be read; the message is shown to the operator as is."""
+
+
+class UnsafeCellError(CellError):
+    """A cell holding a character the text rule (sekispe.lib.text) refuses."""
+
+
+def unsafe_message(exc: UnsafeText, label: str = "") -> str:
+    subject = f"{label}に" if label else ""
+    if exc.kind == "newline":
+        return f"{subject}改行（{exc.code_point}）を含めることはできません。"
+    what = "見えない書式文字" if exc.kind == "invisible" else "制御文字"
+    return f"{subject}{what}を含めることはできません。{exc.code_point} の文字を削除してください。"
+
+
+def read_cell(parse: Callable[[], T], value: str, *, multiline: bool = False) -> T:
+    """`parse()` for the cell `value`, with the text rule applied to every cell.
+
+    A parser's own text check (check_text) names the field and wins; otherwise
+    a cell holding a control character (or, single-line, an invisible one) is
+    refused whatever the parser made of it: str.strip() alone would silently
+    drop \x1c-\x1f at the edges, and a date or code parser would quote the NUL.
+    """
+    try:
+        result = parse()
+    except UnsafeCellError:
+        raise
+    except CellError:
+        _screen(value, multiline=multiline)
+        raise
+    _screen(value, multiline=multiline)
+    return result
+
+
+def _screen(value: str, *, multiline: bool) -> None:
+    try:
+        reject_control(value, multiline=True) if multiline else clean_single_line(value)
+    except UnsafeText as exc:
+        raise UnsafeCellError(unsafe_message(exc)) from None
 
 
 def normalize_cell(value: str) -> str:
@@ -67,6 +115,15 @@ def header_errors(header: CsvRow | None, columns: Sequence[str]) -> list[RowErro
     """Errors for a missing or wrong header row; empty when it matches `columns` exactly."""
     if header is None:
         return [RowError(1, "", "ファイルが空です。ヘッダー行が必要です。")]
+    unsafe = []
+    for number, cell in enumerate(header.cells, start=1):
+        try:
+            clean_single_line(cell)
+        except UnsafeText as exc:
+            label = f"ヘッダー行の {number} 列目「{cell}」"
+            unsafe.append(RowError(header.line, "", unsafe_message(exc, label)))
+    if unsafe:
+        return unsafe
     problems = header_problems([normalize_cell(c) for c in header.cells], columns)
     return [RowError(header.line, "", f"ヘッダー行が正しくありません。{p}") for p in problems]
 
@@ -116,12 +173,15 @@ def parse_text(
 
 
 def check_text(value: str, label: str, max_length: int | None, *, multiline: bool = False) -> str:
-    # PostgreSQL refuses NUL in text, and other control characters are
-    # copy-paste debris that would end up on the public page.
-    if _CONTROL.search(value):
-        raise CellError(f"{label}に制御文字を含めることはできません。")
-    if not multiline and ("\n" in value or "\r" in value):
-        raise CellError(f"{label}に改行を含めることはできません。")
+    """`value` under the text rule (sekispe.lib.text), or UnsafeCellError naming `label`.
+
+    Single-line text refuses line breaks, control and invisible characters;
+    multi-line text keeps line breaks and tabs and loses invisible characters.
+    """
+    try:
+        value = clean_free_text(value) if multiline else clean_single_line(value)
+    except UnsafeText as exc:
+        raise UnsafeCellError(unsafe_message(exc, label)) from None
     if max_length is not None and len(value) > max_length:
         raise CellError(
             f"{label}は{max_length}文字以内にしてください（{len(value)}文字あります）。"

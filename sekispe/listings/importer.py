@@ -27,6 +27,7 @@ from sekispe.lib.cells import (
     parse_registration_number,
     parse_required_text,
     parse_text,
+    read_cell,
     row_cells,
     split_cell,
 )
@@ -92,6 +93,8 @@ COLUMNS: tuple[str, ...] = (
     "accepting",
     "profile",
 )
+# Cells whose text may span lines (the text rule's multi-line case).
+MULTILINE = frozenset({"profile"})
 FEE_COLUMNS: dict[str, str] = {
     "fee_visit": "visit",
     "fee_online": "online",
@@ -275,7 +278,8 @@ def parse_row(row: CsvRow) -> tuple[ListingInput | None, list[RowError]]:
 
     def cell(column: str, parse: Callable[[str], Any]) -> None:
         try:
-            v[column] = parse(raw[column])
+            value = raw[column]
+            v[column] = read_cell(lambda: parse(value), value, multiline=column in MULTILINE)
         except CellError as exc:
             errors.append(RowError(row.line, column, str(exc)))
 

@@ -28,6 +28,7 @@ from sekispe.lib.cells import (
     parse_prefecture,
     parse_registration_number,
     parse_required_text,
+    read_cell,
     row_cells,
 )
 from sekispe.lib.csvfile import CsvFormatError, CsvRow, read_rows
@@ -256,9 +257,9 @@ class _Cells:
         self.values: dict[str, Any] = {}
         self.errors: list[RowError] = []
 
-    def read(self, column: str, parse: Callable[..., Any], *args: Any) -> Any:
+    def read(self, column: str, parse: Callable[..., Any], cell: str, *args: Any) -> Any:
         try:
-            value = parse(*args)
+            value = read_cell(lambda: parse(cell, *args), cell)
         except CellError as exc:
             self.errors.append(RowError(self.line, column, str(exc)))
             return None

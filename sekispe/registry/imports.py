@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from sekispe.audit.services import record_event
 from sekispe.lib.cells import RowError
+from sekispe.lib.text import visible
 from sekispe.registry.importer import CourseRow, RegistryRow
 from sekispe.registry.models import CourseCompletion, RegistryRecord
 
@@ -82,7 +83,8 @@ class ImportSource:
 
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "file": self.file,
+            # A file name may hold any character but "/" and NUL.
+            "file": visible(self.file),
             "sha256": self.sha256,
             "encoding": self.encoding,
             "os_user": self.os_user,
@@ -137,7 +139,9 @@ def record_rejected(
         data={
             **source.data(),
             "error_count": len(errors),
-            "errors": [str(e) for e in errors[:REJECTED_ERRORS_CAP]],
+            # RowError escapes its own text; plain strings get the same here,
+            # as PostgreSQL refuses NUL in jsonb and the event must be written.
+            "errors": [visible(str(e)) for e in errors[:REJECTED_ERRORS_CAP]],
         },
     )
 
