@@ -159,7 +159,7 @@ def test_finding_08_the_health_query_runs_under_a_statement_timeout(client):
         )
     else:
         # SQLite: no statement timeout exists; SELECT 1 takes no lock, and the
-        # connection's `timeout` bounds lock waits (docs/operations.md).
+        # connection's `timeout` bounds lock waits (sekispe/core/views.py).
         assert sql[0] == core_views.HEALTH_QUERY
 
 
