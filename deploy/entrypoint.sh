@@ -12,6 +12,10 @@ case "${SEKISPE_DEMO:-0}" in
     if [ -z "${SECRET_KEY:-}" ]; then
       export SECRET_KEY="sekispe-demo-only-key-not-secret-never-use-in-production"
     fi
+    # Nothing in front of the demo but the published loopback port.
+    if [ -z "${TRUSTED_PROXY_HOPS:-}" ]; then
+      export TRUSTED_PROXY_HOPS=0
+    fi
     ;;
   0 | "")
     export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-sekispe.settings.prod}"
