@@ -94,6 +94,12 @@ def test_finding_03_two_concurrent_expiry_runs_write_one_history_row_each(monkey
     history = expiry_history()
     assert len(history) == len(numbers)
     assert set(history.values()) == {1}
+    # The history row is the record after the change, as simple-history writes it.
+    assert set(
+        RegistryRecord.history.filter(history_change_reason=REASON).values_list(
+            "status", "history_type"
+        )
+    ) == {(RegistryStatus.EXPIRED, "~")}
     updates = Counter(
         AuditEvent.objects.filter(action="registry.update").values_list("target_id", flat=True)
     )
@@ -145,3 +151,20 @@ def test_finding_03_a_listing_save_is_not_blocked_while_expiry_runs():
     assert sorted(result.expired) == numbers
     listing.refresh_from_db()
     assert listing.profile == "経営者向けの研修も行っています。"
+
+
+def test_the_expiry_bench_runs_end_to_end_on_a_few_records(tmp_path):
+    from sekispe.devtools.bench import expiry as bench
+
+    report = bench.run_expiry_bench(records=40, batch_size=7, progress=False)
+
+    assert report["records"] == report["expired"] == 40
+    assert report["batch_size"] == 7
+    assert report["stored"] == {"expired": 40, "history_rows": 40, "audit_events": 40}
+    assert report["saves_before"]["n"] == bench.BASELINE_SAVES
+    assert {"n", "p50_ms", "max_ms"} <= report["saves_during"].keys()
+    assert report["save_errors"] == []
+    assert set(report["targets"]) == {"expiry_s"}
+    assert "expiries/s" in bench.format_report(report, "test")
+    assert "save max during" in bench.format_comparison({"test": report})
+    assert bench.write_report(report, "test", tmp_path).name == "expiry-test.json"

@@ -288,20 +288,22 @@ def expire_registrations(
     """
     size = batch_size or EXPIRY_BATCH_SIZE
     result = ExpiryResult()
-    candidates = RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE, expires_on__lt=today)
-    last = 0
-    while True:
-        # Keyset paging: records left active (extension, pending renewal) stay
-        # candidates, so "the first N candidates" would find them again forever.
-        ids = list(
-            candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
-        )
-        if not ids:
-            return result
-        last = ids[-1]
-        _expire_batch(ids, today, actor_label, result)
+    # The candidates' ids once, up front (300,000 ids are a few MB): paging with
+    # "id > last ORDER BY id LIMIT n" made PostgreSQL read and sort every
+    # remaining candidate through the (status, expires_on) index for each batch.
+    # Records left active (extension, pending renewal) are simply passed over,
+    # and what a concurrent run expired meanwhile no longer matches the claim.
+    ids = list(
+        RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE, expires_on__lt=today)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        _expire_batch(batch, today, actor_label, result)
         if progress is not None:
-            progress(len(ids))
+            progress(len(batch))
+    return result
 
 
 def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: ExpiryResult) -> None:
@@ -326,58 +328,65 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
     from sekispe.search.services import bump_generation
 
     now = timezone.now()
+    # Every tracked column is read with the claim, so the history rows need no
+    # second query: they are these values with the new status.
+    tracked = _tracked(RegistryRecord)
+    col = {name: tracked.index(name) for name in ("id", "status", "expires_on")}
+    col["number"] = tracked.index("registration_number")
+    col["measure"] = tracked.index("extension_measure_id")
     with transaction.atomic():
         rows = list(
             RegistryRecord.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, status=RegistryStatus.ACTIVE, expires_on__lt=today)
             .order_by("pk")
-            .values_list("pk", "registration_number", "expires_on", "extension_measure_id")
+            .values_list(*tracked)
         )
         if not rows:
             return
         measures = {
             m.pk: _extension(m.new_deadline, m.deadline_from, m.waived_courses)
             for m in DisasterMeasure.objects.filter(
-                pk__in={measure for *_, measure in rows if measure is not None}
+                pk__in={row[col["measure"]] for row in rows} - {None}
             )
         }
         pending = set(
             RegistrantRequest.objects.filter(
-                record_id__in=[pk for pk, *_ in rows],
+                record_id__in=[row[col["id"]] for row in rows],
                 kind=RequestKind.RENEWAL,
                 status=RequestStatus.SUBMITTED,
             ).values_list("record_id", flat=True)
         )
-        due: list[tuple[int, str]] = []
-        for pk, number, expires_on, measure in rows:
-            if rules.valid_until(expires_on, measures.get(measure)) >= today:
+        due: list[tuple[Any, ...]] = []
+        for row in rows:
+            extension = measures.get(row[col["measure"]])
+            if rules.valid_until(row[col["expires_on"]], extension) >= today:
                 continue
-            if pk in pending:
-                result.awaiting_decision.append(number)
+            if row[col["id"]] in pending:
+                result.awaiting_decision.append(row[col["number"]])
                 continue
-            due.append((pk, number))
+            due.append(row)
         if not due:
             return
-        due_ids = [pk for pk, _number in due]
         claimed = RegistryRecord.objects.filter(
-            pk__in=due_ids, status=RegistryStatus.ACTIVE
+            pk__in=[row[col["id"]] for row in due], status=RegistryStatus.ACTIVE
         ).update(status=RegistryStatus.EXPIRED, updated_at=now)
         if claimed != len(due):
             # Cannot happen while the rows are locked; roll the batch back rather
             # than write history for rows this run did not change.
             raise RuntimeError(f"expiry claimed {claimed} of {len(due)} locked records")
         # The update sends no signals, so simple-history writes nothing by itself:
-        # the same "~" rows it would write, from the stored values.
-        tracked = _tracked(RegistryRecord)
+        # the same "~" rows it would write (updated_at is not tracked).
+        status = col["status"]
         _write_history(
             RegistryRecord,
             tracked,
-            RegistryRecord.objects.filter(pk__in=due_ids).order_by("pk").values_list(*tracked),
+            [(*row[:status], RegistryStatus.EXPIRED.value, *row[status + 1 :]) for row in due],
             history_type="~",
             user=None,
             reason=EXPIRY_REASON,
             now=now,
         )
+        numbers = [row[col["number"]] for row in due]
         # One `registry.update` event per record, as `update_record` writes it,
         # so each record's audit trail shows its expiry.
         data = {"reason": EXPIRY_REASON, "changes": {"status": ["active", "expired"]}}
@@ -387,11 +396,11 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
         ).insert(
             [
                 (now, actor_label, "registry.update", "registry_record", number, data)
-                for _pk, number in due
+                for number in numbers
             ]
         )
         bump_generation()
-    result.expired.extend(number for _pk, number in due)
+    result.expired.extend(numbers)
 
 
 def run_daily_expiry(

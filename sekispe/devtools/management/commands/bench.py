@@ -1,7 +1,8 @@
-"""`sekispe bench search|import|matching`: benchmarks that never touch your database.
+"""`sekispe bench search|import|matching|expiry`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
-imports at 50,000 + 300,000 rows. Both run on scratch databases: SQLite
+imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
+300,000 expiries with a concurrent listing save. These run on scratch databases: SQLite
 always; PostgreSQL too when DATABASE_URL points at PostgreSQL (or with
 --databases sqlite,postgres --postgres-url ...). `matching`: fairness and
 relevance of the result ordering, simulated in memory (no database) with the
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sekispe.devtools.bench import expiry as expiry_bench
 from sekispe.devtools.bench import imports as import_bench
 from sekispe.devtools.bench import matching as matching_bench
 from sekispe.devtools.bench import search as bench
@@ -31,7 +33,9 @@ class Command(BaseCommand):
         "demo specialists, runs a fixed query mix and compares with /healthz. import: "
         "generates a registry and a course extract and times import-registry and "
         "import-courses (fresh, again, updated). matching: simulates SME searches and "
-        "inquiries over a synthetic population and compares three orderings (in memory)."
+        "inquiries over a synthetic population and compares three orderings (in memory). "
+        "expiry: seeds --records active registrations that ran out yesterday and times "
+        "expire-registrations while another thread saves a listing."
     )
     # The orchestrator never touches the configured database, so skip the checks
     # that would; the worker migrates its scratch database itself.
@@ -39,7 +43,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "target", choices=["search", "import", "matching"], help="what to benchmark"
+            "target",
+            choices=["search", "import", "matching", "expiry"],
+            help="what to benchmark",
         )
         parser.add_argument("--listings", type=int, default=50_000, help="search only")
         parser.add_argument(
@@ -47,6 +53,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--registry-rows", type=int, default=50_000, help="import only")
         parser.add_argument("--course-rows", type=int, default=300_000, help="import only")
+        parser.add_argument("--records", type=int, default=expiry_bench.RECORDS, help="expiry only")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=0,
+            help="expiry only (default: the service's EXPIRY_BATCH_SIZE)",
+        )
         parser.add_argument(
             "--registrants",
             type=int,
@@ -71,8 +84,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--postgres-url",
             default="",
-            help="server for the scratch database sekispe_bench / sekispe_bench_import "
-            "(default: DATABASE_URL)",
+            help="server for the scratch database sekispe_bench / sekispe_bench_import / "
+            "sekispe_bench_expiry (default: DATABASE_URL)",
         )
         parser.add_argument("--output-dir", default="bench-results")
         parser.add_argument(
@@ -90,6 +103,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "matching":
             self._matching(options, out_dir, progress)
+            return
+        if options["target"] == "expiry":
+            self._expiry(options, out_dir, progress)
             return
         if options["worker"]:
             report = bench.worker(
@@ -187,6 +203,51 @@ class Command(BaseCommand):
         self.stdout.write(import_bench.format_comparison(reports))
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'import-{d}.json') for d in reports)}, {markdown}"
+        )
+        missed = [
+            f"{label}: {name}"
+            for label, report in reports.items()
+            for name, target in report["targets"].items()
+            if not target["pass"]
+        ]
+        if missed:
+            self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
+            if options["check"]:
+                raise SystemExit(1)
+        else:
+            self.stdout.write(self.style.SUCCESS("all targets met"))
+
+    def _expiry(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        records, batch_size = options["records"], options["batch_size"] or None
+        if options["worker"]:
+            report = expiry_bench.worker(
+                options["worker"],
+                records=records,
+                batch_size=batch_size,
+                out_dir=out_dir,
+                progress=progress,
+            )
+            self.stdout.write(expiry_bench.format_report(report, options["worker"]))
+            return
+        if records < 1 or options["batch_size"] < 0:
+            raise CommandError("--records must be at least 1 and --batch-size positive")
+        databases, postgres_url = self._databases(options)
+        try:
+            reports = expiry_bench.run_scratch_benchmarks(
+                databases=databases,
+                postgres_url=postgres_url,
+                records=records,
+                batch_size=batch_size,
+                out_dir=out_dir,
+                progress=progress,
+                echo=self.stdout.write,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write("")
+        self.stdout.write(expiry_bench.format_comparison(reports))
+        self.stdout.write(
+            f"results: {', '.join(str(out_dir / f'expiry-{d}.json') for d in reports)}"
         )
         missed = [
             f"{label}: {name}"

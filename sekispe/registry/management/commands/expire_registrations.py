@@ -4,13 +4,18 @@ Marks as expired every active registrant whose registration ran out before
 today (after any disaster extension). Idempotent: a second run finds nobody.
 Registrants whose renewal application awaits a decision stay active and are
 listed so an operator can decide on it.
+
+The work is committed in batches (`--batch-size`, default the service's
+EXPIRY_BATCH_SIZE), so a run neither blocks listing saves for its whole
+length nor loses everything when interrupted; overlapping runs share the
+work and expire each registrant once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from sekispe.registry.management.commands.send_reminders import parse_today
@@ -29,10 +34,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", help="基準日（YYYY-MM-DD、既定は今日）")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=0,
+            help="1回のトランザクションで処理する件数（既定はサービスの既定値）",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = parse_today(options["today"]) or timezone.localdate()
-        result = run_daily_expiry(today, actor_label=ACTOR_LABEL)
+        if options["batch_size"] < 0:
+            raise CommandError("--batch-size は0以上の整数で指定してください。")
+        result = run_daily_expiry(
+            today, actor_label=ACTOR_LABEL, batch_size=options["batch_size"] or None
+        )
         self.stdout.write(
             f"{today.isoformat()}: 失効 {len(result.expired)} 件、"
             f"更新申請の審査待ちのため保留 {len(result.awaiting_decision)} 件"
