@@ -40,10 +40,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## bench: search latency at 50,000 listings, the registry + course import at 50,000 + 300,000
-## rows, on SQLite (and PostgreSQL if DATABASE_URL is set), and matching quality (fair exposure)
+## rows, the daily expiry at 300,000 expiries, on SQLite (and PostgreSQL if DATABASE_URL is
+## set), and matching quality (fair exposure)
 bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
+	$(BIN)/sekispe bench expiry
 	$(BIN)/sekispe bench matching
 
 ## load: Locust against gunicorn + the worker on loopback, scratch database, 50 users for

@@ -10,11 +10,12 @@ signal) invalidates the search index.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
@@ -256,6 +257,13 @@ def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureRe
 # bumps) for longer than one batch, and a failure loses one batch, not the day.
 EXPIRY_BATCH_SIZE = 1000
 EXPIRY_REASON = "有効期限までに更新されなかったため失効"
+# SQLite has one write lock for the whole database, and a writer waiting for it
+# polls (its busy handler sleeps up to 100 ms between tries): back-to-back
+# batches leave gaps of a millisecond, so a listing save waited seconds (and
+# could hit the 5 s busy timeout). On SQLite the run therefore pauses for one
+# full poll interval after every quarter second of batches.
+SQLITE_YIELD_EVERY_S = 0.25
+SQLITE_YIELD_S = 0.1
 # The run's summary event lists at most this many numbers of each kind; every
 # expired record has its own `registry.update` event anyway.
 EXPIRY_SUMMARY_CAP = 1000
@@ -298,11 +306,17 @@ def expire_registrations(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    # Pausing inside an outer transaction would release nothing.
+    yields = connection.vendor == "sqlite" and not connection.in_atomic_block
+    working_since = time.monotonic()
     for start in range(0, len(ids), size):
         batch = ids[start : start + size]
         _expire_batch(batch, today, actor_label, result)
         if progress is not None:
             progress(len(batch))
+        if yields and time.monotonic() - working_since >= SQLITE_YIELD_EVERY_S:
+            time.sleep(SQLITE_YIELD_S)
+            working_since = time.monotonic()
     return result
 
 
