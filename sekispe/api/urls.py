@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
@@ -76,4 +78,14 @@ def invalid_query(request: HttpRequest, exc: InvalidQuery) -> HttpResponse:
         request,
         {"detail": [{"loc": ["query", exc.field], "msg": exc.message, "type": "invalid"}]},
         status=422,
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (issue 13, finding 7): refused
+    # before it is parsed, as a short JSON answer rather than Django's 400 page.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(
+        request, {"detail": f"リクエストの本文が大きすぎます（上限 {limit} バイト）。"}, status=413
     )

@@ -10,9 +10,15 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from sekispe.diagnosis import rules, services
-from sekispe.search.api import ErrorOut
+from sekispe.lib.text import visible
+from sekispe.search.api import ErrorOut, MessageOut
 
 router = Router(tags=["diagnosis"])
+
+# A 422 names at most this many problems, then one item of type
+# "too_many_errors" with the total: 180,000 unknown keys once cost seconds of
+# CPU and a 36 MB answer (issue 13, finding 7).
+MAX_REPORTED_ERRORS = 50
 
 
 def _answers_schema(schema: dict[str, Any]) -> None:
@@ -103,22 +109,42 @@ class QuestionnaireOut(Schema):
 
 @router.post(
     "",
-    response={200: DiagnosisOut, 422: ErrorOut},
+    response={200: DiagnosisOut, 413: MessageOut, 422: ErrorOut},
     auth=None,
     url_name="diagnoses",
     summary="Evaluate a self-diagnosis",
     description="Answers to every question of the current version are required. An "
-    "unknown question id, a missing answer or a bad value gets a 422 naming it in `loc`.",
+    "unknown question id, a missing answer or a bad value gets a 422 naming it in `loc`; "
+    f"at most {MAX_REPORTED_ERRORS} are named, followed by one item of type "
+    "`too_many_errors` giving the total. A body over 128 KiB gets a 413.",
 )
 def evaluate_diagnosis(request: HttpRequest, payload: DiagnosisIn) -> Any:
+    questionnaire = rules.current()
+    ids = frozenset(questionnaire.ids)
+    # Unknown ids are found in one pass over a set, and then nothing is
+    # evaluated: the other problems are checked on the known ids only (work
+    # bounded by the questionnaire), and messages are built only for the
+    # problems reported.
+    unknown = [key for key in payload.answers if key not in ids]
+    if unknown:
+        known = {key: payload.answers[key] for key in questionnaire.ids if key in payload.answers}
+        others = [
+            (("answers", p.question_id), p.message)
+            for p in rules.validate_answers(questionnaire, known)
+        ] + services.profile_problems(payload.profile)
+        problems = [
+            (
+                ("answers", key),
+                f"「{key}」という設問はありません（バージョン{questionnaire.version}）。",
+            )
+            for key in unknown[:MAX_REPORTED_ERRORS]
+        ]
+        problems += others[: MAX_REPORTED_ERRORS - len(problems)]
+        return _unprocessable(problems, len(unknown) + len(others))
     try:
         evaluation = services.evaluate(payload.answers, payload.profile)
     except services.InvalidDiagnosis as exc:
-        detail = [
-            {"loc": ["body", *loc], "msg": message, "type": "invalid"}
-            for loc, message in exc.problems
-        ]
-        return Status(422, {"detail": detail})
+        return _unprocessable(exc.problems[:MAX_REPORTED_ERRORS], len(exc.problems))
     result = evaluation.result
     return {
         "version": result.version,
@@ -137,6 +163,26 @@ def evaluate_diagnosis(request: HttpRequest, payload: DiagnosisIn) -> Any:
         "security_action": result.security_action,
         "search_url": request.build_absolute_uri(evaluation.search_url),
     }
+
+
+def _unprocessable(problems: list[tuple[tuple[str, ...], str]], total: int) -> Status:
+    """The 422: the first problems, then, when some were left out, one item saying
+    how many there are in all. Keys and values are quoted with control
+    characters escaped."""
+    detail = [
+        {"loc": ["body", *map(visible, loc)], "msg": visible(message), "type": "invalid"}
+        for loc, message in problems
+    ]
+    if total > len(problems):
+        detail.append(
+            {
+                "loc": ["body", problems[0][0][0]],
+                "msg": f"誤りは全部で {total} 件あります。最初の {len(problems)} 件だけを"
+                "示しています。",
+                "type": "too_many_errors",
+            }
+        )
+    return Status(422, {"detail": detail})
 
 
 @router.get(

@@ -163,6 +163,12 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
+# Largest request body Django reads (request.body, form fields; issue 13,
+# finding 7): a JSON API body is a few KB, and the largest form, a listing with
+# 4,000-character profile and track record, is about 75 KB urlencoded (9 bytes
+# a Japanese character). Over it, the API answers 413 and a page 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 128 * 1024
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
