@@ -33,6 +33,7 @@ from django.db.models.functions import Cast, Replace
 from django.urls import reverse
 from django.utils.translation import get_language
 
+from sekispe.lib.text import INVISIBLE, UnsafeText, reject_control
 from sekispe.reference import data
 from sekispe.reference import services as ref
 from sekispe.registry import rules
@@ -105,7 +106,16 @@ class RegistryQuery:
 
 def parse_query(q: str | None, prefecture: str | None) -> RegistryQuery:
     """Validate the parameters; raises InvalidQuery naming the parameter."""
-    q = (q or "").strip()
+    # Control characters never reach the database (PostgreSQL refuses NUL in
+    # a query: issue 13, finding 9); invisible ones only hide a match, so go.
+    for name, value in (("q", q), ("prefecture", prefecture)):
+        try:
+            reject_control(value or "", multiline=False)
+        except UnsafeText as exc:
+            raise InvalidQuery(
+                name, f"{name}: 制御文字（{exc.code_point}）を含めることはできません。"
+            ) from None
+    q = INVISIBLE.sub("", q or "").strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise InvalidQuery("q", f"q: 検索語は{MAX_QUERY_LENGTH}文字以内で入力してください。")
     text = normalize_text(q)
@@ -362,6 +372,9 @@ def search(
 def get_entry(registration_number: str, today: dt.date) -> PublicEntry:
     """One registered registrant; LookupError for anyone else, so a lapsed or
     deregistered registrant is indistinguishable from a number never issued."""
+    if not _NUMBER.fullmatch(registration_number):
+        # Not a number at all (a NUL in the path would be a database error).
+        raise LookupError(registration_number)
     ids = (
         registered(today)
         .filter(registration_number=registration_number)

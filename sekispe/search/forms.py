@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
+from sekispe.lib.text import INVISIBLE, UnsafeText, reject_control, visible
 from sekispe.listings.models import is_stale
 from sekispe.reference import data
 from sekispe.search.ranking import read_order_token
@@ -135,6 +136,21 @@ def _bool(params: QueryDict, name: str) -> bool | None:
     raise InvalidQuery(name, f"{name}: 「{value}」は true / false で指定してください。")
 
 
+def _reject_control_characters(params: QueryDict) -> None:
+    """No parameter may carry a control character (issue 13, finding 9): PostgreSQL
+    refuses NUL in a query, and none belongs in a search. Invisible formatting
+    characters are harmless in a search term and only dropped from `q`."""
+    for name, values in params.lists():
+        for value in values:
+            try:
+                reject_control(value, multiline=False)
+            except UnsafeText as exc:
+                raise InvalidQuery(
+                    visible(name),
+                    f"{visible(name)}: 制御文字（{exc.code_point}）を含めることはできません。",
+                ) from None
+
+
 def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
     """Parse search parameters (the page's and the API's are the same).
 
@@ -143,6 +159,7 @@ def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
     that search. A token that does not verify is ignored, never an error, as
     old links are normal; that search then starts a fresh order.
     """
+    _reject_control_characters(params)
     order = read_order_token(params.get("order", "").strip())
     themes: list[int] = []
     for value in _list(params, "theme"):
@@ -161,7 +178,7 @@ def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
         periods=tuple(_list(params, "period")),
         affiliation=_single(params, "affiliation"),
         qualifications=tuple(_list(params, "qualification")),
-        q=params.get("q", "").strip(),
+        q=INVISIBLE.sub("", params.get("q", "")).strip(),
         include_not_accepting=bool(_bool(params, "include_not_accepting")),
         page=_int(params, "page", 1),
         page_size=_int(params, "page_size", DEFAULT_PAGE_SIZE) if api else DEFAULT_PAGE_SIZE,
