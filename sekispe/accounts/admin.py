@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from sekispe.accounts.models import Invitation, Role, User
 from sekispe.audit.admin_mixins import AuditedAdminMixin
+from sekispe.core.forms import TextRuleMixin
 
 
-class UserCreationForm(BaseUserCreationForm):
+class UserCreationForm(TextRuleMixin, BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "role", "organization")
@@ -39,7 +40,7 @@ class UserCreationForm(BaseUserCreationForm):
         return user
 
 
-class UserChangeForm(DjangoUserChangeForm):
+class UserChangeForm(TextRuleMixin, DjangoUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from sekispe.accounts import services
 from sekispe.accounts.models import Role, User, normalize_email
+from sekispe.core.forms import TextRuleMixin
 from sekispe.outbox.services import queue_message
 
 
@@ -48,7 +49,7 @@ def throttled_message(minutes: int) -> str:
     ) % {"n": minutes}
 
 
-class LoginForm(forms.Form):
+class LoginForm(TextRuleMixin, forms.Form):
     email = _email_field(autofocus=True)
     password = forms.CharField(
         label=_("パスワード"),
@@ -60,7 +61,7 @@ class LoginForm(forms.Form):
         return normalize_email(self.cleaned_data["email"])
 
 
-class SignupForm(SetPasswordMixin, forms.Form):
+class SignupForm(TextRuleMixin, SetPasswordMixin, forms.Form):
     """SME self-registration."""
 
     organization = forms.CharField(
@@ -94,7 +95,7 @@ class SignupForm(SetPasswordMixin, forms.Form):
         return cleaned
 
 
-class InvitationPasswordForm(SetPasswordMixin, forms.Form):
+class InvitationPasswordForm(TextRuleMixin, SetPasswordMixin, forms.Form):
     """The invited specialist only chooses a password: the record comes from the link."""
 
     password1, password2 = _password_fields()
@@ -110,7 +111,7 @@ class InvitationPasswordForm(SetPasswordMixin, forms.Form):
         return cleaned
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
+class PasswordResetForm(TextRuleMixin, auth_forms.PasswordResetForm):
     email = _email_field(autofocus=True)
 
     def get_users(self, email: str) -> Any:
@@ -151,7 +152,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     send_mail = _queue_reset_mail
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
+class PasswordChangeForm(TextRuleMixin, auth_forms.PasswordChangeForm):
     """Django's form, with the old password checked within the sign-in budgets.
 
     Django checks it with `user.check_password`, not `authenticate`, so the

@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from sekispe.accounts.models import normalize_email
 from sekispe.backoffice.services import CRITERIA_FIELDS
+from sekispe.core.forms import TextRuleMixin
 from sekispe.listings.models import ListingCriteria, ListingStatus
 from sekispe.registry.models import RegistryStatus
 
 
-class OpsForm(forms.Form):
+class OpsForm(TextRuleMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Japanese labels read without a trailing colon.
         kwargs.setdefault("label_suffix", "")
@@ -109,7 +110,7 @@ class InstitutionForm(OpsForm):
         return normalize_email(self.cleaned_data["email"])
 
 
-class CriteriaForm(forms.ModelForm):
+class CriteriaForm(TextRuleMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from sekispe.core.forms import with_blank
+from sekispe.core.forms import TextRuleMixin, with_blank
 from sekispe.diagnosis import rules, services
 from sekispe.reference import data
 
@@ -36,7 +36,7 @@ def part_label(part: rules.Part) -> str:
     return part.label_en if english() and part.label_en else part.label
 
 
-class DiagnosisForm(forms.Form):
+class DiagnosisForm(TextRuleMixin, forms.Form):
     """One radio group per question, then the optional company profile."""
 
     def __init__(self, *args: Any, questionnaire: rules.Questionnaire, **kwargs: Any) -> None:

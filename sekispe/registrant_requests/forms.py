@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import TextRuleMixin
 from sekispe.listings.forms import phone_validator
 from sekispe.reference.models import Prefecture
 from sekispe.registrant_requests.models import DeregistrationReason, RequestKind, RequestStatus
@@ -53,7 +54,7 @@ def _note(label: Any, *, required: bool = False, help_text: Any = "") -> forms.C
     )
 
 
-class RequestForm(forms.Form):
+class RequestForm(TextRuleMixin, forms.Form):
     """One kind's form. `to_payload()` gives the JSON stored on the request."""
 
     def __init__(self, data: Any = None, *, record: RegistryRecord, **kwargs: Any) -> None:
@@ -265,7 +266,7 @@ class LogoUseForm(RequestForm):
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(TextRuleMixin, forms.Form):
     """The operator's decision: the two submit buttons post `decision`."""
 
     APPROVE = "approve"
@@ -301,7 +302,7 @@ class DecisionForm(forms.Form):
 ALL = "all"
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(TextRuleMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("種別"), required=False, choices=[("", _("すべて")), *RequestKind.choices]
     )

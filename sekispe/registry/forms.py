@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sekispe.core.forms import TextRuleMixin
 from sekispe.reference import data
 from sekispe.registry.models import RegistryStatus
 from sekispe.search.forms import labels
@@ -23,7 +24,7 @@ WAIVABLE_COURSES = (
 )
 
 
-class _OpsForm(forms.Form):
+class _OpsForm(TextRuleMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Japanese labels read without a trailing colon.
         kwargs.setdefault("label_suffix", "")

@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from sekispe.core.forms import TextRuleMixin
 from sekispe.reference import data
 from sekispe.registry import public
 from sekispe.registry.models import PublishedItem
 from sekispe.search.services import InvalidQuery
 
 
-class RegistrySearchForm(forms.Form):
+class RegistrySearchForm(TextRuleMixin, forms.Form):
     """Renders the fields and carries the errors; the rules live in
     `public.parse_query`, shared with the API, so no validation is set here."""
 

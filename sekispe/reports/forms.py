@@ -13,6 +13,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sekispe.core.forms import TextRuleMixin
 from sekispe.lib.dates import fiscal_year
 from sekispe.reports.services import FIRST_FISCAL_YEAR, HalfYear, ja_date
 
@@ -24,7 +25,7 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ReportForm(forms.Form):
+class ReportForm(TextRuleMixin, forms.Form):
     # Fields shown together in a fieldset: (legend, field names).
     groups_spec: tuple[tuple[Any, tuple[str, ...]], ...] = ()
 
