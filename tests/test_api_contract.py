@@ -188,3 +188,19 @@ def test_finding_13_malformed_json_is_declared(client, doc):
         response = client.post(path, body, content_type="application/json")
         assert 400 <= response.status_code < 500, body
         assert_declared(doc, path, "post", response)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/api/v1/specialists", "q"), ("/api/v1/specialists", "order"), ("/api/v1/registry", "q")],
+)
+def test_finding_13_free_text_declares_no_control_characters(client, doc, path, name):
+    """The parsers refuse control characters (finding 9); the schema says so."""
+    import re
+
+    pattern = _parameter(doc, path, name)["schema"]["pattern"]
+    assert re.search(pattern, "山田 tarō")
+    assert not re.search(pattern, "ab\x00cd") and not re.search(pattern, "a\x85")
+    response = client.get(path, {name: "ab\x00cd"})
+    assert response.status_code == 422
+    assert_declared(doc, path, "get", response)

@@ -4,15 +4,16 @@ the same rules and the same functions (`registry.public`) as the /registry/ page
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import WithJsonSchema
 
 from sekispe.reference import data
 from sekispe.registry import public
-from sekispe.search.api import ErrorOut, MessageOut
+from sekispe.search.api import NO_CONTROL, ErrorOut, MessageOut
 from sekispe.search.services import InvalidQuery
 
 router = Router(tags=["registry"])
@@ -27,6 +28,17 @@ PREFECTURES = tuple(
     )
 )
 Prefecture = Literal[PREFECTURES]  # type: ignore[valid-type]
+# `q` declares that it holds no control character; public.parse_query refuses
+# them (a 422 with its own message), so the pattern is documentation only.
+RegistryText = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "maxLength": public.MAX_QUERY_LENGTH, "pattern": NO_CONTROL}),
+]
+_Q = Query(
+    "",
+    max_length=public.MAX_QUERY_LENGTH,
+    description="Registration number, or part of a name or kana",
+)
 _PREFECTURE = Query(None, description="JIS X 0401 code (01 or 1), prefecture name or short name")
 
 
@@ -91,11 +103,7 @@ class RegistrySearchOut(Schema):
 )
 def search_registry(
     request: HttpRequest,
-    q: str = Query(
-        "",
-        max_length=public.MAX_QUERY_LENGTH,
-        description="Registration number, or part of a name or kana",
-    ),
+    q: RegistryText = _Q,
     prefecture: Prefecture | None = _PREFECTURE,
     limit: int = Query(public.PAGE_SIZE, ge=1, le=public.MAX_LIMIT),
     offset: int = Query(0, ge=0),

@@ -20,6 +20,9 @@ router = Router(tags=["specialists"])
 
 # The length services.validate_query allows for `q`, counted here before stripping.
 MAX_Q_LENGTH = 200
+# No parameter may hold a control character (sekispe.lib.text.CONTROL; the parser
+# refuses them with a 422): what the free-text parameters declare.
+NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 
 
 # The search parameters as the OpenAPI document declares them: (name, JSON
@@ -50,7 +53,7 @@ SEARCH_PARAMETERS: tuple[tuple[str, dict[str, Any], str, bool], ...] = (
     ),
     (
         "q",
-        {"type": "string", "maxLength": MAX_Q_LENGTH},
+        {"type": "string", "maxLength": MAX_Q_LENGTH, "pattern": NO_CONTROL},
         "Free text over name, kana, profile, track record",
         False,
     ),
@@ -69,7 +72,7 @@ SEARCH_PARAMETERS: tuple[tuple[str, dict[str, Any], str, bool], ...] = (
     ),
     (
         "order",
-        {"type": "string"},
+        {"type": "string", "pattern": NO_CONTROL},
         "The `order` of an earlier response: the next page keeps that "
         "response's order (same viewer and 30-minute bucket). Without it, every client "
         "shares one order per search and bucket. An invalid or expired token is ignored.",
