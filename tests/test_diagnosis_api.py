@@ -101,3 +101,12 @@ def test_the_api_is_in_the_openapi_schema(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/diagnoses" in schema["paths"]
     assert "/api/v1/diagnoses/questions" in schema["paths"]
+
+
+@pytest.mark.parametrize("value", [[], ["13"], {"a": 1}, 13])
+def test_a_profile_value_that_is_not_text_is_a_named_problem_not_a_crash(value):
+    from sekispe.diagnosis.services import profile_problems
+
+    assert profile_problems({"prefecture": value}) == [
+        (("profile", "prefecture"), f"prefecture: 「{value}」は選べる値ではありません。")
+    ]

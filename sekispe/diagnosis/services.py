@@ -67,7 +67,10 @@ def profile_problems(profile: Mapping[str, object]) -> list[tuple[tuple[str, ...
     for key, value in profile.items():
         if key not in PROFILE_CHOICES:
             problems.append((("profile", str(key)), f"「{key}」という項目はありません。"))
-        elif value not in ("", None) and value not in PROFILE_CHOICES[key]:
+        elif value not in ("", None) and (
+            # A list or object (from JSON) is never a choice, and is unhashable.
+            not isinstance(value, str) or value not in PROFILE_CHOICES[key]
+        ):
             problems.append((("profile", key), f"{key}: 「{value}」は選べる値ではありません。"))
     return problems
 
