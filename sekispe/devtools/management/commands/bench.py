@@ -139,21 +139,10 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(bench.format_comparison(reports))
-        missed = [
-            f"{label}: {name}"
-            for label, report in reports.items()
-            for name, target in report["targets"].items()
-            if not target["pass"]
-        ]
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'search-{d}.json') for d in reports)}"
         )
-        if missed:
-            self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
-            if options["check"]:
-                raise SystemExit(1)
-        else:
-            self.stdout.write(self.style.SUCCESS("all targets met"))
+        self._verdict(reports, check=options["check"])
 
     def _databases(self, options: dict[str, Any]) -> tuple[list[str], str | None]:
         postgres_url = options["postgres_url"] or None
@@ -204,6 +193,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'import-{d}.json') for d in reports)}, {markdown}"
         )
+        self._verdict(reports, check=options["check"])
+
+    def _verdict(self, reports: dict[str, Any], *, check: bool) -> None:
+        """PASS/FAIL over every database's targets; exit 1 under --check when any missed."""
         missed = [
             f"{label}: {name}"
             for label, report in reports.items()
@@ -212,7 +205,7 @@ class Command(BaseCommand):
         ]
         if missed:
             self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
-            if options["check"]:
+            if check:
                 raise SystemExit(1)
         else:
             self.stdout.write(self.style.SUCCESS("all targets met"))
@@ -249,18 +242,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'expiry-{d}.json') for d in reports)}"
         )
-        missed = [
-            f"{label}: {name}"
-            for label, report in reports.items()
-            for name, target in report["targets"].items()
-            if not target["pass"]
-        ]
-        if missed:
-            self.stdout.write(self.style.WARNING(f"targets missed: {'; '.join(missed)}"))
-            if options["check"]:
-                raise SystemExit(1)
-        else:
-            self.stdout.write(self.style.SUCCESS("all targets met"))
+        self._verdict(reports, check=options["check"])
 
     def _matching(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
         if options["registrants"] < 100 or options["searches"] < 100:
