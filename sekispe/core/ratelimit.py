@@ -48,22 +48,27 @@ def peek(key: str, rule: Limit) -> Decision:
     )
 
 
+def _locked_counter(key: str, window: dt.timedelta, now: dt.datetime) -> RateLimitCounter:
+    """`key`'s counter, created if new and row-locked until the caller's
+    transaction ends; a counter whose window has ended starts over (not saved)."""
+    # ignore_conflicts makes concurrent first hits safe; the row lock below
+    # serialises the increments (SQLite: the IMMEDIATE transaction does).
+    RateLimitCounter.objects.bulk_create(
+        [RateLimitCounter(key=key, window_start=now, count=0)], ignore_conflicts=True
+    )
+    counter = RateLimitCounter.objects.select_for_update().get(key=key)
+    if not _window_open(counter, window, now):
+        counter.window_start, counter.count = now, 0
+    return counter
+
+
 def hit(key: str, rule: Limit) -> Decision:
     """Count one event against `key`; allowed while the count stays within the limit."""
     now = timezone.now()
     with transaction.atomic():
-        # ignore_conflicts makes concurrent first hits safe; the row lock below
-        # serialises the increments.
-        RateLimitCounter.objects.bulk_create(
-            [RateLimitCounter(key=key, window_start=now, count=0)], ignore_conflicts=True
-        )
-        counter = RateLimitCounter.objects.select_for_update().get(key=key)
-        if not _window_open(counter, rule.window, now):
-            counter.window_start, counter.count = now, 1
-            counter.save(update_fields=["window_start", "count"])
-        else:
-            RateLimitCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
-            counter.count += 1
+        counter = _locked_counter(key, rule.window, now)
+        counter.count += 1
+        counter.save(update_fields=["window_start", "count"])
     return Decision(
         counter.count <= rule.limit, counter.count, counter.window_start + rule.window - now
     )
@@ -80,12 +85,7 @@ def consume(key: str, rule: Limit) -> Decision:
     """
     now = timezone.now()
     with transaction.atomic():
-        RateLimitCounter.objects.bulk_create(
-            [RateLimitCounter(key=key, window_start=now, count=0)], ignore_conflicts=True
-        )
-        counter = RateLimitCounter.objects.select_for_update().get(key=key)
-        if not _window_open(counter, rule.window, now):
-            counter.window_start, counter.count = now, 0
+        counter = _locked_counter(key, rule.window, now)
         allowed = counter.count < rule.limit
         if allowed:
             counter.count += 1
