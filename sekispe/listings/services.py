@@ -189,7 +189,11 @@ def write_listings(
         raise ValueError(f"duplicate registration numbers: {', '.join(dupes)}")
     counts = WriteCounts()
     now = timezone.now()
-    with transaction.atomic():
+    # Saves and deletes bump through signals; one bump at the end instead, so
+    # the generation row is not locked for the whole write (deferred_bumps).
+    from sekispe.search.services import bump_generation, deferred_bumps
+
+    with transaction.atomic(), deferred_bumps():
         for batch in _chunks(items, 500):
             _write_batch(
                 batch, counts, now, status, actor if record_history else False, actor_label
@@ -210,8 +214,6 @@ def write_listings(
             },
         )
         if counts.inserted or counts.updated:
-            from sekispe.search.services import bump_generation
-
             bump_generation()
     return counts
 

@@ -220,7 +220,10 @@ def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureRe
         expires_on__gte=measure.deadline_from + offset,
         expires_on__lte=last_deadline + offset,
     ).select_related("extension_measure")
-    with transaction.atomic():
+    # One index bump at the end, not one per record: see deferred_bumps.
+    from sekispe.search.services import deferred_bumps
+
+    with transaction.atomic(), deferred_bumps():
         for record in candidates.select_for_update(of=("self",)):
             current = record.extension_measure
             if current is not None and (

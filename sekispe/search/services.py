@@ -21,6 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -523,9 +526,40 @@ def _application_deadline(
     return rules.application_deadline(expires_on, extension)
 
 
+_deferred = threading.local()
+
+
+@contextmanager
+def deferred_bumps() -> Iterator[None]:
+    """Inside a long transaction: every bump in the block becomes one bump at its end.
+
+    A bump row-locks the single SearchGeneration row until the transaction
+    commits, and every other write waits on that lock. A bulk write that bumps
+    (or whose saves bump through signals) row by row would hold it for its
+    whole length; deferred, the row is locked only while the transaction
+    finishes. Use it directly inside the `transaction.atomic()` it belongs to.
+    """
+    depth = getattr(_deferred, "depth", 0)
+    _deferred.depth = depth + 1
+    if depth == 0:
+        _deferred.pending = False
+    try:
+        yield
+    finally:
+        _deferred.depth = depth
+    # Reached only when the block succeeded: a failed one rolls back anyway.
+    if depth == 0 and _deferred.pending:
+        _deferred.pending = False
+        bump_generation()
+
+
 def bump_generation() -> None:
     """Mark search results stale in every process (see SearchGeneration)."""
     from sekispe.search.models import SearchGeneration
+
+    if getattr(_deferred, "depth", 0):
+        _deferred.pending = True
+        return
 
     # A random token rather than a counter: a rolled-back or restored database
     # can never bring back a value some process has already indexed.
