@@ -134,3 +134,11 @@ def db_version(connection: Any) -> str:
         number = connection.pg_version  # e.g. 150020
         return f"PostgreSQL {number // 10000}.{number % 100}"
     return connection.vendor
+
+
+def write_report(report: dict[str, Any], filename: str, out_dir: Path) -> Path:
+    """A benchmark's report as pretty JSON under `out_dir` (bench-results/ by default)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / filename
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -21,7 +21,6 @@ the GIL as well as for the database: an upper bound for a web process.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 import threading
 import time
@@ -31,6 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from sekispe.devtools import scratchdb
 from sekispe.devtools.scratchdb import (
     db_version,
     machine,
@@ -296,10 +296,7 @@ def format_comparison(reports: dict[str, dict[str, Any]]) -> str:
 
 
 def write_report(report: dict[str, Any], label: str, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"expiry-{label}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return scratchdb.write_report(report, f"expiry-{label}.json", out_dir)
 
 
 # --- the subprocess on a scratch database (sekispe/devtools/scratchdb.py) --------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import random
 import shutil
 import sys
@@ -463,10 +462,7 @@ def format_report(report: dict[str, Any], label: str) -> str:
 
 
 def write_report(report: dict[str, Any], label: str, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"import-{label}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return scratchdb.write_report(report, f"import-{label}.json", out_dir)
 
 
 def format_comparison(reports: dict[str, dict[str, Any]]) -> str:

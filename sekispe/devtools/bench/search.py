@@ -20,7 +20,6 @@ Targets (from the product brief): search p95 <= 50 ms, and search p50 at most
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import sys
 import time
@@ -375,10 +374,7 @@ def format_report(report: dict[str, Any], label: str) -> str:
 
 
 def write_report(report: dict[str, Any], label: str, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"search-{label}.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return scratchdb.write_report(report, f"search-{label}.json", out_dir)
 
 
 def format_comparison(reports: dict[str, dict[str, Any]]) -> str:
