@@ -13,11 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from sekispe.audit.models import AuditEvent
 from sekispe.listings.lifecycle import ListingChanges, update_listing
@@ -25,6 +23,7 @@ from sekispe.listings.models import Listing
 from sekispe.registry import services
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 from sekispe.registry.services import run_daily_expiry
+from tests.concurrency_support import race
 from tests.factories import create_specialists, make_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,28 +43,6 @@ def lapsing(count: int, first: int = 600001) -> list[str]:
     return numbers
 
 
-def in_threads(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result is its value or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait()
-            results[n] = calls[n]()
-        except Exception as exc:
-            results[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def expiry_history() -> Counter[int]:
     return Counter(
         RegistryRecord.history.filter(history_change_reason=REASON).values_list("id", flat=True)
@@ -77,9 +54,7 @@ def test_finding_03_two_concurrent_expiry_runs_write_one_history_row_each(monkey
     numbers = lapsing(24)
     monkeypatch.setattr(services, "EXPIRY_BATCH_SIZE", batch_size, raising=False)
 
-    first, second = in_threads(
-        lambda: run_daily_expiry(DAY_AFTER), lambda: run_daily_expiry(DAY_AFTER)
-    )
+    first, second = race([lambda: run_daily_expiry(DAY_AFTER), lambda: run_daily_expiry(DAY_AFTER)])
 
     assert not isinstance(first, Exception), first
     assert not isinstance(second, Exception), second
@@ -142,7 +117,7 @@ def test_finding_03_a_listing_save_is_not_blocked_while_expiry_runs():
         )
         saved.set()
 
-    result, saved_result = in_threads(expiry, save)
+    result, saved_result = race([expiry, save])
 
     assert not isinstance(saved_result, Exception), saved_result
     assert not isinstance(result, Exception), result

@@ -7,44 +7,20 @@ barrier. Runs on SQLite (BEGIN IMMEDIATE serialises writers) and on PostgreSQL
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from sekispe.inquiries import services
 from sekispe.inquiries.models import Inquiry, InquiryState, InquiryTransition
 from sekispe.listings.models import Listing
+from tests.concurrency_support import race
 from tests.factories import make_specialist_user, make_user
 from tests.inquiry_support import draft, listing_of, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 6
-
-
-def race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls at once; each result is its return value or the exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait()
-            results[n] = calls[n]()
-        except Exception as exc:
-            results[n] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def refused(results: list[Any]) -> list[services.InquiryRefused]:
