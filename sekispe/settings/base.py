@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "sekispe.reports",
     "sekispe.diagnosis",
     "sekispe.inquiries",
+    "sekispe.deemed",
     "sekispe.events",
     "sekispe.worker",
 ]
