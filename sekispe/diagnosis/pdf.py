@@ -1,9 +1,8 @@
 """The downloadable PDF of a self-diagnosis result.
 
 Rendered from the same `presentation.result_context()` dict as the result page,
-so the page and the PDF cannot disagree. Japanese is set in reportlab's built-in
-CID font HeiseiKakuGo-W5: viewers supply the glyphs, so no font file is shipped
-or embedded and the PDF stays small.
+so the page and the PDF cannot disagree. Japanese is set in the shared font of
+`sekispe.lib.pdf` (a built-in CID font: nothing embedded, the PDF stays small).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -34,7 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-FONT = "HeiseiKakuGo-W5"
+from sekispe.lib.pdf import register_japanese_font as _register_font
 
 # The result page's colours (static/css/diagnosis.css), so a printout reads like the page.
 SEGMENT_COLOURS = {
@@ -68,13 +66,6 @@ MARGIN_TOP = 16 * mm
 # Room for the footer: the search path may wrap to a second line.
 MARGIN_BOTTOM = 26 * mm
 FOOTER_TOP = MARGIN_BOTTOM - 4 * mm
-
-
-@cache
-def _register_font() -> str:
-    """Registered once per process; reportlab keeps fonts in a global registry."""
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def _styles() -> dict[str, ParagraphStyle]:
