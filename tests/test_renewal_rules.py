@@ -13,6 +13,7 @@ import pytest
 
 from sekispe.registry.rules import (
     COMMON,
+    DEEMED,
     PRACTICAL,
     SPECIFIC,
     Extension,
@@ -20,6 +21,7 @@ from sekispe.registry.rules import (
     application_deadline,
     card_colour,
     current_year_requirement,
+    deemed_window,
     extension_applies,
     next_expiry,
     period_start,
@@ -345,6 +347,184 @@ def test_a_course_taken_during_the_extension_counts():
     extension = Extension(new_deadline=D(2020, 10, 29), deadline_from=D(2020, 7, 1))
     assert renewal_status(D(2020, 9, 30), completions, D(2020, 10, 20), extension).can_apply
     assert not renewal_status(D(2020, 9, 30), completions, D(2020, 10, 20)).requirements_met
+
+
+# Deemed attendance (みなし受講): the approval day is its completed_on. April
+# cohort: period 2024-04-01 .. 2027-03-31, application deadline 2027-01-30.
+ALL_COMMON_APRIL = ALL_DONE_APRIL[:3]
+# A measure that moves the April cohort's deadline to 15 March 2027 (valid until 14 May).
+LATE_DEADLINE = Extension(new_deadline=D(2027, 3, 15), deadline_from=D(2027, 1, 1))
+
+# (cohort expiry, extension, completions besides the common courses, today,
+#  practical done, met by deemed attendance, can apply)
+DEEMED_TABLE = [
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2026, 11, 1))],
+        D(2027, 1, 15),
+        True,
+        True,
+        True,
+        id="approved-before-the-deadline-counts",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2027, 1, 30))],
+        D(2027, 1, 30),
+        True,
+        True,
+        True,
+        id="approved-on-the-deadline-day-counts",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2027, 1, 31))],
+        D(2027, 2, 1),
+        False,
+        False,
+        False,
+        id="approved-the-day-after-the-deadline-does-not-count",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2027, 3, 31))],
+        D(2027, 3, 31),
+        False,
+        False,
+        False,
+        id="approved-on-the-last-valid-day-does-not-count",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(PRACTICAL, D(2027, 2, 15))],
+        D(2027, 2, 16),
+        True,
+        False,
+        False,
+        id="a-practical-course-keeps-its-window-to-the-expiry",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2024, 3, 31))],
+        D(2026, 12, 1),
+        False,
+        False,
+        False,
+        id="approved-in-the-previous-period-does-not-count",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2024, 4, 1))],
+        D(2026, 12, 1),
+        True,
+        True,
+        True,
+        id="approved-on-the-first-day-of-the-period-counts",
+    ),
+    pytest.param(
+        APRIL,
+        LATE_DEADLINE,
+        [(DEEMED, D(2027, 2, 20))],
+        D(2027, 3, 1),
+        True,
+        True,
+        True,
+        id="disaster-approved-after-the-normal-deadline-before-the-extended-one",
+    ),
+    pytest.param(
+        APRIL,
+        LATE_DEADLINE,
+        [(DEEMED, D(2027, 3, 15))],
+        D(2027, 3, 15),
+        True,
+        True,
+        True,
+        id="disaster-approved-on-the-extended-deadline",
+    ),
+    pytest.param(
+        APRIL,
+        LATE_DEADLINE,
+        [(DEEMED, D(2027, 3, 16))],
+        D(2027, 3, 20),
+        False,
+        False,
+        False,
+        id="disaster-approved-after-the-extended-deadline-does-not-count",
+    ),
+    pytest.param(
+        OCTOBER,
+        None,
+        [(DEEMED, D(2027, 8, 1))],
+        D(2027, 8, 1),
+        True,
+        True,
+        False,  # the October cohort's common courses are not all done here
+        id="oct-approved-on-the-deadline-day-counts",
+    ),
+    pytest.param(
+        OCTOBER,
+        None,
+        [(DEEMED, D(2027, 8, 2))],
+        D(2027, 8, 2),
+        False,
+        False,
+        False,
+        id="oct-approved-the-day-after-the-deadline-does-not-count",
+    ),
+    pytest.param(
+        APRIL,
+        None,
+        [(DEEMED, D(2026, 11, 1)), (SPECIFIC, D(2026, 6, 1))],
+        D(2027, 1, 15),
+        True,
+        False,
+        True,
+        id="a-course-as-well-is-an-ordinary-done",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("expires_on", "extension", "extra", "today", "done", "deemed", "can_apply"), DEEMED_TABLE
+)
+def test_deemed_attendance_meets_the_practical_requirement_until_the_deadline(
+    expires_on, extension, extra, today, done, deemed, can_apply
+):
+    courses = ALL_COMMON_APRIL if expires_on == APRIL else []
+    status = renewal_status(expires_on, [*courses, *extra], today, extension)
+    practical = next(r for r in status.requirements if r.kind == PRACTICAL)
+    assert practical.done is done
+    assert practical.deemed is deemed
+    assert practical.deemed_on == (extra[0][1] if deemed else None)
+    assert status.can_apply is can_apply
+    assert (practical in status.missing) is not done
+    assert (practical in status.overdue) is (not done and today > status.application_deadline)
+
+
+def test_the_deemed_window_runs_from_the_period_start_to_the_application_deadline():
+    assert deemed_window(APRIL) == (D(2024, 4, 1), D(2027, 1, 30))
+    assert deemed_window(OCTOBER) == (D(2024, 10, 1), D(2027, 8, 1))
+    assert deemed_window(APRIL, LATE_DEADLINE) == (D(2024, 4, 1), D(2027, 3, 15))
+
+
+@pytest.mark.parametrize("approved_on", [D(2024, 6, 1), D(2025, 6, 1), D(2026, 6, 1)])
+def test_deemed_attendance_never_meets_a_common_course_year(approved_on):
+    status = renewal_status(APRIL, [(DEEMED, approved_on)], D(2027, 1, 31))
+    assert [r.done for r in status.requirements if r.kind == COMMON] == [False, False, False]
+    assert [r.label for r in status.overdue] == [
+        "2024年度の共通講習",
+        "2025年度の共通講習",
+        "2026年度の共通講習",
+    ]
+    practical = next(r for r in status.requirements if r.kind == PRACTICAL)
+    assert practical.done and practical.deemed
 
 
 @pytest.mark.parametrize(

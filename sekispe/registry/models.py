@@ -22,6 +22,9 @@ class RegistryStatus(models.TextChoices):
     EXPIRED = "expired", _("失効")
     DEREGISTERED = "deregistered", _("登録抹消")
     DECEASED = "deceased", _("死亡")
+    # The minister's revocation (取消), e.g. after a false deemed-attendance claim:
+    # only through registry.services.revoke_registration.
+    REVOKED = "revoked", _("登録取消")
 
 
 class PublishedItem(models.TextChoices):
@@ -48,6 +51,9 @@ class CourseKind(models.TextChoices):
     COMMON = "common", _("共通講習（オンライン）")
     PRACTICAL = "practical", _("実践講習（IPA）")
     SPECIFIC = "specific", _("特定講習")
+    # Deemed attendance: certified practical work approved by IPA. Written and
+    # deleted only by registry.services.grant_deemed_credit / withdraw_deemed_credit.
+    DEEMED = "deemed", _("みなし受講（実務経験）")
 
 
 def valid_on(today: dt.date, prefix: str = "") -> models.Q:
@@ -90,7 +96,7 @@ class RegistryRecord(models.Model):
         related_name="records",
         verbose_name=_("適用中の災害特例"),
     )
-    # The day the registration ended by deregistration or death.
+    # The day the registration ended by deregistration, death or revocation.
     ended_on = models.DateField(_("登録終了日"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,10 +11,17 @@ Nothing here touches the database, so every rule is table-tested directly
     fiscal year for an April cohort; an October cohort's years run October to
     September, so every period asks for three common courses, never four;
   - one practical course (IPA's, or a METI-approved specific course) within
-    the period.
+    the period, or deemed attendance (みなし受講) instead: certified practical
+    work, approved by IPA, recorded as a completion of kind `deemed` on the
+    day of approval. It meets the practical requirement only when approved
+    within the period and on or before the application deadline (the extended
+    one under a disaster measure): everything must be decided before the
+    deadline. It never meets a common-course year.
 - Each course falls due at the end of its year, but never later than the
   application deadline: the application needs every course done. The practical
-  course falls due on the application deadline.
+  course falls due on the application deadline. A practical or specific course
+  counts until the registration's last valid day; deemed attendance only until
+  the application deadline (`deemed_window`).
 - A disaster measure that covers the registrant replaces the application
   deadline with the measure's, keeps the registration valid until 60 days
   after it, and waives the courses of the listed kinds that fall due on or
@@ -34,6 +41,8 @@ PERIOD_YEARS = 3
 COMMON = "common"
 PRACTICAL = "practical"
 SPECIFIC = "specific"
+# Deemed attendance (みなし受講): meets the practical requirement, see deemed_window.
+DEEMED = "deemed"
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,17 @@ class Extension:
 
 @dataclass(frozen=True)
 class CourseRequirement:
-    kind: str  # COMMON or PRACTICAL (a specific course satisfies PRACTICAL)
+    kind: str  # COMMON or PRACTICAL (a specific course or deemed attendance satisfies PRACTICAL)
     year: int  # 1-3: the period year for COMMON; 0 for PRACTICAL
     starts_on: dt.date
-    ends_on: dt.date  # last day a completion counts for this requirement
+    ends_on: dt.date  # last day a course counts for this requirement
     due: dt.date
     done: bool = False
     waived: bool = False
+    # PRACTICAL only: met by deemed attendance (みなし受講) and by no course, and the
+    # day it was approved. A course taken as well makes it an ordinary `done`.
+    deemed: bool = False
+    deemed_on: dt.date | None = None
 
     @property
     def label(self) -> str:
@@ -145,6 +158,15 @@ def extension_applies(expires_on: dt.date, deadline_from: dt.date, deadline_to: 
     return deadline_from <= application_deadline(expires_on) <= deadline_to
 
 
+def deemed_window(
+    expires_on: dt.date, extension: Extension | None = None
+) -> tuple[dt.date, dt.date]:
+    """(first day, last day) on which an approval of deemed attendance meets the
+    practical requirement of the period ending on `expires_on`: from the period's
+    start to the application deadline (the extended one under a measure)."""
+    return period_start(expires_on), application_deadline(expires_on, extension)
+
+
 def period_years(expires_on: dt.date) -> list[tuple[dt.date, dt.date]]:
     """The three (first day, last day) years of the period ending on `expires_on`."""
     start = period_start(expires_on)
@@ -165,15 +187,22 @@ def renewal_status(
     """Where a registrant stands in the period ending on `expires_on`.
 
     `completions` are (course kind, completed_on) pairs; completions outside
-    the period are ignored.
+    the period are ignored, and so is deemed attendance approved after the
+    application deadline (`deemed_window`).
     """
     deadline = application_deadline(expires_on, extension)
     start = period_start(expires_on)
     last_valid = valid_until(expires_on, extension)
+    deemed_from, deemed_until = deemed_window(expires_on, extension)
     done_common: set[int] = set()
     practical_done = False
+    deemed_on: dt.date | None = None
     years = period_years(expires_on)
     for kind, completed_on in completions:
+        if kind == DEEMED:
+            if deemed_from <= completed_on <= deemed_until:
+                deemed_on = completed_on if deemed_on is None else min(deemed_on, completed_on)
+            continue
         if not (start <= completed_on <= last_valid):
             continue
         if kind == COMMON:
@@ -212,8 +241,10 @@ def renewal_status(
             start,
             last_valid,
             deadline,
-            done=practical_done,
+            done=practical_done or deemed_on is not None,
             waived=waived(PRACTICAL, deadline),
+            deemed=not practical_done and deemed_on is not None,
+            deemed_on=None if practical_done else deemed_on,
         )
     )
     missing = tuple(r for r in requirements if r.outstanding)
@@ -274,6 +305,7 @@ __all__ = [
     "application_deadline",
     "card_colour",
     "current_year_requirement",
+    "deemed_window",
     "extension_applies",
     "fiscal_year",
     "next_expiry",
