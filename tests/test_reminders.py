@@ -180,7 +180,8 @@ def test_reminders_fall_due_on_the_right_days(expires_on, courses, today, expect
 @given(
     expires_on=st.dates(dt.date(2021, 1, 1), dt.date(2031, 12, 31)),
     offsets=st.lists(
-        st.tuples(st.sampled_from(["common", "practical"]), st.integers(-1200, 100)), max_size=6
+        st.tuples(st.sampled_from(["common", "practical", "deemed"]), st.integers(-1200, 100)),
+        max_size=6,
     ),
     before=st.integers(-100, 1150),
     lead=st.sampled_from([30, 60, 90]),
@@ -202,7 +203,7 @@ def test_course_reminder_lead_time_is_a_setting(settings):
     assert kinds_due(dt.date(2026, 12, 30)) == set()
 
 
-@pytest.mark.parametrize("status", ["expired", "deregistered", "deceased"])
+@pytest.mark.parametrize("status", ["expired", "deregistered", "deceased", "revoked"])
 def test_inactive_registrants_get_nothing(status):
     make_record(APRIL_EXPIRY, status=status)
     assert kinds_due(dt.date(2027, 1, 15)) == set()
@@ -247,6 +248,33 @@ def test_no_reminder_once_a_renewal_application_is_submitted_or_approved():
     _renewal(previous, RequestStatus.APPROVED, dt.date(2023, 12, 20))
     due = {item.record_id for item in find_due(dt.date(2027, 1, 15))}
     assert due == {rejected.pk, previous.pk}
+
+
+def test_no_practical_course_reminder_once_a_deemed_credit_counts():
+    """Deemed attendance (みなし受講) approved before the deadline meets the
+    practical requirement: the reminders no longer ask for a practical course."""
+    from sekispe.registry.services import grant_deemed_credit
+
+    common_only = APRIL_DONE[:3]
+    credited = make_record(APRIL_EXPIRY, common_only, name="みなし 済")
+    grant_deemed_credit(
+        credited, approved_on=dt.date(2026, 12, 1), reference="DEEMED-1", actor=None
+    )
+    # Approved after the deadline: it does not count, so the course is still asked for.
+    late = make_record(APRIL_EXPIRY, [*common_only, ("deemed", dt.date(2027, 1, 31))])
+    lacking = make_record(APRIL_EXPIRY, common_only)
+    today = dt.date(2027, 1, 15)
+    due = {item.record_id: item for item in find_due(today)}
+    assert due[credited.pk].context["missing"] == []
+    for record in (late, lacking):
+        assert [m["label"] for m in due[record.pk].context["missing"]] == [
+            "実践講習または特定講習（いずれか1つ）"
+        ]
+    run(today)
+    bodies = {m.to[0]: m.body for m in delivered()}
+    assert "更新に必要な講習はすべて修了しています" in bodies[credited.email]
+    assert "実践講習" not in bodies[credited.email]
+    assert "実践講習または特定講習（いずれか1つ）" in bodies[lacking.email]
 
 
 # ---------------------------------------------------------------- messages

@@ -1,10 +1,14 @@
 """Services over registry records: the one audited write path, renewal status,
-disaster measures and the daily expiry. Plain functions, testable without HTTP.
+disaster measures, deemed-attendance credits, revocation and the daily expiry.
+Plain functions, testable without HTTP.
 
 Every change to a record outside the bulk importers goes through
 `update_record`, which writes one history row with the reason, one audit
 event with the before and after values, and (through the record's post_save
-signal) invalidates the search index.
+signal) invalidates the search index. A deemed-attendance credit is a
+`CourseCompletion` of kind `deemed`, written and deleted only here
+(`grant_deemed_credit`, `withdraw_deemed_credit`), so every reader of course
+completions counts it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from django.utils import timezone
 
 from sekispe.audit.models import AuditEvent
 from sekispe.audit.services import record_event
+from sekispe.lib.dates import fiscal_year
 from sekispe.registry import rules
 from sekispe.registry.models import (
     CourseCompletion,
+    CourseKind,
     DisasterMeasure,
     RegistryRecord,
     RegistryStatus,
@@ -192,6 +198,144 @@ def approve_renewal(record: RegistryRecord, *, actor: Any, reason: str = "") -> 
         reason=reason or "更新申請の承認",
     )
     return record
+
+
+# Statuses from which the minister may revoke a registration (取消).
+REVOCABLE_STATUSES = frozenset({RegistryStatus.ACTIVE, RegistryStatus.EXPIRED})
+DEEMED_PROVIDER = "みなし受講"
+
+
+def revoke_registration(
+    record: RegistryRecord, *, actor: Any, reason: str, reference: str
+) -> RegistryRecord:
+    """Revoke the registration (登録取消), e.g. after a false deemed-attendance claim.
+
+    The only way to the `revoked` status. Refused unless the record is active
+    or expired; `reason` (the grounds) is required. Status and end date change
+    through `update_record` (history row, audit event with `reference`, index
+    bump through the record's post_save signal), on the record locked for the
+    decision. Returns `record`, updated.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise RegistryError("登録取消の理由を入力してください。")
+    with transaction.atomic():
+        locked = RegistryRecord.objects.select_for_update().get(pk=record.pk)
+        if locked.status not in REVOCABLE_STATUSES:
+            raise RegistryError(
+                f"登録の状態が「{locked.get_status_display()}」のため、登録を取り消せません。"
+                "取り消せるのは登録中または失効の登録だけです。"
+            )
+        update_record(
+            locked,
+            {"status": RegistryStatus.REVOKED, "ended_on": timezone.localdate()},
+            actor=actor,
+            reason=f"登録取消（{reference}）: {reason}" if reference else f"登録取消: {reason}",
+        )
+    record.status = locked.status
+    record.ended_on = locked.ended_on
+    record.updated_at = locked.updated_at
+    return record
+
+
+def grant_deemed_credit(
+    record: RegistryRecord, *, approved_on: dt.date, reference: str, actor: Any
+) -> CourseCompletion:
+    """Write the registry credit of an approved deemed-attendance application.
+
+    A `CourseCompletion` of kind `deemed` dated `approved_on`, with `reference`
+    (the application's number, e.g. "DEEMED-123") as its course code. The rules
+    count it for the practical requirement of the period holding `approved_on`,
+    if no later than that period's application deadline. One transaction: the
+    row, its history row (simple-history, with the reference as the reason),
+    an audit event `registry.deemed_credit`, and the search-index bump (the
+    completion's post_save signal; the Active List's course badge reads
+    completions from the index). Refused for a registration that is not
+    active, and for a reference already credited to the record.
+    """
+    reference = reference.strip()
+    if not reference:
+        raise RegistryError("みなし受講の参照番号がありません。")
+    if len(reference) > CourseCompletion._meta.get_field("course_code").max_length:
+        raise RegistryError(f"みなし受講の参照番号「{reference}」が長すぎます。")
+    with transaction.atomic():
+        locked = RegistryRecord.objects.select_for_update().get(pk=record.pk)
+        if locked.status != RegistryStatus.ACTIVE:
+            raise RegistryError(
+                f"登録の状態が「{locked.get_status_display()}」のため、みなし受講を登録できません。"
+            )
+        if CourseCompletion.objects.filter(
+            record=locked, kind=CourseKind.DEEMED, course_code=reference
+        ).exists():
+            raise RegistryError(f"みなし受講「{reference}」はすでに登録されています。")
+        completion = CourseCompletion(
+            record=locked,
+            kind=CourseKind.DEEMED,
+            fiscal_year=fiscal_year(approved_on),
+            provider=DEEMED_PROVIDER,
+            course_code=reference,
+            completed_on=approved_on,
+        )
+        completion._change_reason = f"みなし受講の承認（{reference}）"[:100]
+        if getattr(actor, "is_authenticated", False):
+            completion._history_user = actor
+        completion.save()
+        record_event(
+            "registry.deemed_credit",
+            actor=actor,
+            target_type="registry_record",
+            target_id=locked.registration_number,
+            data={
+                "reference": reference,
+                "approved_on": approved_on.isoformat(),
+                "fiscal_year": completion.fiscal_year,
+                "completion": completion.pk,
+            },
+        )
+    return completion
+
+
+def withdraw_deemed_credit(completion: CourseCompletion, *, actor: Any, reason: str) -> None:
+    """Delete a deemed-attendance credit (its approval revoked, e.g. a false claim).
+
+    One transaction: the row deleted (locked first, so two withdrawals cannot
+    both succeed), a history row with `reason`, an audit event
+    `registry.deemed_credit_withdrawn`, and the search-index bump (the
+    completion's post_delete signal). From then on no reader counts it.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise RegistryError("みなし受講を取り消す理由を入力してください。")
+    with transaction.atomic():
+        locked = (
+            CourseCompletion.objects.select_for_update()
+            .select_related("record")
+            .filter(pk=completion.pk)
+            .first()
+        )
+        if locked is None:
+            raise RegistryError("このみなし受講の記録はすでに取り消されています。")
+        if locked.kind != CourseKind.DEEMED:
+            raise RegistryError("みなし受講ではない講習修了は、ここでは取り消せません。")
+        data = {
+            "reference": locked.course_code,
+            "approved_on": locked.completed_on.isoformat(),
+            "fiscal_year": locked.fiscal_year,
+            "completion": locked.pk,
+            "reason": reason,
+        }
+        number = locked.record.registration_number
+        locked._change_reason = reason[:100]
+        if getattr(actor, "is_authenticated", False):
+            locked._history_user = actor
+        locked.delete()
+        record_event(
+            "registry.deemed_credit_withdrawn",
+            actor=actor,
+            target_type="registry_record",
+            target_id=number,
+            data=data,
+        )
 
 
 @dataclass
