@@ -263,7 +263,7 @@ def renewal_inputs(draw):
     completions = draw(
         st.lists(
             st.tuples(
-                st.sampled_from(["common", "practical", "specific"]),
+                st.sampled_from(["common", "practical", "specific", "deemed"]),
                 st.integers(-1200, 200).map(lambda n: expires_on + dt.timedelta(days=n)),
             ),
             max_size=8,
@@ -280,6 +280,11 @@ def renewal_inputs(draw):
             deadline_from=deadline_from,
             waived_courses=frozenset(draw(st.sets(st.sampled_from(["common", "practical"])))),
         )
+    if draw(st.booleans()):
+        # Deemed attendance around the (possibly extended) deadline, where its
+        # window ends and the practical course's does not.
+        deadline = rules.application_deadline(expires_on, extension)
+        completions.append(("deemed", deadline + dt.timedelta(days=draw(st.integers(-2, 2)))))
     return expires_on, completions, today, extension
 
 
@@ -291,17 +296,29 @@ def test_the_course_windows_agree_with_the_rules(inputs):
     expires_on, completions, today, extension = inputs
     status = rules.renewal_status(expires_on, completions, today, extension)
 
+    def counts(window, kind: str, day: dt.date) -> bool:
+        if (kind == "common") != window.common:
+            return False
+        # Deemed attendance counts for the practical window, up to the deadline only.
+        last = window.deemed_ends_on if kind == "deemed" else window.ends_on
+        return window.starts_on <= day <= last
+
     def lacks(mode: str) -> bool:
         return any(
-            not any(
-                (kind == "common") == window.common and window.starts_on <= day <= window.ends_on
-                for kind, day in completions
-            )
+            not any(counts(window, kind, day) for kind, day in completions)
             for window in course_windows(expires_on, extension, today, mode)
         )
 
     assert lacks("overdue") == bool(status.overdue)
     assert lacks("missing") == bool(_open_missing(status))
+    # Window by window too: the practical window is empty exactly when the
+    # practical requirement is outstanding, whatever the common years say.
+    considered = [r for r in status.requirements if not r.waived and r.starts_on <= today]
+    windows = course_windows(expires_on, extension, today, "missing")
+    assert len(windows) == len(considered)
+    for window, requirement in zip(windows, considered, strict=True):
+        assert window.common == (requirement.kind == rules.COMMON)
+        assert (not any(counts(window, k, d) for k, d in completions)) == requirement.outstanding
 
 
 def test_the_course_filter_in_sql_agrees_with_the_rules(ops, operator):
@@ -322,11 +339,16 @@ def test_the_course_filter_in_sql_agrees_with_the_rules(ops, operator):
         expires_on = rng.choice([*expiries, dt.date(2027, 2, 28)])
         courses = [
             (
-                rng.choice(["common", "common", "practical", "specific"]),
+                rng.choice(["common", "common", "practical", "specific", "deemed"]),
                 expires_on - dt.timedelta(days=rng.randint(-30, 1150)),
             )
             for _ in range(rng.randint(0, 5))
         ]
+        if i % 4 == 0:
+            # Deemed attendance around the deadline, where its window ends and the
+            # practical course's does not.
+            deadline = rules.application_deadline(expires_on)
+            courses.append(("deemed", deadline + dt.timedelta(days=rng.randint(-3, 3))))
         extended = rules.application_deadline(expires_on) in (dt.date(2027, 1, 30),)
         make_record(
             f"72{i:04d}",
@@ -335,6 +357,22 @@ def test_the_course_filter_in_sql_agrees_with_the_rules(ops, operator):
             courses,
             extension_measure=measure if extended and i % 2 else None,
         )
+    # Every common course done, the practical requirement met only by deemed
+    # attendance: approved on the deadline (counts) or the day after (does not),
+    # with the deadline (2026-11-16) passed and the expiry (2027-01-15) not yet.
+    commons = [("common", dt.date(y, 6, 1)) for y in (2024, 2025, 2026)]
+    make_record(
+        "729998",
+        "みなし 期限内",
+        dt.date(2027, 1, 15),
+        [*commons, ("deemed", dt.date(2026, 11, 16))],
+    )
+    make_record(
+        "729999",
+        "みなし 期限後",
+        dt.date(2027, 1, 15),
+        [*commons, ("deemed", dt.date(2026, 11, 17))],
+    )
     records = RegistryRecord.objects.select_related("extension_measure").order_by(
         "expires_on", "registration_number"
     )
@@ -342,11 +380,21 @@ def test_the_course_filter_in_sql_agrees_with_the_rules(ops, operator):
 
     statuses = [(r.registration_number, renewal_status_of(r, TODAY)) for r in records]
     assert any(r.extension_measure for r in records)
+    practical = [next(q for q in s.requirements if q.kind == rules.PRACTICAL) for _n, s in statuses]
+    assert any(q.deemed for q in practical)
+    # Some deemed credits fall after their deadline and so must not count.
+    late = CourseCompletion.objects.filter(kind="deemed").select_related("record")
+    assert any(
+        c.completed_on > rules.application_deadline(c.record.expires_on)
+        and c.completed_on >= rules.period_start(c.record.expires_on)
+        for c in late
+    )
     for mode, wanted in (
         ("overdue", [n for n, s in statuses if s.overdue]),
         ("missing", [n for n, s in statuses if _open_missing(s)]),
     ):
         assert 0 < len(wanted) < len(statuses)
+        assert "729999" in wanted and "729998" not in wanted
         shown = []
         for page in range(1, (len(wanted) + 49) // 50 + 1):
             shown += numbers(ops.get("/ops/renewals/", {"courses": mode, "page": page}))

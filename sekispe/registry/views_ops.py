@@ -93,11 +93,18 @@ def _filtered(form: RenewalFilterForm, today: dt.date) -> QuerySet[RegistryRecor
 
 @dataclass(frozen=True)
 class CourseWindow:
-    """When a completion counts for one requirement: common, or any other kind."""
+    """When a completion counts for one requirement: common, or any other kind.
+
+    For the practical requirement, a deemed-attendance credit counts only from
+    `starts_on` to `deemed_ends_on` (the application deadline), a practical or
+    specific course to `ends_on`; `deemed_ends_on` is None for a common year,
+    which deemed attendance never meets.
+    """
 
     common: bool
     starts_on: dt.date
     ends_on: dt.date
+    deemed_ends_on: dt.date | None = None
 
 
 def course_windows(
@@ -112,8 +119,15 @@ def course_windows(
     tests/test_ops_renewals.py checks this against `rules.renewal_status`.
     """
     skeleton = rules.renewal_status(expires_on, (), today, extension)
+    # Deemed attendance counts from the period's start, as the practical course does.
+    deemed_until = rules.deemed_window(expires_on, extension)[1]
     return [
-        CourseWindow(r.kind == rules.COMMON, r.starts_on, r.ends_on)
+        CourseWindow(
+            r.kind == rules.COMMON,
+            r.starts_on,
+            r.ends_on,
+            None if r.kind == rules.COMMON else deemed_until,
+        )
         for r in skeleton.requirements
         if not r.waived and (r.due < today if mode == COURSES_OVERDUE else r.starts_on <= today)
     ]
@@ -122,15 +136,23 @@ def course_windows(
 def _lacks_a_course(windows: list[CourseWindow]) -> Q:
     conditions = []
     for window in windows:
-        completions = CourseCompletion.objects.filter(
-            record=OuterRef("pk"), completed_on__range=(window.starts_on, window.ends_on)
-        )
-        # A specific course counts for the practical requirement, as in the rules.
-        completions = (
-            completions.filter(kind=rules.COMMON)
-            if window.common
-            else completions.exclude(kind=rules.COMMON)
-        )
+        completions = CourseCompletion.objects.filter(record=OuterRef("pk"))
+        if window.common:
+            completions = completions.filter(
+                kind=rules.COMMON, completed_on__range=(window.starts_on, window.ends_on)
+            )
+        else:
+            # A specific course counts for the practical requirement, as in the
+            # rules; deemed attendance too, but only up to the application deadline.
+            counts = Q(completed_on__range=(window.starts_on, window.ends_on)) & ~Q(
+                kind__in=(rules.COMMON, rules.DEEMED)
+            )
+            if window.deemed_ends_on is not None:
+                counts |= Q(
+                    kind=rules.DEEMED,
+                    completed_on__range=(window.starts_on, window.deemed_ends_on),
+                )
+            completions = completions.filter(counts)
         conditions.append(~Exists(completions))
     return reduce(operator.or_, conditions)
 
