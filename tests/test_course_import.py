@@ -222,6 +222,33 @@ def test_every_bad_cell_is_listed_with_row_and_column(tmp_path: Path) -> None:
     assert CourseCompletion.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "kind", ["deemed", "DEEMED", "ｄｅｅｍｅｄ", "みなし受講", "みなし受講（実務経験）"]
+)
+def test_deemed_attendance_is_refused_naming_the_row_and_column(tmp_path: Path, kind) -> None:
+    """Deemed attendance is credited only by approving an application, never by an extract."""
+    rows = [course(), course(course=kind, course_code="DEEMED-1", completed_on="2025-07-01")]
+
+    lines = rejected(write_csv(tmp_path / "deemed.csv", rows))
+
+    assert lines[0] == "deemed.csv に 1 件の誤りがあるため、何も取り込みませんでした。"
+    assert lines[1].startswith("行 3, 列 course:")
+    assert "（みなし受講）は取り込めません" in lines[1]
+    assert "申請を承認したときにだけ" in lines[1]
+    assert CourseCompletion.objects.count() == 0
+
+
+def test_an_import_keeps_a_deemed_credit(tmp_path: Path, records) -> None:
+    from sekispe.registry.services import grant_deemed_credit
+
+    credit = grant_deemed_credit(
+        records["100001"], approved_on=dt.date(2025, 7, 1), reference="DEEMED-7", actor=None
+    )
+    run_import(write_csv(tmp_path / "courses.csv", SAMPLE))
+    assert CourseCompletion.objects.filter(pk=credit.pk, kind="deemed").exists()
+    assert CourseCompletion.objects.count() == len(SAMPLE) + 1
+
+
 def test_one_bad_row_at_the_end_writes_nothing(tmp_path: Path) -> None:
     rows = [course(completed_on=f"2025-06-{day:02d}") for day in range(1, 29)]
     rows.append(course(registration_number="777777"))

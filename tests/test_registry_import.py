@@ -138,6 +138,18 @@ def test_valid_file_imports_every_row(tmp_path: Path) -> None:
     assert makoto.card_colour == "gold"
 
 
+@pytest.mark.parametrize("status", ["revoked", "REVOKED", "取消", "登録取消"])
+def test_a_revoked_registration_imports_like_the_other_statuses(tmp_path: Path, status) -> None:
+    run_import(write_csv(tmp_path / "registry.csv", [row(status=status)]))
+    assert RegistryRecord.objects.get(registration_number="123456").status == "revoked"
+
+
+def test_an_unknown_status_names_revoked_among_the_accepted_ones(tmp_path: Path) -> None:
+    [_summary, line] = rejected(write_csv(tmp_path / "bad.csv", [row(status="retired")]))
+    assert line.startswith("行 2, 列 status:")
+    assert "revoked（登録取消）" in line
+
+
 def test_each_new_record_gets_one_history_row(tmp_path: Path) -> None:
     run_import(write_csv(tmp_path / "registry.csv", SAMPLE_ROWS))
 

@@ -72,6 +72,9 @@ STATUSES: dict[str, str] = {
     "登録抹消": RegistryStatus.DEREGISTERED,
     "deceased": RegistryStatus.DECEASED,
     "死亡": RegistryStatus.DECEASED,
+    "revoked": RegistryStatus.REVOKED,
+    "取消": RegistryStatus.REVOKED,
+    "登録取消": RegistryStatus.REVOKED,
 }
 COURSE_KINDS: dict[str, str] = {
     "common": CourseKind.COMMON,
@@ -81,6 +84,10 @@ COURSE_KINDS: dict[str, str] = {
     "specific": CourseKind.SPECIFIC,
     "特定講習": CourseKind.SPECIFIC,
 }
+# Deemed attendance is credited only by approving an application (sekispe.deemed,
+# through registry.services.grant_deemed_credit), never by an extract.
+# Compared after NFKC, which turns the label's full-width parentheses into ASCII ones.
+REFUSED_COURSE_KINDS = frozenset({"deemed", "みなし受講", "みなし受講(実務経験)"})
 # Registration takes effect on 1 April or 1 October, so a period ends on the
 # day before one of them.
 REGISTRATION_DAYS = ((4, 1), (10, 1))
@@ -205,7 +212,8 @@ def parse_status(value: str) -> str:
     if status is None:
         raise CellError(
             f"「{value}」は状態ではありません。active（登録中）、expired（失効）、"
-            "deregistered（登録抹消）、deceased（死亡）のいずれかを指定してください。"
+            "deregistered（登録抹消）、deceased（死亡）、revoked（登録取消）の"
+            "いずれかを指定してください。"
         )
     return status
 
@@ -214,6 +222,11 @@ def parse_course_kind(value: str) -> str:
     value = normalize_cell(value)
     if not value:
         raise CellError("講習種別は必須です。")
+    if value.casefold() in REFUSED_COURSE_KINDS:
+        raise CellError(
+            f"「{value}」（みなし受講）は取り込めません。みなし受講は、"
+            "みなし受講の申請を承認したときにだけ登録簿に記録されます。"
+        )
     kind = COURSE_KINDS.get(value.casefold())
     if kind is None:
         raise CellError(
