@@ -91,6 +91,7 @@ def registry(db, frozen) -> dict[str, RegistryRecord]:
             "200005", "高橋 三郎", "タカハシ サブロウ", status="deregistered"
         ),
         "deceased": make_record("200006", "伊藤 四郎", "イトウ シロウ", status="deceased"),
+        "revoked": make_record("200021", "加藤 八郎", "カトウ ハチロウ", status="revoked"),
         # Still "active" because the daily expiry job has not run.
         "lapsed": make_record(
             "200007", "渡辺 五郎", "ワタナベ ゴロウ", expires_on=dt.date(2026, 9, 30)
@@ -198,7 +199,7 @@ def test_criteria_combine_with_and(registry):
     assert numbers("200002", "13") == []  # 200002 keeps the prefecture private
 
 
-@pytest.mark.parametrize("key", ["expired", "deregistered", "deceased", "lapsed"])
+@pytest.mark.parametrize("key", ["expired", "deregistered", "deceased", "revoked", "lapsed"])
 def test_registrants_no_longer_registered_are_never_shown(registry, key):
     record = registry[key]
     assert numbers(record.registration_number) == []
@@ -265,6 +266,45 @@ def test_practical_course_history_lists_practical_and_specific_only(registry):
         ("practical", dt.date(2025, 2, 10), "IPA", "P-2024-07"),
     ]
     assert [c.kind_label for c in courses] == ["特定講習", "実践講習（IPA）"]
+
+
+def test_deemed_attendance_is_part_of_the_practical_history(registry):
+    from sekispe.registry.services import grant_deemed_credit, withdraw_deemed_credit
+
+    credit = grant_deemed_credit(
+        registry["none"], approved_on=dt.date(2026, 6, 1), reference="DEEMED-5", actor=None
+    )
+    [shown] = public.get_entry("200002", TODAY).practical_courses
+    assert (shown.kind, shown.completed_on, shown.provider, shown.course_code) == (
+        "deemed",
+        dt.date(2026, 6, 1),
+        "みなし受講",
+        "DEEMED-5",
+    )
+    assert shown.kind_label == "みなし受講（実務経験）"
+    # A withdrawn credit (a false claim) is gone from the history.
+    withdraw_deemed_credit(credit, actor=None, reason="虚偽申請")
+    assert public.get_entry("200002", TODAY).practical_courses == ()
+
+
+def test_the_page_and_the_api_show_deemed_attendance(client, registry):
+    from sekispe.registry.services import grant_deemed_credit
+
+    grant_deemed_credit(
+        registry["none"], approved_on=dt.date(2026, 6, 1), reference="DEEMED-5", actor=None
+    )
+    body = text(client.get("/registry/200002/"))
+    assert "<td>みなし受講（実務経験）</td><td>みなし受講</td><td>DEEMED-5</td>" in body
+    [entry] = client.get("/api/v1/registry", {"q": "200002"}).json()["results"]
+    assert entry["practical_courses"] == [
+        {
+            "kind": "deemed",
+            "kind_label": "みなし受講（実務経験）",
+            "completed_on": "2026-06-01",
+            "provider": "みなし受講",
+            "course_code": "DEEMED-5",
+        }
+    ]
 
 
 def test_a_page_costs_the_same_number_of_queries_whatever_its_size(registry):

@@ -24,6 +24,7 @@ def registry(db):
         course(yamada, "practical", dt.date(2025, 2, 10), "IPA", "P-2024-07")
         make_record("200002", "佐藤 花子", "サトウ ハナコ", published_items=["name_kana"])
         make_record("200003", "山田 花子", "ヤマダ ハナコ", status="deregistered")
+        make_record("200004", "山田 三郎", "ヤマダ サブロウ", status="revoked")
         create_specialists(make_input(registration_number="100011", name="森 一"))
         RegistryRecord.objects.filter(registration_number="100011").update(published_items=[])
         yield
@@ -80,9 +81,10 @@ def test_search_by_number_prefecture_and_paging(client):
     assert (body["count"], body["limit"], body["offset"], body["results"]) == (1, 1, 1, [])
 
 
-def test_a_deregistered_registrant_is_never_returned(client):
-    assert client.get("/api/v1/registry", {"q": "200003"}).json()["count"] == 0
-    assert client.get("/api/v1/registry/200003").status_code == 404
+@pytest.mark.parametrize("number", ["200003", "200004"])  # deregistered, revoked
+def test_a_deregistered_or_revoked_registrant_is_never_returned(client, number):
+    assert client.get("/api/v1/registry", {"q": number}).json()["count"] == 0
+    assert client.get(f"/api/v1/registry/{number}").status_code == 404
 
 
 def test_the_listing_link_for_a_visible_listing(client):
@@ -132,3 +134,5 @@ def test_openapi_documents_the_registry(client):
     assert "/api/v1/registry/{registration_number}" in schema["paths"]
     entry = schema["components"]["schemas"]["RegistryEntryOut"]
     assert entry["properties"]["name"]["anyOf"][1] == {"type": "null"}
+    kind = schema["components"]["schemas"]["CourseOut"]["properties"]["kind"]["description"]
+    assert "deemed" in kind and "みなし受講" in kind

@@ -43,7 +43,12 @@ _PREFECTURE = Query(None, description="JIS X 0401 code (01 or 1), prefecture nam
 
 
 class CourseOut(Schema):
-    kind: str = Field(description="practical (IPA's practical course) or specific")
+    kind: str = Field(
+        description=(
+            "practical (IPA's practical course), specific, or deemed (deemed attendance, "
+            "みなし受講: certified practical work approved by IPA in place of the course)"
+        )
+    )
     kind_label: str
     completed_on: dt.date
     provider: str
@@ -67,7 +72,9 @@ class RegistryEntryOut(Schema):
     renewal_count: int
     renewal_under_review: bool = Field(description="A renewal application awaits a decision")
     practical_courses: list[CourseOut] = Field(
-        description="Practical and specific course completions, oldest first"
+        description=(
+            "Practical and specific course completions and deemed attendance, oldest first"
+        )
     )
     listing_url: str | None = Field(description="Path of the Active List listing, if visible")
 

@@ -15,7 +15,8 @@ can never disagree on who is found or what is shown. The rules:
   otherwise the search itself would disclose what they chose to keep private.
 - Every result shows the registration number, the expiry, the renewal-application
   deadline, the renewal count and the practical-course history (IPA's practical
-  course and the specific courses); the other items only when published.
+  course, the specific courses and deemed attendance, みなし受講); the other items
+  only when published.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ PAGE_SIZE = 50
 MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 100
 # Courses that count as the period's practical course, shown as its history.
-PRACTICAL_KINDS = (CourseKind.PRACTICAL, CourseKind.SPECIFIC)
+# Deemed attendance (みなし受講) replaces the practical course, so it is shown too,
+# under its own label; a withdrawn credit no longer exists and so is not shown.
+PRACTICAL_KINDS = (CourseKind.PRACTICAL, CourseKind.SPECIFIC, CourseKind.DEEMED)
 
 _HIRAGANA_TO_KATAKANA = {cp: cp + 0x60 for cp in range(0x3041, 0x3097)}
 # ASCII digits only: `\d` would also take Thai or Arabic-Indic digits, which
