@@ -40,7 +40,12 @@ def course_rows(status: Any) -> list[dict[str, Any]]:
     """The course table: each requirement with its state in words."""
     rows = []
     for requirement in status.requirements:
-        if requirement.done:
+        if requirement.deemed:
+            # Met by approved deemed attendance (みなし受講), not by a course.
+            state = _("みなし受講により充足（%(date)s承認）") % {
+                "date": kinds.ja_date(requirement.deemed_on)
+            }
+        elif requirement.done:
             state = _("受講済み")
         elif requirement.waived:
             state = _("免除")
