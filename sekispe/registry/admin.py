@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
@@ -14,17 +15,57 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from sekispe.audit.admin_mixins import AuditedAdminMixin
 from sekispe.audit.services import record_event
-from sekispe.registry.models import CourseCompletion, RegistryRecord, Reminder, ReminderState
+from sekispe.registry.models import (
+    CourseCompletion,
+    CourseKind,
+    RegistryRecord,
+    RegistryStatus,
+    Reminder,
+    ReminderState,
+)
+
+
+class CourseCompletionForm(forms.ModelForm):
+    """A deemed-attendance credit comes and goes only with its application's
+    decision (registry.services.grant_deemed_credit / withdraw_deemed_credit),
+    so the admin neither makes one nor turns one into another kind. The admin
+    gives the model and fields (modelform_factory)."""
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        before = self.instance.kind if self.instance.pk else None
+        if CourseKind.DEEMED in (kind, before) and kind != before:
+            raise forms.ValidationError(
+                _("みなし受講の記録は、みなし受講の申請の承認と取消でのみ変わります。")
+            )
+        return kind
+
+
+class RegistryRecordForm(forms.ModelForm):
+    """Revocation (登録取消) is reached only through registry.services.revoke_registration.
+
+    The admin gives the model and fields (modelform_factory)."""
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        before = self.instance.status if self.instance.pk else None
+        if status == RegistryStatus.REVOKED and before != RegistryStatus.REVOKED:
+            raise forms.ValidationError(
+                _("登録取消は、取消の手続（みなし受講の取消案件）からのみ行えます。")
+            )
+        return status
 
 
 class CourseInline(admin.TabularInline):
     model = CourseCompletion
+    form = CourseCompletionForm
     extra = 0
 
 
 @admin.register(RegistryRecord)
 class RegistryRecordAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     audit_prefix = "registry"
+    form = RegistryRecordForm
     list_display = (
         "registration_number",
         "name",
