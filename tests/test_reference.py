@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sekispe.reference import data
 from sekispe.reference.models import (
     GuidanceTheme,
     Industry,
@@ -59,3 +60,48 @@ def test_resolve_qualification():
     assert resolve_qualification("中小企業診断士") == "smeca"
     assert resolve_qualification("ＣＩＳＳＰ") == "cissp"
     assert resolve_qualification("宅地建物取引士") is None
+
+
+@pytest.mark.django_db
+def test_every_syllabus_item_has_its_summary_knowledge_and_skills():
+    # The deemed-attendance page shows these for the sub-item an applicant picks.
+    SyllabusItem.objects.filter(code="1-1").update(summary="", knowledge=[], source="")
+    sync_reference_data()  # updates existing rows, not only new ones
+    items = list(SyllabusItem.objects.all())
+    assert len(items) == 30
+    for item in items:
+        assert item.summary.strip(), item.code
+        assert len(item.knowledge) >= 2 and all(k.strip() for k in item.knowledge), item.code
+        assert len(item.skills) >= 2 and all(s.strip() for s in item.skills), item.code
+        assert item.source in ("003", "sekispe"), item.code
+    by_source = {item.code: item.source for item in items}
+    # 003 lists the summaries, knowledge and skills of 1-1 to 1-4 only (抄).
+    assert sorted(c for c, s in by_source.items() if s == "003") == ["1-1", "1-2", "1-3", "1-4"]
+    one_one = SyllabusItem.objects.get(code="1-1")
+    assert not one_one.summarised_by_sekispe
+    assert "経営者とコミュニケーションする能力" in one_one.skills
+    assert SyllabusItem.objects.get(code="4-4").summarised_by_sekispe
+
+
+def test_syllabus_names_follow_the_table_in_003():
+    names = {code: name for code, name, _ in data.SYLLABUS_ITEMS}
+    assert names["2-1"] == "企画・要件定義（セキュリティの観点）"
+    assert names["2-3"] == "アーキテクチャの設計（セキュリティの観点）"
+    assert names["3-7"] == "物理的及び環境的セキュリティ管理"
+    assert set(data.SYLLABUS_DETAILS) == set(names)
+
+
+@pytest.mark.django_db
+def test_the_reference_api_carries_each_syllabus_items_details(client):
+    items = {i["code"]: i for i in client.get("/api/v1/reference").json()["syllabus_items"]}
+    assert len(items) == 30
+    assert items["1-3"]["source"] == "003"
+    assert "サイバー保険に関する知識" in items["1-3"]["knowledge"]
+    assert items["3-7"]["name"] == "物理的及び環境的セキュリティ管理"
+    assert items["3-7"]["source"] == "sekispe"
+    assert all(i["summary"] and len(i["knowledge"]) >= 2 and len(i["skills"]) >= 2
+               for i in items.values())  # fmt: skip
+    doc = client.get("/api/v1/openapi.json").json()
+    schema = doc["components"]["schemas"]["SyllabusItemCode"]
+    assert {"summary", "knowledge", "skills", "source"} <= set(schema["required"])
+    assert schema["properties"]["source"]["enum"] == ["003", "sekispe"]

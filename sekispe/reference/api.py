@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from sekispe.reference import data
 
@@ -32,6 +32,13 @@ class ThemeCode(Schema):
 
 class SyllabusItemCode(Code):
     major: str
+    summary: str
+    knowledge: list[str]
+    skills: list[str]
+    source: Literal["003", "sekispe"] = Field(
+        description='"003": summary, knowledge and skills as listed in the 2025 study-group '
+        'report; "sekispe": sekispe\'s own summary of the IPA syllabus (see the official syllabus)'
+    )
 
 
 class ReferenceOut(Schema):
@@ -72,7 +79,16 @@ def reference(request: HttpRequest) -> dict[str, Any]:
         ],
         "syllabus_majors": _codes(data.SYLLABUS_MAJORS),
         "syllabus_items": [
-            {"code": c, "name": n, "name_en": e, "major": c.split("-")[0]}
+            {
+                "code": c,
+                "name": n,
+                "name_en": e,
+                "major": c.split("-")[0],
+                "summary": data.SYLLABUS_DETAILS[c].summary,
+                "knowledge": list(data.SYLLABUS_DETAILS[c].knowledge),
+                "skills": list(data.SYLLABUS_DETAILS[c].skills),
+                "source": data.SYLLABUS_DETAILS[c].source,
+            }
             for c, n, e in data.SYLLABUS_ITEMS
         ],
         "forms": _codes(data.SERVICE_FORMS),

@@ -19,6 +19,12 @@ class Affiliation(models.TextChoices):
     COMPANY = "company", _("企業所属")
 
 
+class SyllabusSource(models.TextChoices):
+    # Labels are codes, not prose: pages word the notice themselves.
+    REPORT_003 = "003", "003"
+    SEKISPE = "sekispe", "sekispe"
+
+
 class RegionBlock(models.Model):
     code = models.CharField(max_length=16, primary_key=True)
     name = models.CharField(max_length=16)
@@ -79,6 +85,13 @@ class SyllabusItem(models.Model):
     name = models.CharField(max_length=64)
     name_en = models.CharField(max_length=96)
     order = models.PositiveSmallIntegerField()
+    # 概要, 要求される知識, 要求される技能 (reference.data.SYLLABUS_DETAILS).
+    summary = models.TextField(blank=True, default="")
+    knowledge = models.JSONField(default=list, blank=True)
+    skills = models.JSONField(default=list, blank=True)
+    # "003": the items are listed in 003; "sekispe": sekispe's own summary of
+    # the IPA syllabus, which pages must say and point to the official text.
+    source = models.CharField(max_length=16, choices=SyllabusSource.choices, blank=True, default="")
 
     class Meta:
         ordering = ["order"]
@@ -86,6 +99,10 @@ class SyllabusItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def summarised_by_sekispe(self) -> bool:
+        return self.source == SyllabusSource.SEKISPE
 
 
 class GuidanceTheme(models.Model):

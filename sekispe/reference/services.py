@@ -45,9 +45,19 @@ def sync_reference_data() -> None:
             code=code, defaults={"name": name, "name_en": name_en}
         )
     for order, (code, name, name_en) in enumerate(data.SYLLABUS_ITEMS):
+        detail = data.SYLLABUS_DETAILS[code]
         SyllabusItem.objects.update_or_create(
             code=code,
-            defaults={"name": name, "name_en": name_en, "major_id": code[0], "order": order},
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "major_id": code[0],
+                "order": order,
+                "summary": detail.summary,
+                "knowledge": list(detail.knowledge),
+                "skills": list(detail.skills),
+                "source": detail.source,
+            },
         )
     for theme in data.GUIDANCE_THEMES:
         obj, _ = GuidanceTheme.objects.update_or_create(
