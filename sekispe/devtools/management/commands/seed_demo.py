@@ -46,7 +46,9 @@ from django.db.models import Q
 from sekispe.accounts.models import User
 from sekispe.audit.models import AuditEvent
 from sekispe.audit.services import record_event
+from sekispe.deemed.models import DeemedStatus
 from sekispe.devtools.demo.accounts import DEMO_PASSWORD, create_demo_accounts
+from sekispe.devtools.demo.deemed import create_demo_deemed
 from sekispe.devtools.demo.listings import (
     DEMO_ANCHOR,
     generate_specialists,
@@ -224,6 +226,14 @@ class Command(BaseCommand):
             )
         if options["accounts"]:
             self._accounts()
+            # Applications need specialist accounts, so they come with the accounts.
+            deemed = create_demo_deemed(seed)
+            if deemed:
+                self.stdout.write(
+                    f"  みなし受講の申請 {deemed.total()} 件（"
+                    + "、".join(f"{DeemedStatus(s).label} {n}" for s, n in sorted(deemed.items()))
+                    + "）"
+                )
 
     def _mark(self, reason: str | None, data: dict[str, Any]) -> None:
         if reason:
