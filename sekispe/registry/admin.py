@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from sekispe.audit.admin_mixins import AuditedAdminMixin
 from sekispe.audit.services import record_event
+from sekispe.core.forms import TextRuleMixin
 from sekispe.registry.models import (
     CourseCompletion,
     CourseKind,
@@ -25,7 +26,7 @@ from sekispe.registry.models import (
 )
 
 
-class CourseCompletionForm(forms.ModelForm):
+class CourseCompletionForm(TextRuleMixin, forms.ModelForm):
     """A deemed-attendance credit comes and goes only with its application's
     decision (registry.services.grant_deemed_credit / withdraw_deemed_credit),
     so the admin neither makes one nor turns one into another kind. The admin
@@ -41,7 +42,7 @@ class CourseCompletionForm(forms.ModelForm):
         return kind
 
 
-class RegistryRecordForm(forms.ModelForm):
+class RegistryRecordForm(TextRuleMixin, forms.ModelForm):
     """Revocation (登録取消) is reached only through registry.services.revoke_registration.
 
     The admin gives the model and fields (modelform_factory)."""
