@@ -322,6 +322,12 @@ def test_the_operators_renewal_list_counts_deemed_attendance(client_for, operato
     assert response.status_code == 200
     body = text(response)
     assert "400018" in body and "400017" not in body
+    with frozen(AFTER_DEADLINE):
+        body = text(client_for(operator).get("/ops/renewals/"))
+    row = body[body.index(">400017</a>") : body.index(">400018</a>")]
+    assert "実践講習はみなし受講により充足（2027-01-10承認）" in row
+    assert "最新" in row
+    assert "みなし受講により充足" not in body[body.index(">400018</a>") :]
 
 
 # ------------------------------------------------------------------ revocation

@@ -65,6 +65,11 @@ class RenewalRow:
     def open_missing(self) -> list[rules.CourseRequirement]:
         return _open_missing(self.status)
 
+    @property
+    def deemed(self) -> rules.CourseRequirement | None:
+        """The practical requirement, when deemed attendance (みなし受講) meets it."""
+        return next((r for r in self.status.requirements if r.deemed), None)
+
 
 def _open_missing(status: rules.RenewalStatus) -> list[rules.CourseRequirement]:
     """Outstanding courses whose year has begun: a later year's course is not missing yet."""
