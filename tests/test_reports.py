@@ -141,6 +141,7 @@ def test_registration_status_counts_each_section():
     record(status="expired", home_prefecture_id="27", birth_year=1970)
     record(status="deregistered", ended_on=dt.date(2025, 5, 1))
     record(status="deceased", ended_on=dt.date(2025, 5, 1))
+    record(status="revoked", ended_on=dt.date(2026, 6, 1))
     # Registered the day after: left out of every section.
     record(registered_on=dt.date(2026, 10, 2), home_prefecture_id="13", birth_year=1990)
 
@@ -151,8 +152,14 @@ def test_registration_status_counts_each_section():
     assert [t.key for t in report.tables] == ["status", "prefecture", "age", "renewals"]
     status = table(report, "status")
     assert status.headers == ("登録の状態", "人数")
-    assert status.rows == (("登録中", 5), ("失効", 1), ("登録抹消", 1), ("死亡", 1))
-    assert status.total == ("合計", 8)
+    assert status.rows == (
+        ("登録中", 5),
+        ("失効", 1),
+        ("登録抹消", 1),
+        ("死亡", 1),
+        ("登録取消", 1),
+    )
+    assert status.total == ("合計", 9)
 
     prefecture = table(report, "prefecture")
     assert len(prefecture.rows) == 47
@@ -197,6 +204,8 @@ def test_course_results_per_kind_and_provider_within_the_half_year():
     course(c, "specific", dt.date(2026, 5, 1), provider="株式会社A")
     course(a, "specific", dt.date(2026, 7, 1), provider="株式会社A")
     course(c, "specific", dt.date(2026, 8, 1), provider="株式会社B")
+    # Deemed attendance is no course held: it has its own report.
+    course(b, "deemed", dt.date(2026, 8, 15), provider="みなし受講")
 
     half = HalfYear.parse("2026H1")
     report = services.course_results(half.start, half.end, label=half.label)

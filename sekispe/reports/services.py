@@ -277,10 +277,14 @@ def course_results(start: dt.date, end: dt.date, *, label: str = "") -> Report:
     """講習実施結果報告: completions from `start` to `end` (inclusive) per kind and provider.
 
     A blank provider is IPA's own course (the common and practical courses).
+    Deemed attendance is no course held, so it is left out here; it has its
+    own report (reports/deemed.py).
     """
-    completions = CourseCompletion.objects.filter(
-        completed_on__gte=start, completed_on__lte=end
-    ).order_by()
+    completions = (
+        CourseCompletion.objects.filter(completed_on__gte=start, completed_on__lte=end)
+        .exclude(kind=CourseKind.DEEMED)
+        .order_by()
+    )
     kind_labels = dict(CourseKind.choices)
     kind_order = {value: n for n, value in enumerate(CourseKind.values)}
 
@@ -291,7 +295,8 @@ def course_results(start: dt.date, end: dt.date, *, label: str = "") -> Report:
         )
     }
     overall = completions.aggregate(n=Count("pk"), people=Count("record", distinct=True))
-    kinds = list(CourseKind.values) + sorted(set(by_kind) - set(CourseKind.values))
+    held = [kind for kind in CourseKind.values if kind != CourseKind.DEEMED]
+    kinds = held + sorted(set(by_kind) - set(CourseKind.values))
     kind_rows = tuple(
         (
             str(kind_labels.get(kind, kind)),
