@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DateField, F, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -601,15 +601,22 @@ def review_queue(today: dt.date | None = None) -> QuerySet[DeemedApplication]:
     The deadline is the period's expiry − 60 days, or the disaster measure's
     extended deadline while the record is under one.
     """
-    normal = ExpressionWrapper(
+    # date − interval is a timestamp on PostgreSQL and a text on SQLite: cast both to a date.
+    normal = Cast(
         F("period_expires_on") - Value(dt.timedelta(days=rules.APPLICATION_DAYS_BEFORE_EXPIRY)),
-        output_field=DurationField(),
+        output_field=DateField(),
+    )
+    # As in deadline_of: the extension counts only for the record's current period.
+    extended = When(
+        record__extension_measure__isnull=False,
+        record__expires_on=F("period_expires_on"),
+        then=F("record__extension_measure__new_deadline"),
     )
     return (
         DeemedApplication.objects.select_related(
             "record", "syllabus_item", "similar_to", "confirmation", "audit_draw"
         )
-        .annotate(deadline=Coalesce(F("record__extension_measure__new_deadline"), normal))
+        .annotate(deadline=Case(extended, default=normal, output_field=DateField()))
         .order_by("deadline", "submitted_at", "pk")
     )
 
