@@ -279,7 +279,7 @@ def test_deemed_attendance_is_part_of_the_practical_history(registry):
         "deemed",
         dt.date(2026, 6, 1),
         "みなし受講",
-        "DEEMED-5",
+        "",  # the application number is internal
     )
     assert shown.kind_label == "みなし受講（実務経験）"
     # A withdrawn credit (a false claim) is gone from the history.
@@ -294,7 +294,8 @@ def test_the_page_and_the_api_show_deemed_attendance(client, registry):
         registry["none"], approved_on=dt.date(2026, 6, 1), reference="DEEMED-5", actor=None
     )
     body = text(client.get("/registry/200002/"))
-    assert "<td>みなし受講（実務経験）</td><td>みなし受講</td><td>DEEMED-5</td>" in body
+    assert "DEEMED-5" not in body
+    assert "<td>みなし受講（実務経験）</td><td>みなし受講</td><td>—</td>" in body
     [entry] = client.get("/api/v1/registry", {"q": "200002"}).json()["results"]
     assert entry["practical_courses"] == [
         {
@@ -302,7 +303,7 @@ def test_the_page_and_the_api_show_deemed_attendance(client, registry):
             "kind_label": "みなし受講（実務経験）",
             "completed_on": "2026-06-01",
             "provider": "みなし受講",
-            "course_code": "DEEMED-5",
+            "course_code": "",
         }
     ]
 

@@ -644,9 +644,13 @@ def approve(application: DeemedApplication, actor: Any, note: str = "") -> Deeme
             decided_by=actor,
             decision_reason=note,
         )
-        credit = registry.grant_deemed_credit(
-            moved.record, approved_on=today, reference=f"DEEMED-{moved.pk}", actor=actor
-        )
+        try:
+            credit = registry.grant_deemed_credit(
+                moved.record, approved_on=today, reference=f"DEEMED-{moved.pk}", actor=actor
+            )
+        except registry.RegistryError as error:
+            # The registration ended meanwhile: the transaction undoes the approval.
+            raise DeemedRefused(str(error)) from error
         DeemedApplication.objects.filter(pk=moved.pk).update(credit=credit)
         moved.credit = credit
         _event(moved, "approved", actor, note=note)

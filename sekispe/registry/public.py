@@ -303,7 +303,9 @@ def entries(ids: Sequence[int], today: dt.date) -> list[PublicEntry]:
         .order_by("record_id", "completed_on", "id")
         .values_list("record_id", "kind", "completed_on", "provider", "course_code")
     ):
-        courses[record_id].append(PublicCourse(kind, completed_on, provider, code))
+        # A deemed credit's code is the internal application number: not public.
+        public_code = "" if kind == CourseKind.DEEMED else code
+        courses[record_id].append(PublicCourse(kind, completed_on, provider, public_code))
     listed = set(
         Listing.objects.visible(today).filter(record_id__in=ids).values_list("record_id", flat=True)
     )
