@@ -45,15 +45,47 @@ def send(sender: Any, specialist: Any, **overrides: Any) -> Inquiry:
     return services.send_inquiry(sender, listing_of(specialist), draft(**overrides))
 
 
-def visits(start: dt.date = dt.date(2026, 12, 1)) -> list[services.PlannedVisit]:
+def backdate(inquiry: Inquiry, days: int = 0, *, to: dt.datetime | None = None) -> Inquiry:
+    """Pretend the inquiry was sent `days` ago (or at `to`): its created_at,
+    state_changed_at and answer_by move back, so tests can record dates
+    between the day it was sent and today."""
+    sent = to if to is not None else inquiry.created_at - dt.timedelta(days=days)
+    Inquiry.objects.filter(pk=inquiry.pk).update(
+        created_at=sent,
+        state_changed_at=sent,
+        answer_by=sent + dt.timedelta(days=rules.ANSWER_DAYS),
+    )
+    inquiry.refresh_from_db()
+    return inquiry
+
+
+def visits(start: dt.date | None = None) -> list[services.PlannedVisit]:
+    """Three planned visits two weeks apart from `start` (today by default):
+    planned dates may be in the future, unlike the dates they are held on."""
+    start = start or timezone.localdate()
     return [
         services.PlannedVisit(GOALS_1[n], start + dt.timedelta(days=14 * n), "visit")
         for n in range(3)
     ]
 
 
+def consulted_on(inquiry: Inquiry) -> dt.date:
+    """When the helpers hold the consultation: the day the inquiry was sent
+    (local time), the earliest date the services accept."""
+    return timezone.localdate(inquiry.created_at)
+
+
+def visits_held_on() -> dt.date:
+    """When the helpers hold every visit: today, the latest date the services
+    accept (on or after the consultation, and the same day for all three keeps
+    them in order)."""
+    return timezone.localdate()
+
+
 def advance(inquiry: Inquiry, to: str, specialist: Any, client: Any) -> Inquiry:
-    """Walk the happy path until `to` (sent → … → confirmed)."""
+    """Walk the happy path until `to` (sent → … → confirmed), with dates the
+    services accept: consultation on the day the inquiry was sent, every
+    visit today."""
     steps = [
         (InquiryState.ACCEPTED, lambda: services.accept(inquiry, specialist)),
         (
@@ -61,7 +93,7 @@ def advance(inquiry: Inquiry, to: str, specialist: Any, client: Any) -> Inquiry:
             lambda: services.record_consultation(
                 inquiry,
                 specialist,
-                held_on=dt.date(2026, 11, 25),
+                held_on=consulted_on(inquiry),
                 form="visit",
                 issues="規程がない。",
                 priorities="基本方針から。",
@@ -78,7 +110,7 @@ def advance(inquiry: Inquiry, to: str, specialist: Any, client: Any) -> Inquiry:
                     inquiry,
                     specialist,
                     number=n,
-                    held_on=dt.date(2026, 12, 1) + dt.timedelta(days=14 * (n - 1)),
+                    held_on=visits_held_on(),
                     notes=f"{n}回目を実施。",
                     goal_achieved=True,
                 )
@@ -181,7 +213,7 @@ def jump(
         if state == InquiryState.CONSULTING:
             Consultation.objects.create(
                 inquiry=inquiry,
-                held_on=dt.date(2026, 11, 25),
+                held_on=consulted_on(inquiry),
                 form="visit",
                 issues="規程がない。",
                 priorities="基本方針から。",
@@ -197,7 +229,7 @@ def jump(
         elif state == InquiryState.IN_GUIDANCE:
             for n in range(1, recorded + 1):
                 GuidanceVisit.objects.filter(plan__inquiry=inquiry, number=n).update(
-                    held_on=dt.date(2026, 12, 1) + dt.timedelta(days=14 * (n - 1)),
+                    held_on=visits_held_on(),
                     notes=f"{n}回目を実施。",
                     goal_achieved=True,
                     recorded_at=now,

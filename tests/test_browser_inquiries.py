@@ -7,6 +7,7 @@ event report counts the match and the completed guidance."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -92,7 +93,10 @@ def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server,
     me.get_by_role("link", name="株式会社小林金型").click()
     me.get_by_role("button", name="依頼を受ける").click()
     expect(me.locator(".messages")).to_contain_text("依頼を受けました")
-    me.get_by_label("実施日").fill("2026-12-01")
+    # Dates are evidence: nothing is recorded before the inquiry was sent or
+    # after today, so the consultation is today, the day it was sent.
+    today = timezone.localdate()
+    me.get_by_label("実施日").fill(today.isoformat())
     me.get_by_label("訪問", exact=True).check()
     me.get_by_label("見つかった課題").fill("情報セキュリティの基本方針と規程がない。")
     me.get_by_label("優先して取り組むこと").fill("基本方針を作り、既存の就業規則を点検する。")
@@ -100,17 +104,30 @@ def test_an_inquiry_from_the_list_to_the_confirmed_guidance(people, live_server,
     expect(me.locator(".messages")).to_contain_text("個別相談の記録を登録しました")
     expect(me.locator("#inquiry-state")).to_have_text("個別相談済み")
 
-    # Three visits on theme 1, each with one of the theme's goals.
-    for n, day in ((1, "2026-12-08"), (2, "2026-12-22"), (3, "2027-01-12")):
-        me.get_by_label(f"{n}回目の予定日").fill(day)
+    # Three visits on theme 1, each with one of the theme's goals (planned
+    # dates may lie ahead).
+    for n, days in ((1, 7), (2, 21), (3, 42)):
+        me.get_by_label(f"{n}回目の予定日").fill((today + dt.timedelta(days=days)).isoformat())
     me.get_by_label("3回目の目標").select_option("関連規程の案を策定する")
     me.get_by_role("button", name="訪問指導の計画を登録する").click()
     expect(me.locator(".messages")).to_contain_text("訪問指導の計画を登録しました")
     expect(me.locator("#inquiry-state")).to_have_text("訪問指導の計画済み")
 
-    for n, day in ((1, "2026-12-08"), (2, "2026-12-22"), (3, "2027-01-12")):
+    # A visit held tomorrow is refused next to its date field, and nothing is lost.
+    expect(me.get_by_label("記録する回")).to_have_value("1")
+    me.get_by_label("実施日").fill((today + dt.timedelta(days=1)).isoformat())
+    me.get_by_label("実施内容").fill("1回目の訪問指導を実施した。")
+    me.get_by_label("達成した", exact=True).check()
+    me.get_by_role("button", name="訪問指導の記録を登録する").click()
+    date_field = me.locator(".field.has-error", has=me.get_by_label("実施日"))
+    expect(date_field).to_contain_text("より後の日付は記録できません")
+    expect(me.get_by_label("実施内容")).to_have_value("1回目の訪問指導を実施した。")
+    expect(me.locator("#inquiry-state")).to_have_text("訪問指導の計画済み")
+
+    # Held today, one after the other.
+    for n in (1, 2, 3):
         expect(me.get_by_label("記録する回")).to_have_value(str(n))
-        me.get_by_label("実施日").fill(day)
+        me.get_by_label("実施日").fill(today.isoformat())
         me.get_by_label("実施内容").fill(f"{n}回目の訪問指導を実施した。")
         me.get_by_label("達成した", exact=True).check()
         me.get_by_role("button", name="訪問指導の記録を登録する").click()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from sekispe.diagnosis import services as diagnosis_services
 from sekispe.inquiries import rules, services
@@ -456,13 +457,14 @@ def test_the_page_shows_the_records_and_the_history(sme, specialist):
         assert label in history
 
 
-def test_the_record_visit_form_offers_only_the_visits_not_yet_recorded(sme, specialist):
+def test_the_record_visit_form_offers_only_the_next_visit_not_yet_recorded(sme, specialist):
+    # Visits are recorded in order (tests/test_inquiry_dates.py): 2 after 1, 3 after 2.
     inquiry = _in_state(S.IN_GUIDANCE, sme, specialist, recorded=1)
     response = _client(specialist).get(f"/inquiries/{inquiry.pk}/")
     choices = [
         c for c, _label in response.context["forms"]["record_visit"].fields["number"].choices
     ]
-    assert choices == ["2", "3"]
+    assert choices == ["2"]
 
 
 def test_the_plan_form_offers_the_chosen_themes_goals(sme, specialist):
@@ -518,6 +520,11 @@ def _plan_data() -> dict[str, str]:
     return data
 
 
+# Where a POST below says TODAY, the test sends today's date (the day it runs,
+# in local time): the inquiries here were sent today, and nothing is held
+# before the inquiry was sent or after today.
+TODAY = "<today>"
+
 # action → (state before, who acts, POST data, state after)
 ACTION_CASES = {
     "accept": (S.SENT, "specialist", {}, S.ACCEPTED),
@@ -531,7 +538,7 @@ ACTION_CASES = {
         S.ACCEPTED,
         "specialist",
         {
-            "record_consultation-held_on": "2026-11-25",
+            "record_consultation-held_on": TODAY,
             "record_consultation-form": "visit",
             "record_consultation-issues": "規程がない。",
             "record_consultation-priorities": "基本方針から。",
@@ -544,7 +551,7 @@ ACTION_CASES = {
         "specialist",
         {
             "record_visit-number": "1",
-            "record_visit-held_on": "2026-12-01",
+            "record_visit-held_on": TODAY,
             "record_visit-notes": "リスクを洗い出した。",
             "record_visit-goal_achieved": "yes",
         },
@@ -566,6 +573,11 @@ ACTION_CASES = {
 }
 
 
+def _post_data(action: str) -> dict[str, str]:
+    today = timezone.localdate().isoformat()
+    return {k: today if v == TODAY else v for k, v in ACTION_CASES[action][2].items()}
+
+
 def _setup(state: str, sme: Any, specialist: Any) -> Inquiry:
     if state == "in_guidance_3":
         return _in_state(S.IN_GUIDANCE, sme, specialist, recorded=3)
@@ -574,7 +586,8 @@ def _setup(state: str, sme: Any, specialist: Any) -> Inquiry:
 
 @pytest.mark.parametrize("action", sorted(ACTION_CASES))
 def test_each_action_moves_the_state_and_a_second_post_is_a_conflict(action, sme, specialist):
-    before, who, data, after = ACTION_CASES[action]
+    before, who, _data, after = ACTION_CASES[action]
+    data = _post_data(action)
     inquiry = _setup(before, sme, specialist)
     client = _client(specialist if who == "specialist" else sme)
     url = f"/inquiries/{inquiry.pk}/{action}/"
@@ -603,15 +616,15 @@ def test_the_actions_write_what_was_entered(sme, specialist):
     spec, client = _client(specialist), _client(sme)
     for action in ("accept", "record_consultation", "plan_guidance"):
         assert (
-            spec.post(f"/inquiries/{inquiry.pk}/{action}/", ACTION_CASES[action][2]).status_code
-            == 302
+            spec.post(f"/inquiries/{inquiry.pk}/{action}/", _post_data(action)).status_code == 302
         )
     consultation = Consultation.objects.get(inquiry=inquiry)
-    assert consultation.held_on == dt.date(2026, 11, 25) and consultation.issues == "規程がない。"
+    today = timezone.localdate()
+    assert consultation.held_on == today and consultation.issues == "規程がない。"
     for n in (1, 2, 3):
         data = {
             "record_visit-number": str(n),
-            "record_visit-held_on": f"2026-12-{n:02d}",
+            "record_visit-held_on": today.isoformat(),
             "record_visit-notes": f"{n}回目の内容",
             "record_visit-goal_achieved": "yes" if n < 3 else "no",
         }
@@ -637,14 +650,14 @@ def test_the_actions_write_what_was_entered(sme, specialist):
 
 def test_decline_and_close_keep_their_reasons(sme, specialist, other_specialist):
     first = _setup(S.SENT, sme, specialist)
-    _client(specialist).post(f"/inquiries/{first.pk}/decline/", ACTION_CASES["decline"][2])
+    _client(specialist).post(f"/inquiries/{first.pk}/decline/", _post_data("decline"))
     first.refresh_from_db()
     assert (first.decline_reason, first.state_note) == ("out_of_scope", "専門外のため。")
     html = _text(_client(sme).get(f"/inquiries/{first.pk}/"))
     assert "相談内容が専門外" in html
     assert "ほかの専門家をさがす" in html
     second = send(sme, other_specialist)
-    _client(sme).post(f"/inquiries/{second.pk}/close/", ACTION_CASES["close"][2])
+    _client(sme).post(f"/inquiries/{second.pk}/close/", _post_data("close"))
     second.refresh_from_db()
     assert (second.close_reason, second.state) == ("cost", S.CLOSED)
 
@@ -734,7 +747,7 @@ def test_a_non_party_gets_404_for_the_page_and_every_action(
         client = _client(user)
         assert client.get(f"/inquiries/{inquiry.pk}/").status_code == 404
         for action in ACTION_CASES:
-            response = client.post(f"/inquiries/{inquiry.pk}/{action}/", ACTION_CASES[action][2])
+            response = client.post(f"/inquiries/{inquiry.pk}/{action}/", _post_data(action))
             assert response.status_code == 404, (user, action)
     assert Inquiry.objects.get(pk=inquiry.pk).state == S.SENT
     assert _client(sme).get("/inquiries/999999/").status_code == 404

@@ -230,11 +230,11 @@ def _call(action: str, inquiry: Inquiry, actor):
         "accept": lambda: services.accept(inquiry, actor),
         "decline": lambda: services.decline(inquiry, actor, "out_of_scope"),
         "record_consultation": lambda: services.record_consultation(
-            inquiry, actor, held_on=dt.date(2026, 11, 25), form="visit", issues="x", priorities="y"
+            inquiry, actor, held_on=timezone.localdate(), form="visit", issues="x", priorities="y"
         ),
         "plan_guidance": lambda: services.plan_guidance(inquiry, actor, theme=1, visits=visits()),
         "record_visit": lambda: services.record_visit(
-            inquiry, actor, number=1, held_on=dt.date(2026, 12, 1), notes="x", goal_achieved=True
+            inquiry, actor, number=1, held_on=timezone.localdate(), notes="x", goal_achieved=True
         ),
         "complete": lambda: services.complete(inquiry, actor, "done"),
         "confirm": lambda: services.confirm(inquiry, actor),
@@ -305,14 +305,14 @@ def test_the_wrong_party_is_refused(action, sme, specialist, other_specialist):
 
 def test_a_visit_is_recorded_once_and_completion_needs_all_three(sme, specialist):
     inquiry = advance(send(sme, specialist), S.GUIDANCE_PLANNED, specialist, sme)
+    today = timezone.localdate()
     services.record_visit(
-        inquiry, specialist, number=1, held_on=dt.date(2026, 12, 1), notes="1", goal_achieved=True
+        inquiry, specialist, number=1, held_on=today, notes="1", goal_achieved=True
     )
     with pytest.raises(services.InquiryRefused) as refused:
         services.record_visit(
-            inquiry, specialist, number=1, held_on=dt.date(2026, 12, 2), notes="again",
-            goal_achieved=False,
-        )  # fmt: skip
+            inquiry, specialist, number=1, held_on=today, notes="again", goal_achieved=False
+        )
     assert refused.value.code == "visit"
     assert inquiry.plan.visits.get(number=1).notes == "1"
     with pytest.raises(services.InquiryRefused) as refused:
@@ -326,9 +326,9 @@ def test_a_plan_takes_three_visits_with_the_themes_goals_in_date_order(sme, spec
     inquiry = advance(send(sme, specialist), S.CONSULTING, specialist, sme)
     bad = [
         visits()[:2],
-        [services.PlannedVisit("自由な目標", dt.date(2026, 12, 1), "visit"), *visits()[1:]],
+        [services.PlannedVisit("自由な目標", visits()[0].scheduled_on, "visit"), *visits()[1:]],
         list(reversed(visits())),
-        [services.PlannedVisit(GOALS_1[0], dt.date(2026, 12, 1), "fax"), *visits()[1:]],
+        [services.PlannedVisit(GOALS_1[0], visits()[0].scheduled_on, "fax"), *visits()[1:]],
     ]
     for planned in bad:
         with pytest.raises(services.InquiryRefused):

@@ -322,9 +322,11 @@ class VisitForm(PlainLabelForm):
 
     def __init__(self, *args: Any, open_visits: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Visits are recorded in order (services.record_visit): only the next
+        # one not yet recorded is offered.
         self.fields["number"].choices = [
             (str(v.number), _("%(n)d回目：%(goal)s") % {"n": v.number, "goal": v.goal})
-            for v in open_visits
+            for v in open_visits[:1]
         ]
         if open_visits:
             self.fields["number"].initial = str(open_visits[0].number)

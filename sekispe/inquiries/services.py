@@ -10,7 +10,8 @@ sent on commit. Lookups are always scoped to the requesting user.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,12 +46,15 @@ from sekispe.reference import data
 
 
 class InquiryRefused(Exception):
-    """An action the rules do not allow now; `message` is shown to the user."""
+    """An action the rules do not allow now; `message` is shown to the user.
+    `field`, when set, names the input the message is about (the pages show it
+    next to that field, as a form error)."""
 
-    def __init__(self, message: str, *, code: str = "refused") -> None:
+    def __init__(self, message: str, *, code: str = "refused", field: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.field = field
 
 
 # --------------------------------------------------------------- who is who
@@ -377,6 +382,74 @@ def decline(inquiry: Inquiry, actor: Any, reason: str, note: str = "") -> Inquir
     return inquiry
 
 
+# ------------------------------------------------------------------- dates
+# Consultation and visit dates become evidence of practical experience (the
+# confirmation), so a date that cannot be true is refused: nothing is held
+# after today, a consultation not before the inquiry was sent, and visits one
+# after the other in date order, the first not before the consultation.
+
+
+def _day(day: dt.date) -> str:
+    return date_format(day, "DATE_FORMAT")
+
+
+def _not_after_today(held_on: dt.date) -> None:
+    today = timezone.localdate()
+    if held_on > today:
+        raise InquiryRefused(
+            _("今日（%(today)s）より後の日付は記録できません。") % {"today": _day(today)},
+            code="date",
+            field="held_on",
+        )
+
+
+@contextmanager
+def _rolled_back_on_refusal(inquiry: Inquiry) -> Iterator[None]:
+    """A refusal after `_move` rolls the state change back in the database;
+    this puts the caller's object back in step with it."""
+    try:
+        yield
+    except InquiryRefused:
+        inquiry.refresh_from_db()
+        raise
+
+
+def _check_visit_order(inquiry: Inquiry, number: int, held_on: dt.date) -> None:
+    """Visit n only once the visits before it are recorded, and held on or
+    after visit n-1; the first on or after the consultation. (Call after
+    `_move`: its UPDATE holds the inquiry's row.)"""
+    visits = {v.number: v for v in GuidanceVisit.objects.filter(plan__inquiry=inquiry)}
+    this = visits.get(number)
+    if this is None or this.recorded_at is not None:
+        return  # not in the plan, or recorded already: refused as such by the caller
+    waiting = [n for n, v in visits.items() if n < number and v.recorded_at is None]
+    if waiting:
+        raise InquiryRefused(
+            _("%(previous)s回目を記録してから、%(number)s回目を記録してください。")
+            % {"previous": min(waiting), "number": number},
+            code="visit_order",
+            field="number",
+        )
+    previous = visits.get(number - 1)
+    if previous is not None:  # recorded (above), so it has its date
+        if previous.held_on is not None and held_on < previous.held_on:
+            raise InquiryRefused(
+                _("%(previous)s回目の実施日（%(date)s）より前の日付は記録できません。")
+                % {"previous": previous.number, "date": _day(previous.held_on)},
+                code="date",
+                field="held_on",
+            )
+        return
+    consultation = Consultation.objects.filter(inquiry=inquiry).first()
+    if consultation is not None and held_on < consultation.held_on:
+        raise InquiryRefused(
+            _("個別相談の実施日（%(date)s）より前の日付は記録できません。")
+            % {"date": _day(consultation.held_on)},
+            code="date",
+            field="held_on",
+        )
+
+
 def record_consultation(
     inquiry: Inquiry, actor: Any, *, held_on: dt.date, form: str, issues: str, priorities: str
 ) -> Inquiry:
@@ -384,8 +457,18 @@ def record_consultation(
         raise InquiryRefused(
             _("見つかった課題と優先して取り組むことを記入してください。"), code="empty"
         )
-    with transaction.atomic():
+    with _rolled_back_on_refusal(inquiry), transaction.atomic():
         _move(inquiry, "record_consultation", actor)
+        # After the move, so a party or state that may not act hears that first.
+        _not_after_today(held_on)
+        sent_on = timezone.localdate(inquiry.created_at)
+        if held_on < sent_on:
+            raise InquiryRefused(
+                _("依頼が送られた日（%(sent)s）より前の日付は記録できません。")
+                % {"sent": _day(sent_on)},
+                code="date",
+                field="held_on",
+            )
         Consultation.objects.create(
             inquiry=inquiry, held_on=held_on, form=form, issues=issues, priorities=priorities
         )
@@ -445,11 +528,17 @@ def record_visit(
     notes: str,
     goal_achieved: bool,
 ) -> Inquiry:
-    """Record one visit, once: a visit already recorded is refused."""
+    """Record one visit, once: a visit already recorded is refused. Visits are
+    recorded in order, each held on or after the one before (the first on or
+    after the consultation), and never after today."""
     if not notes.strip():
         raise InquiryRefused(_("実施内容を記入してください。"), code="empty")
-    with transaction.atomic():
+    with _rolled_back_on_refusal(inquiry), transaction.atomic():
+        # The conditional UPDATE holds the inquiry's row until the end, so two
+        # recordings of this inquiry check the dates one after the other.
         _move(inquiry, "record_visit", actor)
+        _not_after_today(held_on)
+        _check_visit_order(inquiry, number, held_on)
         recorded = GuidanceVisit.objects.filter(
             plan__inquiry=inquiry, number=number, recorded_at__isnull=True
         ).update(

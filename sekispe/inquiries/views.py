@@ -441,7 +441,9 @@ def _perform(action: str, inquiry: Inquiry, user: Any, d: dict[str, Any], form: 
 @require_POST
 def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """The parties only: take one action. Refused (the state moved on, or the
-    other party's action) → the page again with the reason, 409."""
+    other party's action) → the page again with the reason, 409; refused for
+    one input (a date that cannot be true) → the form again with the message
+    on that field, 400."""
     if action not in ACTIONS:
         raise Http404
     inquiry = _inquiry(request, pk)
@@ -465,6 +467,11 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         _perform(action, inquiry, request.user, form.cleaned_data, form)
     except services.InquiryRefused as refused:
         inquiry.refresh_from_db()
+        if refused.field and refused.field in form.fields:
+            # An input to correct (an impossible date, a visit out of turn):
+            # the message goes next to its field, like the form's own errors.
+            form.add_error(refused.field, refused.message)
+            return _detail_response(request, inquiry, bound=(action, form), status=400)
         return _detail_response(
             request, inquiry, bound=(action, form), refusal=refused.message, status=409
         )

@@ -49,6 +49,9 @@ def create_demo_inquiries() -> int:
             capacity=3, availability="accepting", availability_until=None
         )
         listing.refresh_from_db()
+        # Sent 45 days ago, so its consultation (40 days ago) and first visit
+        # (28 days ago) fall between the day it was sent and today, as the
+        # services require of every recorded date.
         engaged = services.send_inquiry(
             sme,
             listing,
@@ -59,6 +62,7 @@ def create_demo_inquiries() -> int:
                 1,
                 "取引先から情報セキュリティの規程を求められました。何から始めればよいか相談したいです。",
             ),
+            now=timezone.now() - dt.timedelta(days=45),
         )
         services.accept(engaged, specialist)
         services.record_consultation(
