@@ -24,6 +24,7 @@ from sekispe.accounts.services import invite_specialist
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests import (
+    permission_rows_deemed_me,
     permission_rows_diagnosis,
     permission_rows_events,
     permission_rows_inquiries,
@@ -152,6 +153,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_ordering.ROWS,
     # Running it as a service (issue 12).
     *permission_rows_operations.ROWS,
+    # Deemed attendance (issue 14): the specialist's pages and the certifier's link.
+    *permission_rows_deemed_me.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -163,6 +166,7 @@ AREAS = (
     permission_rows_inquiries,
     permission_rows_ordering,
     permission_rows_operations,
+    permission_rows_deemed_me,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
