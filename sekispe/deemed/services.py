@@ -14,7 +14,7 @@ import datetime as dt
 import math
 import random
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -722,14 +722,33 @@ def audit_population() -> list[int]:
     )
 
 
-def draw_audit(
-    rate: Decimal | float, seed: int, *, actor: Any = None, actor_label: str = ""
-) -> AuditDraw:
-    """Draw, record and notify: the drawn applications go under audit and each
-    applicant is mailed a request for evidence."""
+def _audit_rate(rate: Decimal | float | str) -> Decimal:
     rate = Decimal(str(rate))
     if not Decimal("0") < rate <= Decimal("1"):
         raise DeemedRefused(_("抽出率は0より大きく1以下で指定してください。"), "rate")
+    return rate
+
+
+def preview_draw(rate: Decimal | float | str, seed: int) -> tuple[list[int], list[int]]:
+    """(population, drawn) that `draw_audit(rate, seed)` would give now, with the
+    same rng, recording and marking nothing (a dry run, the confirmation page)."""
+    rate = _audit_rate(rate)
+    population = audit_population()
+    return population, draw_sample(seed, population, sample_size(rate, len(population)))
+
+
+def draw_audit(
+    rate: Decimal | float,
+    seed: int,
+    *,
+    actor: Any = None,
+    actor_label: str = "",
+    progress: Callable[[int], object] | None = None,
+) -> AuditDraw:
+    """Draw, record and notify: the drawn applications go under audit and each
+    applicant is mailed a request for evidence. `progress(1)` is called per
+    application marked and mailed (a command's progress bar)."""
+    rate = _audit_rate(rate)
     with transaction.atomic():
         population = audit_population()
         # Lock the rows so a second draw running at the same time cannot take them too.
@@ -752,6 +771,8 @@ def draw_audit(
         ):
             _event(application, "audit_drawn", actor, actor_label=label, note=f"seed {seed}")
             _notify(application, "audit")
+            if progress is not None:
+                progress(1)
         record_event(
             "deemed.audit_draw",
             actor=actor,
