@@ -86,13 +86,24 @@ def _p(text: object, style: str = "body") -> Paragraph:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), _style(style))
 
 
-BLANK = "&nbsp;" * 8  # Paragraph collapses spaces, ideographic ones included
-
-
-def _blank_date() -> Paragraph:
-    """A date the certifier writes by hand: 「　　年　　月　　日」 with room to write."""
-    markup = _("%(y)s年%(m)s月%(d)s日") % {"y": BLANK * 2, "m": BLANK, "d": BLANK}
-    return Paragraph(markup, _style("body"))
+def _blank_date() -> Table:
+    """A date the certifier writes by hand: 「　　年　　月　　日」. Blank cells
+    make the room (the CID font has no glyph for a no-break space, and
+    Paragraph collapses ordinary ones)."""
+    cells = ["", _p(_("年")), "", _p(_("月")), "", _p(_("日"))]
+    table = Table([cells], colWidths=[18 * mm, 6 * mm, 10 * mm, 6 * mm, 10 * mm, 6 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    table.hAlign = "LEFT"
+    return table
 
 
 def _ja(day: dt.date | None) -> str:
