@@ -433,3 +433,15 @@ def test_the_registry_summary_before_and_after_approval(specialist, operator):
     html = render_to_string("deemed/_registry_summary.html", {"deemed": summary})
     assert "みなし受講（申請番号" in html and "満たされています" in html
     assert render_to_string("deemed/_registry_summary.html", {"deemed": None}).strip() == ""
+
+
+def test_the_registry_page_carries_the_summary(signed_in, specialist, operator):
+    page = text(signed_in.get("/me/registry/"))
+    assert "「みなし受講」として申請できます" in page
+    assert 'href="/me/deemed/"' in signed_in.get("/me/registry/").content.decode()
+    application, token = apply(specialist)
+    services.certify(token, name="倉庫 一郎", title="課長", address_hash="x")
+    services.approve(application, operator)
+    page = text(signed_in.get("/me/registry/"))
+    assert f"みなし受講（申請番号 {application.reference}、2026年12月4日承認）" in page
+    assert "みなし受講により充足" in page

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sekispe.accounts.permissions import specialist_required
+from sekispe.deemed.presentation import summary_for as deemed_summary_for
 from sekispe.registrant_requests import kinds, services
 from sekispe.registrant_requests.forms import ContactChangeForm, PublicationForm
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
@@ -80,6 +81,7 @@ def _home(
         "active": active,
         "renewal": renewal,
         "course_rows": course_rows(renewal),
+        "deemed": deemed_summary_for(record, request.user) if active else None,
         "measure": record.extension_measure,
         "pending_renewal": pending_renewal,
         "renewal_refusal": None if pending_renewal else services.renewal_refusal(record),
