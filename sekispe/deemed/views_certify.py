@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,16 +22,9 @@ from sekispe.deemed import pdf, services
 from sekispe.deemed.forms import CertifyForm, DeclineForm
 from sekispe.deemed.models import CertificationRequest
 
-# (answers, seconds) per address; settings may override with DEEMED_CERTIFICATIONS_PER_IP.
-DEFAULT_ANSWERS_PER_IP = (30, 3600)
 # The filled-in form stays downloadable this long after the link was answered.
 PDF_AFTER_ANSWER = dt.timedelta(days=services.CERTIFICATION_DAYS)
 CONFIRM, DECLINE = "confirm", "decline"
-
-
-def _answer_rule() -> ratelimit.Limit:
-    count, seconds = getattr(settings, "DEEMED_CERTIFICATIONS_PER_IP", DEFAULT_ANSWERS_PER_IP)
-    return ratelimit.Limit(count, dt.timedelta(seconds=seconds))
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -105,7 +97,9 @@ def form(request: HttpRequest, token: str) -> HttpResponse:
             decline_form=decline_form,
             status=400,
         )
-    decision = ratelimit.hit(ratelimit.ip_key("deemed-certify", request), _answer_rule())
+    decision = ratelimit.hit(
+        ratelimit.ip_key("deemed-certify", request), ratelimit.rule("DEEMED_CERTIFICATIONS_PER_IP")
+    )
     if not decision.allowed:
         # What was typed stays in the form.
         response = _page(

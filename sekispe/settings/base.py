@@ -157,6 +157,9 @@ INQUIRIES_PER_SME = (env_int("INQUIRIES_PER_SME", 5), 24 * 3600)
 INQUIRIES_PER_INSTITUTION = (env_int("INQUIRIES_PER_INSTITUTION", 60), 24 * 3600)
 # Public sign-ups for a consultation event per client address (a venue shares one).
 EVENT_SIGNUPS_PER_IP = (env_int("EVENT_SIGNUPS_PER_IP", 60), 3600)
+# Answers to deemed-attendance certification links per client address an hour
+# (a company's HR office may certify several employees from one address).
+DEEMED_CERTIFICATIONS_PER_IP = (env_int("DEEMED_CERTIFICATIONS_PER_IP", 30), 3600)
 # Behind a reverse proxy, how many X-Forwarded-For entries it appends (0: use
 # REMOTE_ADDR). Production requires it to be set (docs/deployment.md,
 # "Proxies and rate limits").
