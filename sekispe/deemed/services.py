@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, DateField, F, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from sekispe.audit.services import record_event
@@ -527,7 +528,7 @@ def decline_certification(token: str, *, reason: str, address_hash: str) -> Deem
             (DeemedStatus.AWAITING_CERTIFICATION,),
             DeemedStatus.CERTIFICATION_DECLINED,
         )
-        _event(application, "certification_declined", None, note=reason, actor_label="証明者")
+        _event(application, "certification_declined", None, note=reason, actor_label=_("証明者"))
         _audit(application, "deemed.certification_declined", None, {"reason": reason})
         _notify(application, "certification_declined", reason=reason)
     return application
@@ -978,4 +979,5 @@ def _notify(application: DeemedApplication, event: str, **extra: Any) -> None:
 
 
 def _ja(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    """A date in the reader's language, as the templates write it."""
+    return date_format(day, _("Y年n月j日"))
