@@ -122,3 +122,19 @@ def test_each_example_itself_is_refused_with_its_title(n):
         check_description(EXAMPLES[n].text)
     assert EXAMPLES[n].title in refusal.value.message
     assert refusal.value.field == "description"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=500), st.lists(st.text(max_size=500), min_size=1, max_size=8))
+def test_the_stored_fingerprints_score_as_the_bigram_sets_do(text, others):
+    # The vectorised pass over stored fingerprints (what services use) finds the
+    # same closest score as comparing the bigram sets directly.
+    direct = similarity.closest(text, list(enumerate(others)))
+    stored = similarity.closest_fingerprint(
+        text, [(n, similarity.fingerprint(o)) for n, o in enumerate(others)]
+    )
+    if not similarity.bigrams(text):
+        assert stored is None or stored.score == 0.0
+        return
+    assert stored is not None and direct is not None
+    assert abs(stored.score - direct.score) < 1e-9

@@ -100,6 +100,8 @@ class DeemedApplication(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     similarity = models.FloatField(_("類似度"), null=True, blank=True)
+    # similarity.fingerprint(description): the description never changes once applied.
+    fingerprint = models.BinaryField(editable=False, default=b"")
     status = models.CharField(_("状態"), max_length=24, choices=DeemedStatus.choices, db_index=True)
     certified_at = models.DateTimeField(_("証明日時"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("審査開始日時"), null=True, blank=True)

@@ -1,4 +1,4 @@
-"""`sekispe bench search|import|matching|expiry`: benchmarks that never touch your database.
+"""`sekispe bench search|import|matching|expiry|similarity`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
 imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
@@ -6,7 +6,9 @@ imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
 always; PostgreSQL too when DATABASE_URL points at PostgreSQL (or with
 --databases sqlite,postgres --postgres-url ...). `matching`: fairness and
 relevance of the result ordering, simulated in memory (no database) with the
-production ranking code. See docs/benchmarks.md.
+production ranking code. `similarity`: the deemed-attendance copy check's
+false refusals on 50 honest descriptions, edited copies and the peer check's
+cost (in memory). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sekispe.devtools import scratchdb
 from sekispe.devtools.bench import expiry as expiry_bench
 from sekispe.devtools.bench import imports as import_bench
 from sekispe.devtools.bench import matching as matching_bench
 from sekispe.devtools.bench import search as bench
+from sekispe.devtools.bench import similarity as similarity_bench
 from sekispe.lib.env import env_str
 
 KNOWN = ("sqlite", "postgres")
@@ -44,7 +48,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "target",
-            choices=["search", "import", "matching", "expiry"],
+            choices=["search", "import", "matching", "expiry", "similarity"],
             help="what to benchmark",
         )
         parser.add_argument("--listings", type=int, default=50_000, help="search only")
@@ -106,6 +110,11 @@ class Command(BaseCommand):
             return
         if options["target"] == "expiry":
             self._expiry(options, out_dir, progress)
+            return
+        if options["target"] == "similarity":
+            report = similarity_bench.run(options["seed"], self.stdout.write, progress)
+            path = scratchdb.write_report(report, "similarity.json", out_dir)
+            self.stdout.write(f"report: {path}")
             return
         if options["worker"]:
             report = bench.worker(
