@@ -41,12 +41,13 @@ format: $(STAMP)
 
 ## bench: search latency at 50,000 listings, the registry + course import at 50,000 + 300,000
 ## rows, the daily expiry at 300,000 expiries, on SQLite (and PostgreSQL if DATABASE_URL is
-## set), and matching quality (fair exposure)
+## set), matching quality (fair exposure) and the deemed-attendance copy check
 bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
 	$(BIN)/sekispe bench expiry
 	$(BIN)/sekispe bench matching
+	$(BIN)/sekispe bench similarity
 
 ## load: Locust against gunicorn + the worker on loopback, scratch database, 50 users for
 ## 2 minutes (searches, detail pages, diagnoses, signed-in inquiries); fails on any error
