@@ -25,6 +25,7 @@ from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests import (
     permission_rows_deemed_me,
+    permission_rows_deemed_ops,
     permission_rows_diagnosis,
     permission_rows_events,
     permission_rows_inquiries,
@@ -155,6 +156,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_operations.ROWS,
     # Deemed attendance (issue 14): the specialist's pages and the certifier's link.
     *permission_rows_deemed_me.ROWS,
+    # Deemed attendance (issue 14): the operators' pages and the report.
+    *permission_rows_deemed_ops.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -167,6 +170,7 @@ AREAS = (
     permission_rows_ordering,
     permission_rows_operations,
     permission_rows_deemed_me,
+    permission_rows_deemed_ops,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("missing-courses/", views.missing, name="missing"),
     path("deregistrations/", views.deregistrations, name="deregistrations"),
     path("requests/", views.requests, name="requests"),
+    path("deemed-attendance/", views.deemed_attendance, name="deemed"),
 ]

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET
 from sekispe.accounts.permissions import operator_required
 from sekispe.audit.services import record_event
 from sekispe.lib.dates import fiscal_year
-from sekispe.reports import exports, services
+from sekispe.reports import deemed, exports, services
 from sekispe.reports.charts import BarChart, bar_chart
 from sekispe.reports.forms import AsOfForm, FiscalYearForm, PeriodForm, ReportForm
 
@@ -108,6 +108,18 @@ PAGES: tuple[ReportPage, ...] = (
         form_class=FiscalYearForm,
         defaults=lambda today: {"fy": str(fiscal_year(today))},
         build=lambda data: services.request_counts(data["fy"]),
+    ),
+    ReportPage(
+        name="deemed",
+        title=gettext_lazy("みなし受講の実施状況"),
+        cadence=gettext_lazy("毎年（年度ごと）"),
+        description=gettext_lazy(
+            "みなし受講の申請、承認、却下、サンプル調査の抽出と結果（虚偽の判明を含む）の件数を、"
+            "シラバスの分野と小項目ごとに集計します。"
+        ),
+        form_class=FiscalYearForm,
+        defaults=lambda today: {"fy": str(fiscal_year(today))},
+        build=lambda data: deemed.deemed_attendance(data["fy"]),
     ),
 )
 PAGES_BY_NAME = {page.name: page for page in PAGES}
@@ -240,3 +252,4 @@ courses = _page_view("courses")
 missing = _page_view("missing")
 deregistrations = _page_view("deregistrations")
 requests = _page_view("requests")
+deemed_attendance = _page_view("deemed")
