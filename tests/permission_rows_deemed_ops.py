@@ -47,10 +47,7 @@ ROWS: tuple[Route, ...] = (
     Route("deemed_ops:detail", "POST", APPLICATION, OPERATOR_405),
     *(Route(name, "POST", APPLICATION + tail, OPERATOR_ONLY) for name, tail in _DECISIONS),
     *(Route(name, "GET", APPLICATION + tail, OPERATOR_405) for name, tail in _DECISIONS),
-    *(
-        Route(name, "POST", "/ops/deemed/999999/" + tail, OPERATOR_404)
-        for name, tail in _DECISIONS
-    ),
+    *(Route(name, "POST", "/ops/deemed/999999/" + tail, OPERATOR_404) for name, tail in _DECISIONS),
     # Revocation cases.
     Route("deemed_ops:cases", "GET", "/ops/deemed/cases/", OPERATOR_ONLY),
     Route("deemed_ops:cases", "POST", "/ops/deemed/cases/", OPERATOR_405),

@@ -93,14 +93,16 @@ def test_queue_is_ordered_by_the_deadline_including_a_disaster_extension(ops, op
 def test_queue_says_how_far_past_the_deadline_an_open_application_is(ops):
     late = make_application(make_registrant(70))  # deadline in 10 days
     decided = make_application(make_registrant(71), status=DeemedStatus.APPROVED)
+    ended = make_application(make_registrant(72), status=DeemedStatus.WITHDRAWN)
     with time_machine.travel(timezone.now() + dt.timedelta(days=13)):
         response = ops.get("/ops/deemed/?status=all")
         body = text(response)
-    assert queue_ids(response) == [late.pk, decided.pk]
+    assert queue_ids(response) == [late.pk, decided.pk, ended.pk]
     assert '<span class="days days-overdue">期限を3日過ぎています</span>' in body
     assert '<tr class="urgency-overdue">' in body
     # A decided application's deadline no longer asks for anything.
     assert '<span class="days days-decided">（決定済み）</span>' in body
+    assert '<span class="days days-decided">（手続終了）</span>' in body
     assert "うち期限超過 <strong>1</strong>" in body
 
 

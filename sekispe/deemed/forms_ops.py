@@ -90,7 +90,7 @@ class ApproveForm(OpsForm):
     note = _text(
         _("承認のメモ（任意）"),
         required=False,
-        help_text=_("申請者へのメールに記載されます。"),
+        help_text=_("申請の履歴に残り、申請者のページにも表示されます。"),
     )
 
 
@@ -157,7 +157,7 @@ class AuditDrawForm(OpsForm):
         max_value=Decimal("1"),
         max_digits=4,
         decimal_places=3,
-        help_text=_("0.10 で母集団の10%を抽出します（端数は四捨五入）。"),
+        help_text=_("0.10 で母集団の1割を抽出します（端数は四捨五入）。"),
     )
     seed = forms.IntegerField(
         label=_("乱数の種（シード）"),

@@ -54,6 +54,7 @@ PAGE_SIZE = 50
 SOON_DAYS = 14
 # States in which the deadline still matters: the application is not decided yet.
 UNDECIDED = frozenset({DeemedStatus.AWAITING_CERTIFICATION, *PENDING_STATES})
+DECIDED = frozenset({DeemedStatus.APPROVED, DeemedStatus.REJECTED, DeemedStatus.REVOKED})
 # How much of each description the side-by-side comparison shows.
 EXCERPT_CHARS = 400
 
@@ -68,6 +69,8 @@ class Urgency:
     deadline: dt.date
     days_left: int
     undecided: bool
+    # Approved, rejected or revoked (decided) rather than withdrawn or declined (ended).
+    decided: bool = False
 
     @property
     def days_over(self) -> int:
@@ -85,7 +88,7 @@ class Urgency:
 
 
 def urgency_of(deadline: dt.date, status: str, today: dt.date) -> Urgency:
-    return Urgency(deadline, (deadline - today).days, status in UNDECIDED)
+    return Urgency(deadline, (deadline - today).days, status in UNDECIDED, status in DECIDED)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,9 @@ def deemed_attendance(year: int) -> Report:
             headers=(_("分野（大項目）"), *headers),
             rows=tuple(row.cells() for row in areas),
             total=_total(areas),
-            chart=tuple((f"{row.code} {row.name}", row.applications) for row in areas),
+            chart=tuple(
+                (_("分野%(code)s") % {"code": row.code}, row.applications) for row in areas
+            ),
             sheet_name=_("分野別"),
             note=_("グラフは分野ごとの申請件数です。"),
         ),

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from tqdm import tqdm
 
 from sekispe.deemed import services
@@ -118,7 +119,7 @@ class Command(BaseCommand):
         if draw is None:
             raise CommandError(f"抽出 {draw_id} は記録されていません。")
         self.stdout.write(
-            f"抽出 {draw.pk}（{draw.drawn_at:%Y-%m-%d %H:%M}、{draw.drawn_by}）: "
+            f"抽出 {draw.pk}（{timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}、{draw.drawn_by}）: "
             f"種 {draw.seed}、抽出率 {draw.rate}、母集団 {len(draw.population)} 件、"
             f"抽出 {len(draw.drawn)} 件"
         )
