@@ -96,3 +96,26 @@ def test_the_admin_neither_adds_nor_changes_a_deemed_credit(operator_client, rec
         "deemed",
         "practical",
     ]
+
+
+def test_the_admin_neither_redates_nor_deletes_a_deemed_credit(operator_client, record):
+    credit = grant_deemed_credit(
+        record, approved_on=dt.date(2026, 6, 1), reference="DEEMED-1", actor=None
+    )
+    row = {
+        "id": credit.pk,
+        "kind": "deemed",
+        "fiscal_year": "2026",
+        "course_code": "DEEMED-1",
+        "provider": "みなし受講",
+        "completed_on": "2026-06-01",
+    }
+    redated = {**row, "completed_on": "2026-05-01"}
+    assert _post(operator_client, record, courses=[redated]).status_code == 200
+    deleted = {**row, "DELETE": "on"}
+    response = _post(operator_client, record, courses=[deleted])
+    assert response.status_code == 200
+    assert "みなし受講の記録は、みなし受講の申請の承認と取消でのみ変わります。" in (
+        response.content.decode()
+    )
+    assert CourseCompletion.objects.get().completed_on == dt.date(2026, 6, 1)

@@ -41,6 +41,26 @@ class CourseCompletionForm(TextRuleMixin, forms.ModelForm):
             )
         return kind
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.pk and self.instance.kind == CourseKind.DEEMED and self.has_changed():
+            raise forms.ValidationError(
+                _("みなし受講の記録は、みなし受講の申請の承認と取消でのみ変わります。")
+            )
+        return cleaned
+
+
+class CourseFormSet(forms.BaseInlineFormSet):
+    """Deleting a deemed credit here would bypass withdraw_deemed_credit."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and form.instance.kind == CourseKind.DEEMED:
+                raise forms.ValidationError(
+                    _("みなし受講の記録は、みなし受講の申請の承認と取消でのみ変わります。")
+                )
+
 
 class RegistryRecordForm(TextRuleMixin, forms.ModelForm):
     """Revocation (登録取消) is reached only through registry.services.revoke_registration.
@@ -60,6 +80,7 @@ class RegistryRecordForm(TextRuleMixin, forms.ModelForm):
 class CourseInline(admin.TabularInline):
     model = CourseCompletion
     form = CourseCompletionForm
+    formset = CourseFormSet
     extra = 0
 
 
