@@ -184,6 +184,12 @@ def test_downloads_like_the_other_reports(ops, history):
 def test_a_bad_year_is_a_form_error(ops):
     response = ops.get("/ops/reports/deemed-attendance/", {"fy": "1999"})
     assert response.status_code == 400
+    # The scheme starts in FY2026 (003), so earlier years are not offered.
+    with at(2027, 5, 1, 12):
+        body = ops.get("/ops/reports/deemed-attendance/").content.decode()
+    assert '<option value="2027" selected>' in body and '<option value="2026">' in body
+    assert '<option value="2025">' not in body
+    assert ops.get("/ops/reports/deemed-attendance/", {"fy": "2025"}).status_code == 400
 
 
 def test_only_operators(client_for):

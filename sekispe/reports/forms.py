@@ -125,14 +125,21 @@ class PeriodForm(ReportForm):
 
 class FiscalYearForm(ReportForm):
     fy = forms.TypedChoiceField(label=gettext_lazy("年度"), coerce=int)
+    # The first fiscal year the report can have data for.
+    first_year = FIRST_FISCAL_YEAR
 
     def __init__(self, *args: Any, latest_offset: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         latest = fiscal_year(self.today) + latest_offset
         self.fields["fy"].choices = [
             (year, _("%(year)s年度") % {"year": year})
-            for year in range(latest, FIRST_FISCAL_YEAR - 1, -1)
+            for year in range(latest, min(self.first_year, latest) - 1, -1)
         ]
 
     def params(self) -> dict[str, str]:
         return {"fy": str(self.cleaned_data["fy"])}
+
+
+class DeemedYearForm(FiscalYearForm):
+    # 003: deemed attendance starts during FY2026 (令和8年度中).
+    first_year = 2026

@@ -29,7 +29,7 @@ from sekispe.audit.services import record_event
 from sekispe.lib.dates import fiscal_year
 from sekispe.reports import deemed, exports, services
 from sekispe.reports.charts import BarChart, bar_chart
-from sekispe.reports.forms import AsOfForm, FiscalYearForm, PeriodForm, ReportForm
+from sekispe.reports.forms import AsOfForm, DeemedYearForm, FiscalYearForm, PeriodForm, ReportForm
 
 # The missing-course list can reach tens of thousands of rows: the page shows
 # the first ones and the exports carry them all.
@@ -117,7 +117,7 @@ PAGES: tuple[ReportPage, ...] = (
             "みなし受講の申請、承認、却下、サンプル調査の抽出と結果（虚偽の判明を含む）の件数を、"
             "シラバスの分野と小項目ごとに集計します。"
         ),
-        form_class=FiscalYearForm,
+        form_class=DeemedYearForm,
         defaults=lambda today: {"fy": str(fiscal_year(today))},
         build=lambda data: deemed.deemed_attendance(data["fy"]),
     ),
