@@ -24,7 +24,8 @@ class DeemedStatus(models.TextChoices):
     INFO_REQUESTED = "info_requested", _("追加情報の依頼中")
     APPROVED = "approved", _("承認")
     REJECTED = "rejected", _("却下")
-    REVOKED = "revoked", _("承認取消（虚偽申請）")
+    # Found false by the sample audit, approved or not yet.
+    REVOKED = "revoked", _("取消（虚偽申請）")
     WITHDRAWN = "withdrawn", _("取下げ")
 
 

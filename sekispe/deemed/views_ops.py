@@ -48,6 +48,7 @@ from sekispe.deemed.models import (
     DeemedStatus,
     RevocationCase,
 )
+from sekispe.reference.models import GuidanceTheme
 
 PAGE_SIZE = 50
 # Fewer days than this to the renewal-application deadline are emphasised.
@@ -226,6 +227,11 @@ def _detail_context(application: DeemedApplication, **forms_: forms.Form) -> dic
         "under_audit": application.audit_state == AuditState.UNDER_AUDIT,
         "certifications": list(application.certifications.order_by("created_at", "id")),
         "confirmation": application.confirmation,
+        "confirmation_theme": (
+            GuidanceTheme.objects.filter(code=application.confirmation.theme).first()
+            if application.confirmation
+            else None
+        ),
         "similar": application.similar_to,
         "excerpt": _excerpt(application.description),
         "similar_excerpt": (
