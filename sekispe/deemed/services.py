@@ -859,15 +859,7 @@ def revoke_registration(case: RevocationCase, actor: Any, reason: str) -> Revoca
     if not reason:
         raise DeemedRefused(_("取消の理由（根拠と経緯）を入力してください。"), "reason")
     with transaction.atomic():
-        claimed = RevocationCase.objects.filter(pk=case.pk, state=RevocationCase.State.OPEN).update(
-            state=RevocationCase.State.REGISTRATION_REVOKED,
-            closed_at=timezone.now(),
-            closed_by=actor,
-            outcome_note=reason,
-        )
-        if not claimed:
-            raise DeemedRefused(_("この手続はすでに終了しています。"))
-        case.refresh_from_db()
+        _end_case(case, RevocationCase.State.REGISTRATION_REVOKED, actor, reason)
         application = case.application
         try:
             registry.revoke_registration(
@@ -883,21 +875,23 @@ def revoke_registration(case: RevocationCase, actor: Any, reason: str) -> Revoca
     return case
 
 
+def _end_case(case: RevocationCase, state: str, actor: Any, note: str) -> None:
+    """Claim an open case for its one ending (a conditional UPDATE, like every transition)."""
+    claimed = RevocationCase.objects.filter(pk=case.pk, state=RevocationCase.State.OPEN).update(
+        state=state, closed_at=timezone.now(), closed_by=actor, outcome_note=note
+    )
+    if not claimed:
+        raise DeemedRefused(_("この手続はすでに終了しています。"))
+    case.refresh_from_db()
+
+
 def close_case(case: RevocationCase, actor: Any, note: str) -> RevocationCase:
     """End the procedure without revoking the registration (the credit stays revoked)."""
     note = clean_free_text(note)
     if not note:
         raise DeemedRefused(_("終了の理由を入力してください。"), "note")
     with transaction.atomic():
-        claimed = RevocationCase.objects.filter(pk=case.pk, state=RevocationCase.State.OPEN).update(
-            state=RevocationCase.State.CLOSED,
-            closed_at=timezone.now(),
-            closed_by=actor,
-            outcome_note=note,
-        )
-        if not claimed:
-            raise DeemedRefused(_("この手続はすでに終了しています。"))
-        case.refresh_from_db()
+        _end_case(case, RevocationCase.State.CLOSED, actor, note)
         _event(case.application, "case_closed", actor, note=note)
         _audit(case.application, "deemed.case_closed", actor, {"case": case.pk})
     return case
