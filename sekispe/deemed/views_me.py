@@ -9,6 +9,7 @@ else's is a 404. Thin views: parse the form, call the service, put a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -292,40 +293,54 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "deemed/me_withdraw.html", context)
 
 
-@specialist_required
-@require_POST
-def answer(request: HttpRequest, pk: int) -> HttpResponse:
+def _one_answer(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[AnswerForm] | type[EvidenceForm],
+    field: str,
+    submit: Callable[[Any, DeemedApplication, str], DeemedApplication],
+    done: str,
+) -> HttpResponse:
+    """The applicant's one answer (to a question, or to the sample audit)."""
     application = _application(request, pk)
-    form = AnswerForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.answer_information(request.user, application, form.cleaned_data["answer"])
+            submit(request.user, application, form.cleaned_data[field])
         except services.DeemedRefused as refused:
             if refused.field is None:
                 return _detail(request, application, error=refused.message, status=400)
             form.refuse(refused)
         else:
-            messages.success(request, _("回答を送りました。申請は審査に戻りました。"))
+            messages.success(request, done)
             return redirect("deemed_me:detail", application.pk)
-    return _detail(request, application, answer_form=form, status=400)
+    return _detail(request, application, status=400, **{f"{field}_form": form})
+
+
+@specialist_required
+@require_POST
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    return _one_answer(
+        request,
+        pk,
+        AnswerForm,
+        "answer",
+        services.answer_information,
+        _("回答を送りました。申請は審査に戻りました。"),
+    )
 
 
 @specialist_required
 @require_POST
 def evidence(request: HttpRequest, pk: int) -> HttpResponse:
-    application = _application(request, pk)
-    form = EvidenceForm(request.POST)
-    if form.is_valid():
-        try:
-            services.submit_audit_evidence(request.user, application, form.cleaned_data["evidence"])
-        except services.DeemedRefused as refused:
-            if refused.field is None:
-                return _detail(request, application, error=refused.message, status=400)
-            form.refuse(refused)
-        else:
-            messages.success(request, _("サンプル調査への回答を提出しました。"))
-            return redirect("deemed_me:detail", application.pk)
-    return _detail(request, application, evidence_form=form, status=400)
+    return _one_answer(
+        request,
+        pk,
+        EvidenceForm,
+        "evidence",
+        services.submit_audit_evidence,
+        _("サンプル調査への回答を提出しました。"),
+    )
 
 
 @specialist_required
