@@ -305,17 +305,28 @@ def test_request_information_once_then_the_answer_shows(ops):
     assert "2026年9月12日です。" in page
 
 
-def test_past_the_deadline_the_page_warns_before_approving(ops):
+def test_past_the_deadline_nothing_is_approved(ops):
     application = make_application(make_registrant(70))  # deadline in 10 days
-    warning = "更新申請期限を過ぎています。承認しても今期の実践講習の要件には算入されません。"
-    assert warning not in text(ops.get(f"/ops/deemed/{application.pk}/"))
+    warning = "更新申請期限を過ぎているため、承認できません"
+    page = text(ops.get(f"/ops/deemed/{application.pk}/"))
+    assert warning not in page and "承認する" in page
     with time_machine.travel(timezone.now() + dt.timedelta(days=11)):
-        assert warning in text(ops.get(f"/ops/deemed/{application.pk}/"))
-        ops.post(f"/ops/deemed/{application.pk}/approve/", {})
+        page = text(ops.get(f"/ops/deemed/{application.pk}/"))
+        assert warning in page
+        assert (
+            f'action="/ops/deemed/{application.pk}/approve/"'
+            not in ops.get(f"/ops/deemed/{application.pk}/").content.decode()
+        )
+        response = ops.post(f"/ops/deemed/{application.pk}/approve/", {})
+        assert response.status_code == 400
+        assert "を過ぎたため承認できません" in text(response)
         application.refresh_from_db()
-        assert application.status == DeemedStatus.APPROVED
-        # Approved, but too late to count for this period.
+        assert application.status == DeemedStatus.SUBMITTED
         assert not practical_done(application.record)
+        # Rejecting still works, so the applicant learns the outcome.
+        ops.post(f"/ops/deemed/{application.pk}/reject/", {"reject-reason": "期限後のため"})
+        application.refresh_from_db()
+        assert application.status == DeemedStatus.REJECTED
 
 
 @pytest.mark.django_db(transaction=True)

@@ -642,6 +642,17 @@ def approve(application: DeemedApplication, actor: Any, note: str = "") -> Deeme
     """Approve, and write the registry credit that meets the practical requirement."""
     note = clean_free_text(note)
     today = timezone.localdate()
+    deadline = deadline_of(application)
+    if today > deadline:
+        # 003: everything is decided by the deadline; a credit approved later
+        # would not count for the period (rules.deemed_window), only mislead.
+        raise DeemedRefused(
+            _(
+                "更新申請期限（%(date)s）を過ぎたため承認できません。"
+                "今期の実践講習の要件に算入できないためです。"
+            )
+            % {"date": _ja(deadline)}
+        )
     with transaction.atomic():
         moved = _move(
             application.pk,
