@@ -29,13 +29,15 @@ HELD_FORMS = [
 DATE_WIDGET = {"attrs": {"type": "date"}, "format": "%Y-%m-%d"}
 
 
-def _english() -> bool:
+def english() -> bool:
     return (get_language() or "").startswith("en")
 
 
 def theme_label(code: int) -> str:
     theme = next(t for t in data.GUIDANCE_THEMES if t.code == code)
-    return f"{CIRCLED[code - 1]}{' ' if _english() else ''}{theme.name_en if _english() else theme.name}"
+    return (
+        f"{CIRCLED[code - 1]}{' ' if english() else ''}{theme.name_en if english() else theme.name}"
+    )
 
 
 def theme_choices() -> list[tuple[str, str]]:
@@ -117,19 +119,19 @@ class InquiryForm(PlainLabelForm):
             ),
             (UNDECIDED, _("まだ決まっていない")),
         ]
-        english = _english()
+        in_english = english()
         self.fields["prefecture"] = forms.ChoiceField(
             label=_("所在地（都道府県）"),
             choices=[
                 ("", _("選んでください")),
-                *((p.code, p.name_en if english else p.name) for p in data.PREFECTURES),
+                *((p.code, p.name_en if in_english else p.name) for p in data.PREFECTURES),
             ],
             error_messages={"required": _("所在地の都道府県を選んでください。")},
         )
         self.fields["industry"] = forms.ChoiceField(
             label=_("業種（日本標準産業分類の大分類）"),
             required=False,
-            choices=with_blank((c, en if english else ja) for c, ja, en in data.INDUSTRIES),
+            choices=with_blank((c, en if in_english else ja) for c, ja, en in data.INDUSTRIES),
         )
         self.fields["employees"] = forms.ChoiceField(
             label=_("従業員数"),

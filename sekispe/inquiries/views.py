@@ -294,9 +294,13 @@ def _actor_label(transition: Any) -> str:
 
 def _profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
     d = diagnosis_services
+    english = forms.english()
     names = {
-        "prefecture": (_("所在地"), {p.code: p.name for p in data.PREFECTURES}),
-        "industry": (_("業種"), {c: n for c, n, _en in data.INDUSTRIES}),
+        "prefecture": (
+            _("所在地"),
+            {p.code: p.name_en if english else p.name for p in data.PREFECTURES},
+        ),
+        "industry": (_("業種"), {c: en if english else n for c, n, en in data.INDUSTRIES}),
         "employees": (_("従業員数"), {c: str(n) for c, n in d.EMPLOYEE_BANDS}),
         "it_dependence": (_("仕事でのITの使い方"), {c: str(n) for c, n in d.IT_DEPENDENCE}),
         "customer_demand": (

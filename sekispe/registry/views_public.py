@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -36,17 +37,17 @@ class RegistrySearchForm(TextRuleMixin, forms.Form):
         ),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    prefecture = forms.CharField(
-        label=_("自宅都道府県"),
-        required=False,
-        widget=forms.Select(
-            choices=[("", _("指定しない")), *((p.code, p.name) for p in data.PREFECTURES)]
-        ),
-    )
+    prefecture = forms.CharField(label=_("自宅都道府県"), required=False, widget=forms.Select)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        # Built per request: the options follow the page's language.
+        english = (get_language() or "").startswith("en")
+        self.fields["prefecture"].widget.choices = [
+            ("", _("指定しない")),
+            *((p.code, p.name_en if english else p.name) for p in data.PREFECTURES),
+        ]
 
 
 def _always_public() -> list[str]:
