@@ -447,3 +447,32 @@ def test_the_specialist_shortlist_is_for_the_participant_only(institution):
     p = _participant(event, themes=(5,))
     page = text(_signin(institution).get(f"/events/{event.pk}/participants/{p.pk}/"))
     assert 'value="300010"' in page and 'value="300011"' not in page
+
+
+# ------------------------------------------------------ issue 15, point 14
+
+
+def test_the_referral_message_says_what_happened_at_the_event(institution):
+    event = _event(institution, held_on=dt.date(2026, 12, 1))
+    participant = _participant(event)
+    url = f"/events/{event.pk}/participants/{participant.pk}/"
+    page = text(_signin(institution).get(url))
+    # Before any consultation, nobody "received an individual consultation".
+    assert "名古屋 セキュリティ相談会（2026年12月1日）に参加した会社です。" in page
+    assert "個別相談を受けた会社です" not in page
+    services.record_consultation(
+        institution, participant, registration_number="", theme=1, notes="規程の相談"
+    )
+    page = text(_signin(institution).get(url))
+    assert "名古屋 セキュリティ相談会（2026年12月1日）で個別相談を受けた会社です。" in page
+
+
+def test_the_signup_link_can_be_copied_and_selected_whole_without_javascript(institution):
+    event = _event(institution)
+    body = _signin(institution).get(f"/events/{event.pk}/").content.decode()
+    assert '<code id="signup-url" class="share-url share-code"' in body
+    assert f"/events/join/{event.signup_token}/</code>" in body
+    # The copy button is JavaScript's to show: hidden in the HTML, no inline script.
+    assert 'data-copy-target="signup-url"' in body and " hidden>" in body
+    assert "js/copy-link.js" in body
+    assert "<script>" not in body

@@ -449,3 +449,17 @@ def test_the_help_explains_what_counts_as_real_data():
     assert "--allow-real-data" in text
     assert "import-registry" in text and "import-listings" in text
     assert "real data" in seed_demo.__doc__
+
+
+@pytest.mark.django_db
+def test_the_demo_chambers_referral_is_on_its_pages(client):
+    from sekispe.accounts.models import User
+    from sekispe.events.models import Referral
+
+    _seed(accounts=True)
+    [referral] = Referral.objects.select_related("participant__event")
+    assert referral.participant.company_name == "有限会社デモ商店"
+    client.force_login(User.objects.get(email="cci@demo.sekispe.example"))
+    assert "有限会社デモ商店" in client.get("/events/referrals/").content.decode()
+    event = referral.participant.event
+    assert "有限会社デモ商店" in client.get(f"/events/{event.pk}/").content.decode()

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -211,6 +212,27 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------- participants
 
 
+def _referral_message(participant: EventParticipant) -> str:
+    """The referral's opening line says what actually happened at the event."""
+    facts = {
+        "event": participant.event.title,
+        "date": date_format(participant.event.held_on, _("Y年n月j日")),
+    }
+    if participant.consultations.exists():
+        return (
+            _(
+                "%(event)s（%(date)s）で個別相談を受けた会社です。訪問指導についてご相談させてください。"
+            )
+            % facts
+        )
+    return (
+        _(
+            "%(event)s（%(date)s）に参加した会社です。情報セキュリティ対策についてご相談させてください。"
+        )
+        % facts
+    )
+
+
 def _participant_response(
     request: HttpRequest,
     participant: EventParticipant,
@@ -225,12 +247,7 @@ def _participant_response(
         referral_form = forms.ReferralForm(
             shortlist=shortlist,
             participant=participant,
-            initial={
-                "message": _(
-                    "%(event)s（%(date)s）で個別相談を受けた会社です。訪問指導についてご相談させてください。"
-                )
-                % {"event": participant.event.title, "date": participant.event.held_on.isoformat()}
-            },
+            initial={"message": _referral_message(participant)},
         )
     context = {
         "event": participant.event,

@@ -1,5 +1,6 @@
 """Demo data: the demo specialist has an engagement in visiting guidance and
-an inquiry waiting for an answer (referred by the demo chamber of commerce);
+an inquiry waiting for an answer (referred by the demo chamber of commerce
+from its consultation event);
 the demo SME has one more inquiry waiting at another specialist."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sekispe.accounts.models import Role, User
+from sekispe.events import services as events
 from sekispe.inquiries import services
 from sekispe.inquiries.models import Inquiry
 from sekispe.listings.models import Listing
@@ -91,15 +93,46 @@ def create_demo_inquiries() -> int:
             notes="情報資産と業務の流れを聞き取り、現状のリスクを一覧にした。",
             goal_achieved=True,
         )
-        services.send_inquiry(
+        # The chamber's referral goes through its consultation event, so it shows
+        # on the chamber's event, participant and referral pages.
+        event = events.create_event(
             cci,
+            events.EventDetails(
+                title="デモ 情報セキュリティ個別相談会",
+                held_on=today - dt.timedelta(days=2),
+                capacity=20,
+                themes=(1, 5),
+                place="デモ商工会議所 3階 会議室",
+            ),
+        )
+        shop = events.register_participant(
+            cci,
+            event,
+            events.ParticipantDetails(
+                company_name="有限会社デモ商店",
+                contact_name="商店 次郎",
+                email="shop@demo.sekispe.example",
+                prefecture="13",
+                industry="I",
+                themes=(5,),
+            ),
+        )
+        events.record_consultation(
+            cci,
+            shop,
+            registration_number=listing.record.registration_number,
+            theme=5,
+            notes="従業員向けの情報セキュリティ研修を探している。",
+        )
+        events.refer(
+            cci,
+            shop,
             listing,
-            _draft(
-                "有限会社デモ商店",
-                "商店 次郎",
-                "shop@demo.sekispe.example",
-                5,
-                "相談会で紹介を受けました。従業員向けの研修をお願いしたいです。",
+            events.ReferralRequest(
+                theme=5,
+                preferred_form="visit",
+                message="相談会で個別相談を受けた会社です。従業員向けの研修をお願いしたいです。",
+                wants_free_first_session=True,
             ),
         )
         other = (
