@@ -451,7 +451,10 @@ def test_the_page_shows_the_records_and_the_history(sme, specialist):
         "受諾",
         "個別相談済み",
         "訪問指導の計画済み",
-        "訪問指導中",
+        # Each recorded visit is named (issue 15, point 16), not "訪問指導中" three times.
+        "訪問指導（1回目を記録）",
+        "訪問指導（2回目を記録）",
+        "訪問指導（3回目を記録）",
         "完了確認済み",
     ):
         assert label in history

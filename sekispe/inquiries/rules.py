@@ -71,3 +71,27 @@ def actions_for(state: str, actor: str) -> list[str]:
 
 def is_open_engagement(state: str) -> bool:
     return state in OPEN_ENGAGEMENT
+
+
+# ------------------------------------------------------------------ the stepper
+
+STEPS = 9  # 依頼, 受諾, 相談, 計画, 訪問 1–3, 完了, 確認
+
+
+def steps_reached(state: str, visits_held: int) -> int:
+    """How many of the nine steps are done, for the stepper.
+
+    依頼 is done once sent; 訪問n once the n-th visit is recorded. A declined,
+    expired or closed inquiry stops where it was: the caller shows no current step.
+    """
+    order = {
+        "sent": 1,
+        "accepted": 2,
+        "consulting": 3,
+        "guidance_planned": 4,
+        "completed": 8,
+        "confirmed": 9,
+    }
+    if state == "in_guidance":
+        return 4 + max(0, min(visits_held, VISITS))
+    return order.get(state, 0)

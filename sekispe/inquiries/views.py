@@ -315,6 +315,42 @@ def _profile_rows(profile: dict[str, str]) -> list[tuple[str, str]]:
     ]
 
 
+STEP_NAMES = (
+    gettext_lazy("依頼"),
+    gettext_lazy("受諾"),
+    gettext_lazy("相談"),
+    gettext_lazy("計画"),
+    gettext_lazy("訪問1回目"),
+    gettext_lazy("訪問2回目"),
+    gettext_lazy("訪問3回目"),
+    gettext_lazy("完了"),
+    gettext_lazy("確認"),
+)
+TERMINAL = (InquiryState.DECLINED, InquiryState.EXPIRED, InquiryState.CLOSED)
+
+
+def _history(inquiry: Inquiry) -> tuple[list[dict[str, Any]], int]:
+    """The transitions as the page shows them, each visit named, and how many
+    steps of the stepper were reached (a closed inquiry keeps where it got to)."""
+    rows, visits, reached = [], 0, 0
+    for t in inquiry.transitions.select_related("actor"):
+        label = InquiryState(t.to_state).label
+        if t.to_state == InquiryState.IN_GUIDANCE:
+            visits += 1
+            label = _("訪問指導（%(n)d回目を記録）") % {"n": visits}
+        reached = max(reached, rules.steps_reached(t.to_state, visits))
+        rows.append({"t": t, "actor": _actor_label(t), "state": label})
+    return rows, reached
+
+
+def _stepper(inquiry: Inquiry, reached: int) -> list[dict[str, Any]]:
+    current = None if inquiry.state in TERMINAL or reached >= rules.STEPS else reached
+    return [
+        {"name": name, "done": n < reached, "current": n == current}
+        for n, name in enumerate(STEP_NAMES)
+    ]
+
+
 def _detail_response(
     request: HttpRequest,
     inquiry: Inquiry,
@@ -344,10 +380,7 @@ def _detail_response(
             action_forms[action] = bound[1]
         else:
             action_forms[action] = _action_form(action, theme=theme, open_visits=open_visits)
-    transitions = [
-        {"t": t, "actor": _actor_label(t), "state": InquiryState(t.to_state).label}
-        for t in inquiry.transitions.select_related("actor")
-    ]
+    transitions, reached = _history(inquiry)
     context = {
         "inquiry": inquiry,
         "party": party,
@@ -356,6 +389,7 @@ def _detail_response(
         "theme": forms.theme_label(inquiry.theme) if inquiry.theme else "",
         "profile_rows": _profile_rows(inquiry.company_profile),
         "transitions": transitions,
+        "stepper": _stepper(inquiry, reached),
         "consultation": _related(inquiry, "consultation"),
         "plan": plan,
         "plan_theme": forms.theme_label(plan.theme) if plan else "",
