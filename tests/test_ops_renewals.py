@@ -165,14 +165,14 @@ def test_the_columns(ops, people):
         "東京都",
         "2027-03-31",
         "2027-01-30あと69日",
-        "最新",
+        "未受講あり",  # begun, not yet due: the "missing" filter's notion
         "2026年度の共通講習（期限 2027-01-30）",
         "0",
         "ブルー",
         "—",
     ]
     row_c = re.search(r"700003</a></td>(.*?)</tr>", body).group(1)
-    assert "未受講あり" in row_c
+    assert "期限超過あり" in row_c  # the "overdue" filter's notion
     assert "2025年度の共通講習（期限 2026-03-31・期限超過）" in re.sub(r"<[^>]+>", "", row_c)
     assert "2026年度の共通講習" in row_c
     assert "実践講習または特定講習（いずれか1つ）" in row_c

@@ -38,27 +38,36 @@ def _contact_immediate() -> bool:
 
 
 def course_rows(status: Any) -> list[dict[str, Any]]:
-    """The course table: each requirement with its state in words."""
+    """The course table: each requirement with its state in words.
+
+    `css` names the state's style: `course-done` (受講済み, みなし受講),
+    `course-waived` (免除), `course-planned` (予定: its year has not begun),
+    `course-pending` (未受講 but not yet past its due date) and
+    `course-missing` (未受講 and past its due date; the row is `overdue`).
+    """
+    today = status.today
     rows = []
     for requirement in status.requirements:
+        overdue = False
         if requirement.deemed:
             # Met by approved deemed attendance (みなし受講), not by a course.
             state = _("みなし受講により充足（%(date)s承認）") % {
                 "date": kinds.ja_date(requirement.deemed_on)
             }
+            css = "course-done"
         elif requirement.done:
-            state = _("受講済み")
+            state, css = _("受講済み"), "course-done"
         elif requirement.waived:
-            state = _("免除")
+            state, css = _("免除"), "course-waived"
+        elif requirement.starts_on > today:
+            # A later year's course: nothing is expected of it yet.
+            state, css = _("予定"), "course-planned"
+        elif requirement.due >= today:
+            state = _("未受講（期限 %(date)s）") % {"date": kinds.ja_date(requirement.due)}
+            css = "course-pending"
         else:
-            state = _("未受講")
-        rows.append(
-            {
-                "requirement": requirement,
-                "state": state,
-                "overdue": requirement.outstanding and requirement.due < status.today,
-            }
-        )
+            state, css, overdue = _("未受講"), "course-missing", True
+        rows.append({"requirement": requirement, "state": state, "css": css, "overdue": overdue})
     return rows
 
 
