@@ -6,11 +6,13 @@ streams: every string is drawn in the CID font as UTF-16BE inside `(...) Tj`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.utils import translation
 
+from sekispe.core.mail import site_url
 from sekispe.diagnosis import presentation, rules, services
 from sekispe.diagnosis.pdf import render_pdf
 
@@ -90,10 +92,11 @@ def test_every_answer_set_gives_an_a4_pdf_in_the_japanese_cid_font(name):
 
 
 def test_the_same_result_gives_the_same_bytes_and_different_results_differ():
-    # invariant=1: no creation time or random document id in the file.
+    # invariant=1: no random document id; the creation time is fixed here.
     context = context_for(*answer_set("mixed"))
-    assert render_pdf(context) == render_pdf(context)
-    outputs = {render_pdf(context_for(*answer_set(name))) for name in ANSWER_SETS}
+    at = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)
+    assert render_pdf(context, created=at) == render_pdf(context, created=at)
+    outputs = {render_pdf(context_for(*answer_set(name)), created=at) for name in ANSWER_SETS}
     assert len(outputs) == len(ANSWER_SETS)
 
 
@@ -164,7 +167,8 @@ def test_footer_has_the_search_path_the_share_note_and_page_numbers():
     text = pdf_text(pdf)
     pages = page_count(pdf)
     assert pages >= 2  # 25 answers, the guide and the charts do not fit one A4 page
-    search = f"この課題に対応できる専門家を探す：{context['search_url']}"
+    # Absolute: a printed path alone leads nowhere (issue 15, point 13).
+    search = f"この課題に対応できる専門家を探す：{site_url(context['search_url'])}"
     assert context["search_url"].startswith("/")
     # Once in the themes section, then in every page footer.
     assert text.count(search) == pages + 1

@@ -7,12 +7,14 @@ so the page and the PDF cannot disagree. Japanese is set in the shared font of
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from reportlab.graphics.shapes import Drawing, Rect, String
@@ -32,6 +34,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sekispe.core.mail import site_url
 from sekispe.lib.pdf import register_japanese_font as _register_font
 
 # The result page's colours (static/css/diagnosis.css), so a printout reads like the page.
@@ -479,7 +482,36 @@ def _story(context: dict[str, Any], width: float) -> list[Flowable]:
 
 
 def _search_line(context: dict[str, Any]) -> str:
-    return f"{_em(_('この課題に対応できる専門家を探す'))}：{_t(context['search_url'])}"
+    return f"{_em(_('この課題に対応できる専門家を探す'))}：{_t(_absolute(context['search_url']))}"
+
+
+def _absolute(url: str) -> str:
+    """A printed link must work on its own: a path becomes SITE_URL + path."""
+    return site_url(url) if url.startswith("/") else url
+
+
+class _Stamp:
+    """reportlab's TimeStamp for a given moment: the PDF's /CreationDate and /ModDate."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        offset = moment.utcoffset() or dt.timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        self.t = moment.timestamp()
+        self.lt = moment.timetuple()
+        self.YMDhms = tuple(self.lt)[:6]
+        # reportlab writes the offset as %+03d'%02d': hours with sign, then minutes.
+        self.dhh = int(minutes / 60)
+        self.dmm = abs(minutes) % 60
+        self.tzname = moment.tzname()
+
+
+def _canvas_made_at(moment: dt.datetime) -> type[Canvas]:
+    class StampedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._doc._timeStamp = _Stamp(moment)
+
+    return StampedCanvas
 
 
 def _footer(context: dict[str, Any]) -> Callable[[Canvas, SimpleDocTemplate], None]:
@@ -515,11 +547,17 @@ def _footer(context: dict[str, Any]) -> Callable[[Canvas, SimpleDocTemplate], No
     return draw
 
 
-def render_pdf(context: dict[str, Any], *, compress: bool = True) -> bytes:
-    """The result as an A4 PDF. `invariant` keeps the current time and a random
-    document id out of the file, so one result always gives the same bytes;
+def render_pdf(
+    context: dict[str, Any], *, compress: bool = True, created: dt.datetime | None = None
+) -> bytes:
+    """The result as an A4 PDF, created now (or at `created`, which tests fix).
+
+    `invariant` keeps reportlab's random document id out of the file, so one
+    result at one moment always gives the same bytes; the creation date is set
+    by the canvas, not left at reportlab's invariant 2000-01-01.
     `compress=False` leaves the page streams readable (for tests)."""
     _register_font()
+    moment = timezone.localtime(created or timezone.now())
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -529,11 +567,18 @@ def render_pdf(context: dict[str, Any], *, compress: bool = True) -> bytes:
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
         title=_("情報セキュリティ自己診断の結果"),
+        author="sekispe",
+        subject=_("情報セキュリティ自己診断"),
         creator="sekispe",
         lang=get_language() or "ja",
         invariant=1,
         pageCompression=1 if compress else 0,
     )
     footer = _footer(context)
-    doc.build(_story(context, doc.width), onFirstPage=footer, onLaterPages=footer)
+    doc.build(
+        _story(context, doc.width),
+        onFirstPage=footer,
+        onLaterPages=footer,
+        canvasmaker=_canvas_made_at(moment),
+    )
     return buffer.getvalue()

@@ -45,6 +45,7 @@ from sekispe.events.models import (
 from sekispe.inquiries.models import GuidancePlan, Inquiry, InquiryTransition
 from sekispe.inquiries.models import InquiryState as S
 from sekispe.reference import data
+from sekispe.reports.exports import Percent
 from sekispe.reports.services import Cell, Report, Table
 
 MATCHED_STATES = frozenset(
@@ -275,7 +276,8 @@ def theme_names(codes: Iterable[int]) -> str:
 
 
 def percent(part: int, whole: int) -> str:
-    return f"{part / whole * 100:.1f}%" if whole else "—"
+    """25.0% on the page and in CSV; a number formatted 0.0% in the workbook."""
+    return Percent.of(part, whole) if whole else "—"
 
 
 # ------------------------------------------------------------------ tables

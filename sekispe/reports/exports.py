@@ -4,7 +4,8 @@ CSV: UTF-8 with a BOM, because Excel on Japanese Windows reads a file
 without one as CP932 and garbles it; CRLF line ends; one header row per
 table, and a section-title row before each table when there are several.
 
-xlsx: one sheet per table, numbers as numbers and dates as dates, so the
+xlsx: one sheet per table, numbers as numbers, dates as dates and
+percentages (`Percent`) as fractions with a % number format, so the
 operator can sum and filter without converting anything.
 
 Names in the registry can be changed by their owners (登録事項変更届), so a
@@ -32,6 +33,31 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31
+PERCENT_FORMAT = "0.0%"
+
+
+class Percent(str):
+    """A percentage cell: reads "25.0%" in pages and CSV, and is the number
+    0.25 with the format 0.0% in a workbook.
+
+    A str, so templates, CSV and column widths treat it as the text they
+    always showed; `fraction` is what a spreadsheet should calculate with.
+    """
+
+    fraction: float
+
+    def __new__(cls, text: str, fraction: float) -> Percent:
+        value = super().__new__(cls, text)
+        value.fraction = fraction
+        return value
+
+    def __reduce__(self) -> tuple[type[Percent], tuple[str, float]]:
+        return (Percent, (str(self), self.fraction))
+
+    @classmethod
+    def of(cls, part: int, whole: int) -> Percent:
+        fraction = part / whole
+        return cls(f"{fraction * 100:.1f}%", fraction)
 
 
 def _safe_text(value: str) -> str:
@@ -113,8 +139,14 @@ def to_xlsx(report: Report) -> bytes:
         for row in _table_rows(table):
             row_number += 1
             for column, value in enumerate(row, start=1):
-                cell = sheet.cell(row=row_number, column=column, value=value)
-                if isinstance(value, str) and value.startswith("="):
+                cell = sheet.cell(
+                    row=row_number,
+                    column=column,
+                    value=value.fraction if isinstance(value, Percent) else value,
+                )
+                if isinstance(value, Percent):
+                    cell.number_format = PERCENT_FORMAT
+                elif isinstance(value, str) and value.startswith("="):
                     # openpyxl stores a string starting with "=" as a formula.
                     cell.data_type = "s"
                 elif isinstance(value, dt.date):
