@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.context_processors import csrf
 from ninja import NinjaAPI
+from ninja.openapi.docs import DocsBase, _csrf_needed
 
 from sekispe.diagnosis.api import router as diagnosis_router
 from sekispe.reference.api import router as reference_router
@@ -58,6 +62,31 @@ class SekispeAPI(NinjaAPI):
         return schema
 
 
+class LocalSwagger(DocsBase):
+    """Swagger UI from our own static files (sekispe/static/vendor/swagger-ui-*),
+    started by sekispe/static/js/api-docs.js: no CDN and no inline script, so the
+    page runs under the site's CSP unchanged. ninja's own Swagger renderer, with
+    ninja not in INSTALLED_APPS, loads Swagger UI and favicons from CDNs and starts
+    it with an inline script: all three refused by the CSP (issue 15, point 2)."""
+
+    swagger_settings: dict[str, Any] = {
+        "layout": "BaseLayout",
+        "deepLinking": True,
+        # No badge image from validator.swagger.io (img-src 'self').
+        "validatorUrl": None,
+    }
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        openapi_url = self.get_openapi_url(api, kwargs)
+        context = {
+            "api": api,
+            "openapi_url": openapi_url,
+            "swagger_settings": json.dumps({**self.swagger_settings, "url": openapi_url}),
+            "csrf_token_value": str(csrf(request)["csrf_token"]) if _csrf_needed(api) else "",
+        }
+        return render(request, "api/docs.html", context)
+
+
 api = SekispeAPI(
     title="sekispe API",
     version="1",
@@ -65,6 +94,7 @@ api = SekispeAPI(
     '`{"detail": [{"loc": [...], "msg": "..."}]}` naming the parameter.',
     urls_namespace="api-v1",
     docs_url="/docs",
+    docs=LocalSwagger(),
 )
 api.add_router("/specialists", search_router)
 api.add_router("/reference", reference_router)
