@@ -31,8 +31,19 @@ NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 # and the API never disagree on what a URL means; `check_parameters` first holds
 # API requests to these declarations (the page is lenient with empty fields).
 SEARCH_PARAMETERS: tuple[tuple[str, dict[str, Any], str, bool], ...] = (
-    ("prefecture", {"type": "string", "enum": list(ref.PREFECTURE_CODES)}, "JIS X 0401 code", True),
-    ("region", {"type": "string", "enum": list(ref.BLOCK_CODES)}, "Regional block code", False),
+    (
+        "prefecture",
+        {"type": "string", "enum": list(ref.PREFECTURE_CODES)},
+        "JIS X 0401 code. A prefecture inside `region` narrows the region to the "
+        "chosen prefectures; one outside it adds to it",
+        True,
+    ),
+    (
+        "region",
+        {"type": "string", "enum": list(ref.BLOCK_CODES)},
+        "Regional block code: the whole block, unless `prefecture` names some of its prefectures",
+        False,
+    ),
     ("theme", {"type": "integer", "enum": list(ref.THEME_CODES)}, "Guidance theme 1-5", True),
     ("industry", {"type": "string", "enum": list(ref.INDUSTRY_CODES)}, "JSIC letter A-T", True),
     ("form", {"type": "string", "enum": list(ref.FORM_CODES)}, "Service form", True),

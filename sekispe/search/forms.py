@@ -341,7 +341,9 @@ def page_context(
                     {
                         "name": lab.pref.get(code, name),
                         "count": count,
-                        "url": _url({**params, "prefecture": [code]}),
+                        # That prefecture alone (no region), so the link
+                        # gives the count shown.
+                        "url": _url({**params, "prefecture": [code], "region": None}),
                     }
                     for code, name, count in result.fallback.nearby
                 ],

@@ -3,7 +3,9 @@
 Semantics (documented in docs/search.md):
 - OR within one facet, AND across facets.
 - `prefectures` and `region` form one location facet: a listing matches when
-  it serves any of the named prefectures or any prefecture of the block.
+  it serves any wanted prefecture (`wanted_prefectures`: the chosen region
+  narrowed to the prefectures chosen inside it, or whole if none is; plus the
+  chosen prefectures outside it).
 - `max_fee` applies to the chosen forms, or to any offered form when no form
   is chosen: some chosen (or offered) form must cost at most `max_fee` yen.
 - Not-accepting listings are left out unless `include_not_accepting`.
@@ -74,10 +76,10 @@ class SearchQuery:
     order_bucket: int | None = None
 
     def location_codes(self) -> tuple[str, ...]:
-        codes = list(self.prefectures)
-        if self.region:
-            codes.extend(c for c in ref.block_prefectures(self.region) if c not in codes)
-        return tuple(codes)
+        """The wanted prefectures (docs/search.md, "Filters"): the chosen region
+        is represented by its chosen prefectures if any, else all of it; plus
+        the chosen prefectures outside it."""
+        return wanted_prefectures(self.prefectures, self.region)
 
     def canonical(self) -> str:
         """A stable text of the filters (not the page) that seeds the tie-break order."""
@@ -95,6 +97,19 @@ class SearchQuery:
             str(self.include_not_accepting),
         ]
         return "|".join(parts)
+
+
+def wanted_prefectures(prefectures: tuple[str, ...], region: str | None) -> tuple[str, ...]:
+    """The one location rule: a prefecture chosen inside the chosen region narrows
+    the region to it; a region with none of its prefectures chosen counts whole;
+    prefectures outside the region add to it. Unknown codes pass through (the
+    query is validated separately)."""
+    codes = list(dict.fromkeys(prefectures))
+    if region:
+        block = ref.block_prefectures(region)
+        if not any(c in block for c in codes):
+            codes.extend(block)
+    return tuple(codes)
 
 
 def _check_codes(field: str, values: tuple[Any, ...], allowed: tuple[Any, ...]) -> None:
@@ -307,40 +322,80 @@ def _bit_counts(column: np.ndarray, rows: np.ndarray, codes: tuple[Any, ...]) ->
     return {code: int(np.count_nonzero(values & np.uint64(1 << i))) for i, code in enumerate(codes)}
 
 
+def _any_count(column: np.ndarray, codes: tuple[Any, ...], bits: dict[Any, int]) -> int:
+    """Rows of `column` holding any of `codes` (none when `codes` is empty)."""
+    return int(np.count_nonzero(_any_bits(column, codes, bits))) if codes else 0
+
+
+def _added_counts(
+    column: np.ndarray, chosen: tuple[Any, ...], codes: tuple[Any, ...], bits: dict[Any, int]
+) -> dict[Any, int]:
+    """For each code, the rows holding any of `chosen` plus that code: the
+    count after ticking it (for a ticked code, the current count)."""
+    held = _any_count(column, chosen, bits)
+    rest = column[~_any_bits(column, chosen, bits)] if chosen else column
+    added = _bit_counts(rest, np.ones(rest.shape[0], dtype=bool), codes)
+    return {code: held if code in chosen else held + added[code] for code in codes}
+
+
 def _facet_counts(
     index: ix.SpecialistIndex, query: SearchQuery, masks: dict[str, np.ndarray], base: np.ndarray
 ) -> dict[str, dict[Any, int]]:
-    """Per facet value, how many results there would be with that value chosen
-    (the facet's own selection is ignored, the others apply)."""
+    """Per facet value, how many results choosing it gives: for a
+    multiple-choice facet, with that value added to the facet's current choices
+    (so a ticked value shows the current count); for the single-choice region,
+    affiliation and first consultation free, with that value instead of the
+    current one. The other facets apply."""
 
     def rows_without(name: str) -> np.ndarray:
         return np.flatnonzero(base & _combine(index, masks, skip=name))
 
+    def added(name: str, column: np.ndarray, chosen: tuple[Any, ...], codes, bits) -> dict:
+        return _added_counts(column[rows_without(name)], chosen, codes, bits)
+
     facets: dict[str, dict[Any, int]] = {
-        "prefecture": _bit_counts(
-            index.prefectures, rows_without("prefecture"), ref.PREFECTURE_CODES
+        "theme": added("theme", index.themes, query.themes, ref.THEME_CODES, ix.THEME_BIT),
+        "industry": added(
+            "industry", index.industries, query.industries, ref.INDUSTRY_CODES, ix.INDUSTRY_BIT
         ),
-        "theme": _bit_counts(index.themes, rows_without("theme"), ref.THEME_CODES),
-        "industry": _bit_counts(index.industries, rows_without("industry"), ref.INDUSTRY_CODES),
-        "period": _bit_counts(index.periods, rows_without("period"), ref.PERIOD_CODES),
-        "qualification": _bit_counts(
-            index.qualifications, rows_without("qualification"), ref.QUALIFICATION_CODES
+        "period": added("period", index.periods, query.periods, ref.PERIOD_CODES, ix.PERIOD_BIT),
+        "qualification": added(
+            "qualification",
+            index.qualifications,
+            query.qualifications,
+            ref.QUALIFICATION_CODES,
+            ix.QUAL_BIT,
         ),
     }
-    # A listing serving several prefectures of a block counts once for it.
-    region_prefectures = index.prefectures[rows_without("prefecture")]
+    # Location: each count applies the one rule (wanted_prefectures) to the
+    # choices after the click. A listing serving several wanted prefectures
+    # counts once.
+    places = index.prefectures[rows_without("prefecture")]
+    chosen = tuple(query.prefectures)
+    block = set(ref.block_prefectures(query.region)) if query.region else set()
+    wanted = wanted_prefectures(chosen, query.region)
+    prefecture = _added_counts(places, wanted, ref.PREFECTURE_CODES, ix.PREF_BIT)
+    if block and not block & set(chosen):
+        # Ticking the first prefecture inside the region narrows the region to it.
+        for code in block:
+            after = wanted_prefectures((*chosen, code), query.region)
+            prefecture[code] = _any_count(places, after, ix.PREF_BIT)
+    facets["prefecture"] = prefecture
     facets["region"] = {
-        block: int(
-            np.count_nonzero(
-                _any_bits(region_prefectures, ref.block_prefectures(block), ix.PREF_BIT)
-            )
-        )
-        for block in ref.BLOCK_CODES
+        region: _any_count(places, wanted_prefectures(chosen, region), ix.PREF_BIT)
+        for region in ref.BLOCK_CODES
     }
     form_rows = rows_without("form")
     cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
+    within = index.fees[form_rows] <= cap
+    # With no form chosen, ticking one makes it the only form the fee applies to.
+    chosen_forms = (
+        within[:, [ix.FORM_COL[f] for f in query.forms]].any(axis=1)
+        if query.forms
+        else np.zeros(form_rows.size, dtype=bool)
+    )
     facets["form"] = {
-        form: int(np.count_nonzero(index.fees[form_rows, col] <= cap))
+        form: int(np.count_nonzero(chosen_forms | within[:, col]))
         for form, col in ix.FORM_COL.items()
     }
     free_rows = rows_without("first_free")
