@@ -184,8 +184,9 @@ def test_the_review_page_shows_the_listing_checks_transitions_and_changes(ops):
     assert listing.record.name in page
     assert "中小企業の情報セキュリティ規程の整備とリスク分析" in page  # the profile
     assert "満たしている" in page and "満たしていない" not in page
-    # The transition written by the gated edit.
-    assert "審査待ち" in page and "gated: themes" in page
+    # The transition written by the gated edit, in words (issue 15, point 6).
+    assert "審査待ち" in page and "審査が必要な項目の変更：支援実績のある指導テーマ" in page
+    assert "gated:" not in page
     # The diff since the published version: theme 2 was added.
     assert "追加：②情報資産の洗い出しとリスク分析" in page or (
         "追加：情報資産の洗い出しとリスク分析" in page

@@ -165,14 +165,26 @@ def reason_parts(reason: str | None) -> tuple[str, str]:
     label = REASON_LABELS.get(head.strip())
     if label is None:
         return reason, ""
-    detail = detail.strip()
-    if detail.startswith("gated:"):
-        # "resubmit: gated: themes, track_record" names the fields that need review.
-        names = [n.strip() for n in detail.removeprefix("gated:").split(",") if n.strip()]
-        detail = _("審査が必要な項目の変更：%(fields)s") % {
-            "fields": _("、").join(_listing_field_label(n) for n in names)
-        }
-    return str(label), detail
+    return str(label), gated_note(detail.strip())
+
+
+def gated_note(note: str) -> str:
+    """ "gated: themes, track_record" (what lifecycle writes when an edit needs
+    review) in words: the fields that need review; any other note as it is."""
+    if not note.startswith("gated:"):
+        return note
+    names = [n.strip() for n in note.removeprefix("gated:").split(",") if n.strip()]
+    return _("審査が必要な項目の変更：%(fields)s") % {
+        "fields": _("、").join(_listing_field_label(n) for n in names)
+    }
+
+
+def transitions_of(listing: Listing, limit: int = 100) -> list[Any]:
+    """A listing's status changes for the operators' pages, notes in words."""
+    rows = list(listing.transitions.select_related("actor")[:limit])
+    for row in rows:
+        row.note = gated_note(row.note)
+    return rows
 
 
 def _listing_field_label(name: str) -> str:

@@ -28,6 +28,7 @@ from sekispe.backoffice.history import (
     criteria_changes,
     listing_changes,
     record_changes,
+    transitions_of,
 )
 from sekispe.backoffice.services import update_criteria
 from sekispe.listings.criteria import evaluate_criteria
@@ -178,7 +179,7 @@ def review(request: HttpRequest, listing_id: int) -> HttpResponse:
     context = {
         "listing": listing,
         "checks": evaluate_criteria(listing, today),
-        "transitions": listing.transitions.select_related("actor")[:100],
+        "transitions": transitions_of(listing),
         "changes": changes_since_published(listing),
         "send_back_form": send_back_form,
         "is_submitted": listing.status == ListingStatus.SUBMITTED,
@@ -247,7 +248,7 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
         "listing": item,
         "visible": Listing.objects.visible(today).filter(pk=item.pk).exists(),
         "stale": item.is_stale(today),
-        "transitions": item.transitions.select_related("actor")[:100],
+        "transitions": transitions_of(item),
         "suspend_form": suspend_form,
         "can_suspend": item.status == ListingStatus.PUBLISHED,
         "can_restore": item.status == ListingStatus.SUSPENDED,
