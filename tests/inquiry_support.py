@@ -254,25 +254,5 @@ def jump(
 
 
 def _confirmation(inquiry: Inquiry, client: Any) -> CompletionConfirmation:
-    """The snapshot services.confirm() keeps."""
-    record = inquiry.listing.record
-    plan = inquiry.plan
-    return CompletionConfirmation.objects.create(
-        inquiry=inquiry,
-        registration_number=record.registration_number,
-        specialist_name=record.name,
-        company_name=inquiry.company_name,
-        theme=plan.theme,
-        visits=[
-            {
-                "number": v.number,
-                "goal": v.goal,
-                "held_on": v.held_on.isoformat() if v.held_on else None,
-                "goal_achieved": v.goal_achieved,
-            }
-            for v in plan.visits.all()
-        ],
-        completion_report=inquiry.completion_report,
-        confirmed_by=client,
-        confirmed_on_behalf=client.role == Role.INSTITUTION,
-    )
+    """The snapshot services.confirm() keeps, written by the same function."""
+    return services.write_confirmation(inquiry, client)

@@ -571,30 +571,38 @@ def complete(inquiry: Inquiry, actor: Any, report: str) -> Inquiry:
     return inquiry
 
 
+def write_confirmation(inquiry: Inquiry, actor: Any) -> CompletionConfirmation:
+    """The durable snapshot of a confirmed engagement (evidence for deemed
+    attendance); only `confirm` calls it, and test helpers that build an
+    inquiry directly in its confirmed state."""
+    plan = inquiry.plan
+    record = inquiry.listing.record
+    return CompletionConfirmation.objects.create(
+        inquiry=inquiry,
+        registration_number=record.registration_number,
+        specialist_name=record.name,
+        company_name=inquiry.company_name,
+        theme=plan.theme,
+        visits=[
+            {
+                "number": v.number,
+                "goal": v.goal,
+                "held_on": v.held_on.isoformat() if v.held_on else None,
+                "goal_achieved": v.goal_achieved,
+            }
+            for v in plan.visits.all()
+        ],
+        completion_report=inquiry.completion_report,
+        confirmed_by=actor,
+        confirmed_on_behalf=actor.role == Role.INSTITUTION,
+    )
+
+
 def confirm(inquiry: Inquiry, actor: Any) -> CompletionConfirmation:
     """The company confirms the work; kept as a durable snapshot."""
     with transaction.atomic():
         _move(inquiry, "confirm", actor)
-        plan = inquiry.plan
-        confirmation = CompletionConfirmation.objects.create(
-            inquiry=inquiry,
-            registration_number=inquiry.listing.record.registration_number,
-            specialist_name=inquiry.listing.record.name,
-            company_name=inquiry.company_name,
-            theme=plan.theme,
-            visits=[
-                {
-                    "number": v.number,
-                    "goal": v.goal,
-                    "held_on": v.held_on.isoformat() if v.held_on else None,
-                    "goal_achieved": v.goal_achieved,
-                }
-                for v in plan.visits.all()
-            ],
-            completion_report=inquiry.completion_report,
-            confirmed_by=actor,
-            confirmed_on_behalf=actor.role == Role.INSTITUTION,
-        )
+        confirmation = write_confirmation(inquiry, actor)
         _notify(inquiry, "confirmed", to_specialist=True)
     return confirmation
 
