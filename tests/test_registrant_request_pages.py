@@ -149,7 +149,10 @@ def test_no_form_for_other_kinds(client_for, specialist, slug):
 
 def test_choice_groups_are_fieldsets_with_legends(client_for, specialist):
     page = text(client_for(specialist).get(new_url("deregistration")))
-    assert re.search(r"<fieldset[^>]*> <legend[^>]*>消除の理由</legend>", page)
+    assert re.search(
+        r'<fieldset[^>]*> <legend[^>]*>消除の理由 <span class="field-tag field-tag-required">必須</span></legend>',
+        page,
+    )
     assert "費用負担が重い" in page
 
 

@@ -50,6 +50,25 @@ class TextRuleMixin:
 
     fields: dict[str, forms.Field]
 
+    # Every label and legend Django renders (label_tag, legend_tag,
+    # as_field_group) says 必須 or 任意 (forms/_marker.html); hand-written
+    # labels include that marker too. A form that marks its fields its own way
+    # sets mark_required_fields = False.
+    template_name_label = "forms/label.html"
+    mark_required_fields = True
+
+    @property
+    def marks_optional(self) -> bool:
+        """Whether optional fields say 任意: only in a form that also has
+        required ones (in a form of optional fields, such as a filter, the
+        word would be on every field and say nothing)."""
+        if not hasattr(self, "_marks_optional"):
+            visible = [bf.field for bf in self.visible_fields()]  # type: ignore[attr-defined]
+            self._marks_optional = any(f.required for f in visible) and any(
+                not f.required and not isinstance(f.widget, forms.CheckboxInput) for f in visible
+            )
+        return self._marks_optional
+
     def full_clean(self) -> None:
         # Here rather than in __init__, so fields a subclass adds in its own
         # __init__ are covered too; self.fields holds per-instance copies.
@@ -73,6 +92,13 @@ class PlainLabelForm(TextRuleMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+def names_itself(field: forms.Field) -> forms.Field:
+    """Marks a field whose error messages already name it (「設問3に答えてください。」),
+    so the error summary shows the message alone instead of 「label：message」."""
+    field.error_names_field = True  # type: ignore[attr-defined]
+    return field
 
 
 def with_blank(choices: Any) -> list[tuple[str, Any]]:
