@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from sekispe.core.forms import TextRuleMixin, with_blank
+from sekispe.core.forms import TextRuleMixin, names_itself, with_blank
 from sekispe.diagnosis import rules, services
 from sekispe.reference import data
 
@@ -43,12 +43,19 @@ class DiagnosisForm(TextRuleMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.questionnaire = questionnaire
         for number, question in enumerate(questionnaire.questions, start=1):
-            self.fields[question.id] = forms.ChoiceField(
-                label=f"{number}. {question_text(question)}",
-                help_text=question_why(question),
-                choices=list(ANSWER_LABELS.items()),
-                widget=forms.RadioSelect,
-                error_messages={"required": _("回答を選んでください。")},
+            # The message names the question by its number: glued after the
+            # question's own text it read 「…していますか。：回答を選んでください。」.
+            missing = gettext(
+                "設問%(number)dに答えてください。分からないときは「分からない」を選んでください。"
+            ) % {"number": number}
+            self.fields[question.id] = names_itself(
+                forms.ChoiceField(
+                    label=f"{number}. {question_text(question)}",
+                    help_text=question_why(question),
+                    choices=list(ANSWER_LABELS.items()),
+                    widget=forms.RadioSelect,
+                    error_messages={"required": missing},
+                )
             )
         english_names = english()
         self.fields["prefecture"] = forms.ChoiceField(
@@ -87,6 +94,19 @@ class DiagnosisForm(TextRuleMixin, forms.Form):
             }
             for part in self.questionnaire.parts
         ]
+
+    def question_count(self) -> int:
+        return len(self.questionnaire.questions)
+
+    def answered_count(self) -> int:
+        """Questions with an answer: what was sent back (a submit with errors),
+        else what the form starts from (a retake starts from the last answers)."""
+        valid = set(ANSWER_LABELS)
+        if self.is_bound:
+            given = {q.id: self.data.get(q.id) for q in self.questionnaire.questions}
+        else:
+            given = {q.id: self.initial.get(q.id) for q in self.questionnaire.questions}
+        return sum(1 for value in given.values() if value in valid)
 
     def profile_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in rules.PROFILE_FIELDS]
