@@ -91,6 +91,30 @@ def inquiry_for(user: Any, pk: int) -> Inquiry:
     return inquiry
 
 
+def open_inquiries_to(user: Any, listing: Listing) -> list[Inquiry]:
+    """The user's inquiries to this specialist that are not over yet (waiting
+    for an answer, or accepted and under way), newest first. Found from the
+    account, so the inquiry form can point to them before anything is typed."""
+    return list(
+        inquiries_for(user)
+        .filter(listing_id=listing.pk)
+        .exclude(state__in=rules.TERMINAL)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def is_duplicate(inquiry: Inquiry, sender: Any, company_name: str) -> bool:
+    """Whether a new send by `sender` for `company_name` would be refused
+    because of `inquiry`: the rule of the constraint
+    one_waiting_inquiry_per_company_and_specialist (same sender, specialist
+    and company, while the first still waits). The listing is the caller's."""
+    return (
+        inquiry.state == InquiryState.SENT
+        and inquiry.sender_id == sender.pk
+        and inquiry.company_name == company_name
+    )
+
+
 # ----------------------------------------------------------------- capacity
 
 

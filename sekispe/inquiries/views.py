@@ -10,6 +10,7 @@ for the page and for every action on it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -98,11 +99,22 @@ def _specialist_summary(listing: Listing) -> dict[str, Any]:
     }
 
 
-def _initial_for(user: Any) -> tuple[dict[str, Any], int | None]:
-    """The SME's own details, and its latest self-diagnosis's profile and first
-    recommended theme (returned separately so the page can say where it came from)."""
+@dataclass(frozen=True)
+class ThemeSuggestion:
+    """What the SME's latest self-diagnosis recommends, against what this
+    specialist offers: `theme` is prefilled (the first recommended theme the
+    specialist offers), or None with the recommended ones in `unmatched`."""
+
+    theme: int | None = None
+    unmatched: tuple[int, ...] = ()
+
+
+def _initial_for(user: Any, offered: frozenset[int]) -> tuple[dict[str, Any], ThemeSuggestion]:
+    """The SME's own details, and its latest self-diagnosis's profile and the
+    first recommended theme this specialist offers (returned separately so the
+    page can say where it came from, or that none of them is offered)."""
     if user.role != Role.SME:
-        return {}, None
+        return {}, ThemeSuggestion()
     initial: dict[str, Any] = {
         "company_name": user.organization,
         "contact_name": user.display_name,
@@ -110,16 +122,27 @@ def _initial_for(user: Any) -> tuple[dict[str, Any], int | None]:
     }
     diagnosis = diagnosis_services.latest(user)
     if diagnosis is None:
-        return initial, None
+        return initial, ThemeSuggestion()
     initial.update(diagnosis_services.clean_profile(diagnosis.profile))
     try:
         themes = diagnosis_services.evaluation_of(diagnosis).result.themes
     except ValueError:  # a result the current rules can no longer read
-        return initial, None
-    if themes:
-        initial["theme"] = str(themes[0])
-        return initial, themes[0]
-    return initial, None
+        return initial, ThemeSuggestion()
+    theme = next((code for code in themes if code in offered), None)
+    if theme is None:
+        # Prefilling a theme the specialist has no record in would send them
+        # a request they would likely decline.
+        return initial, ThemeSuggestion(unmatched=tuple(themes))
+    initial["theme"] = str(theme)
+    return initial, ThemeSuggestion(theme=theme)
+
+
+def _existing_context(user: Any, listing: Listing, company_name: str) -> dict[str, Any]:
+    """The user's open inquiries to this specialist, and the one a send for
+    `company_name` would duplicate (services.is_duplicate), if any."""
+    existing = services.open_inquiries_to(user, listing)
+    duplicate = next((i for i in existing if services.is_duplicate(i, user, company_name)), None)
+    return {"existing": existing, "duplicate": duplicate}
 
 
 def _render_new(
@@ -130,14 +153,21 @@ def _render_new(
     status: int = 200,
     refusal: str = "",
     with_similar: bool = False,
-    suggested_theme: int | None = None,
+    suggestion: ThemeSuggestion | None = None,
+    company_name: str = "",
 ) -> HttpResponse:
+    suggestion = suggestion or ThemeSuggestion()
     context: dict[str, Any] = {
         "form": form,
         "specialist": _specialist_summary(listing),
         "refusal": refusal,
         "for_institution": request.user.role == Role.INSTITUTION,
-        "suggested_theme": forms.theme_label(suggested_theme) if suggested_theme else "",
+        "suggested_theme": forms.theme_label(suggestion.theme) if suggestion.theme else "",
+        "unmatched_themes": [forms.theme_label(code) for code in suggestion.unmatched],
+        "unmatched_url": reverse("search:index")
+        + "?"
+        + urlencode([("theme", str(code)) for code in suggestion.unmatched]),
+        **_existing_context(request.user, listing, company_name),
     }
     if with_similar:
         context.update(_similar(listing))
@@ -164,7 +194,13 @@ def new_inquiry(request: HttpRequest, registration_number: str) -> HttpResponse:
     if request.method == "POST":
         form = forms.InquiryForm(request.POST, **options)
         if not form.is_valid():
-            return _render_new(request, listing, form, status=400)
+            return _render_new(
+                request,
+                listing,
+                form,
+                status=400,
+                company_name=form.cleaned_data.get("company_name", ""),
+            )
         try:
             inquiry = services.send_inquiry(request.user, listing, form.draft())
         except services.InquiryRefused as refused:
@@ -182,6 +218,7 @@ def new_inquiry(request: HttpRequest, registration_number: str) -> HttpResponse:
                 status=status,
                 refusal=refused.message,
                 with_similar=refused.code in ("full", "not_accepting"),
+                company_name=form.cleaned_data["company_name"],
             )
         messages.success(
             request,
@@ -189,6 +226,8 @@ def new_inquiry(request: HttpRequest, registration_number: str) -> HttpResponse:
             % {"name": listing.record.name},
         )
         return redirect("inquiries:detail", pk=inquiry.pk)
+    initial, suggestion = _initial_for(request.user, options["specialist_themes"])
+    company_name = initial.get("company_name", "")
     if not availability.can_send:
         return _render_new(
             request,
@@ -196,10 +235,10 @@ def new_inquiry(request: HttpRequest, registration_number: str) -> HttpResponse:
             None,
             refusal=services.REFUSAL_MESSAGES[availability.reason],
             with_similar=True,
+            company_name=company_name,
         )
-    initial, suggested = _initial_for(request.user)
     form = forms.InquiryForm(initial=initial, **options)
-    return _render_new(request, listing, form, suggested_theme=suggested)
+    return _render_new(request, listing, form, suggestion=suggestion, company_name=company_name)
 
 
 def _group(inquiry: Inquiry) -> str:
