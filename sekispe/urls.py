@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from sekispe.api.urls import api
 from sekispe.core.views import healthz
 from sekispe.worker.views import ready
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="search:index", permanent=False)),
+    # The start page and the service's legal and help pages.
+    path("", include("sekispe.pages.urls")),
     path("healthz", healthz, name="healthz"),
     path("healthz/ready", ready, name="healthz_ready"),
     path("specialists/", include("sekispe.search.urls")),
@@ -23,6 +23,7 @@ urlpatterns = [
     path("ops/requests/", include("sekispe.registrant_requests.urls_ops")),
     path("ops/reports/", include("sekispe.reports.urls")),
     path("ops/deemed/", include("sekispe.deemed.urls_ops")),
+    path("ops/notices/", include("sekispe.pages.urls_ops")),
     path("ops/", include("sekispe.registry.urls_ops")),
     path("ops/", include("sekispe.backoffice.urls")),
     path("api/v1/", api.urls),

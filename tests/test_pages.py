@@ -26,10 +26,10 @@ def specialists():
     )
 
 
-def test_root_leads_to_the_search_page(client):
+def test_root_is_the_start_page_with_a_door_to_the_search(client):
     response = client.get("/")
-    assert response.status_code == 302
-    assert response["Location"] == "/specialists/"
+    assert response.status_code == 200
+    assert '<a href="/specialists/">専門家を探す</a>' in text(response)
 
 
 def test_search_page_works_as_a_plain_get_form(client, specialists):

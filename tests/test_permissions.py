@@ -31,6 +31,7 @@ from tests import (
     permission_rows_inquiries,
     permission_rows_operations,
     permission_rows_ordering,
+    permission_rows_pages,
     permission_rows_public_registry,
     permission_rows_registry_ops,
     permission_rows_reports,
@@ -158,6 +159,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_deemed_me.ROWS,
     # Deemed attendance (issue 14): the operators' pages and the report.
     *permission_rows_deemed_ops.ROWS,
+    # The start page, the legal pages and the operators' notices (issue 15).
+    *permission_rows_pages.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -171,6 +174,7 @@ AREAS = (
     permission_rows_operations,
     permission_rows_deemed_me,
     permission_rows_deemed_ops,
+    permission_rows_pages,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

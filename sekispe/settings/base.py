@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
 
 from sekispe.core.logging import logging_config
-from sekispe.lib.env import env_bool, env_int, env_list, env_str
+from sekispe.lib.env import ConfigError, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = BASE_DIR.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "sekispe.deemed",
     "sekispe.events",
     "sekispe.worker",
+    "sekispe.pages",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sekispe.pages.context_processors.service_phase",
             ],
         },
     },
@@ -201,6 +204,23 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_HTTPONLY = True
+
+# The phase banner on every page (GOV.UK's phase banner): "pilot" (試行版,
+# the default while the Active List is being tried out), "beta" (β版), or
+# empty for none once the service is fully live.
+SEKISPE_SERVICE_PHASE = env_str("SEKISPE_SERVICE_PHASE", "pilot").strip()
+if SEKISPE_SERVICE_PHASE not in {"pilot", "beta", ""}:
+    raise ConfigError(
+        f"SEKISPE_SERVICE_PHASE={SEKISPE_SERVICE_PHASE!r} must be pilot, beta or empty"
+    )
+# The day the accessibility statement (/accessibility/) says the pages were
+# last tested; move it forward when the checks are run again.
+SEKISPE_ACCESSIBILITY_TESTED_ON = dt.date.fromisoformat(
+    env_str("SEKISPE_ACCESSIBILITY_TESTED_ON", "2026-12-04")
+)
+
+# Where the contact page (/contact/) tells people to write to the operator.
+SEKISPE_CONTACT_EMAIL = env_str("SEKISPE_CONTACT_EMAIL", "contact@sekispe.example.jp")
 
 # Search results page size for the web page; the API takes page_size (max 100).
 SEARCH_PAGE_SIZE = 20
