@@ -394,3 +394,17 @@ def test_every_form_asking_for_personal_data_links_the_privacy_policy(client, fo
     opening = before.rindex("<form ")
     assert 'method="post"' in before[opening:].split(">", 1)[0]
     assert "</form>" not in before[opening:]
+
+
+# ---------------------------------------------------------------- demo
+
+
+def test_the_demo_seeds_two_notices_once(client):
+    from sekispe.devtools.demo.pages import create_demo_notices
+
+    assert create_demo_notices(dt.date(2026, 12, 1)) == 2
+    assert create_demo_notices(dt.date(2026, 12, 1)) == 0
+    body = text(client.get("/"))
+    assert "登録セキスペ アクティブリストの試行を始めました" in body
+    assert '<time datetime="2026-11-29">2026年11月29日</time>' in body
+    assert AuditEvent.objects.filter(action="notice.created").count() == 2

@@ -54,6 +54,7 @@ from sekispe.devtools.demo.listings import (
     generate_specialists,
     write_demo_specialists,
 )
+from sekispe.devtools.demo.pages import create_demo_notices
 from sekispe.devtools.demo.registrant_requests import create_demo_requests
 from sekispe.listings.models import Availability, Listing
 from sekispe.registry.models import RegistryRecord, RegistryStatus
@@ -219,6 +220,9 @@ class Command(BaseCommand):
             f"失効 {statuses[RegistryStatus.EXPIRED]} 件・登録抹消 "
             f"{statuses[RegistryStatus.DEREGISTERED]} 件（計 {hidden} 件は検索に表示されません）"
         )
+        notices = create_demo_notices(anchor)
+        if notices:
+            self.stdout.write(f"  お知らせ {notices} 件")
         requests = create_demo_requests(seed, anchor)
         if requests:
             self.stdout.write(
