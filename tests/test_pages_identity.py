@@ -408,3 +408,9 @@ def test_the_demo_seeds_two_notices_once(client):
     assert "登録セキスペ アクティブリストの試行を始めました" in body
     assert '<time datetime="2026-11-29">2026年11月29日</time>' in body
     assert AuditEvent.objects.filter(action="notice.created").count() == 2
+
+
+def test_the_ops_menu_leads_to_the_notices(client, operator):
+    client.force_login(operator)
+    body = text(client.get("/ops/notices/"))
+    assert '<a href="/ops/notices/" aria-current="page">お知らせ</a>' in body
