@@ -319,11 +319,11 @@ def _password_change() -> tuple[Any, str]:
     return make_user("sme"), "/accounts/password-change/"
 
 
-def _event_join() -> tuple[Any, str]:
+def _event(owner: Any) -> Any:
     from sekispe.events import services
 
-    event = services.create_event(
-        make_user("institution", organization="サンプル商工会議所"),
+    return services.create_event(
+        owner,
         services.EventDetails(
             title="セキュリティ相談会",
             held_on=timezone.localdate() + dt.timedelta(days=14),
@@ -332,7 +332,16 @@ def _event_join() -> tuple[Any, str]:
             place="会議室",
         ),
     )
+
+
+def _event_join() -> tuple[Any, str]:
+    event = _event(make_user("institution", organization="サンプル商工会議所"))
     return None, f"/events/join/{event.signup_token}/"
+
+
+def _event_participants() -> tuple[Any, str]:
+    staff = make_user("institution", organization="サンプル商工会議所")
+    return staff, f"/events/{_event(staff).pk}/"
 
 
 def _specialist_page(url: str) -> Callable[[], tuple[Any, str]]:
@@ -372,6 +381,7 @@ PERSONAL_DATA_FORMS: dict[str, Callable[[], tuple[Any, str]]] = {
     "password reset": _password_reset_confirm,
     "password change": _password_change,
     "event sign-up": _event_join,
+    "event participant registered by the institution": _event_participants,
     "registrant request": _specialist_page("/me/registry/requests/new/contact-change/"),
     "deemed application": _specialist_page("/me/deemed/new/?item=3-4"),
     "deemed from an engagement": _deemed_from_confirmation,
