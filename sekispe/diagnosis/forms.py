@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from sekispe.core.forms import TextRuleMixin, names_itself, with_blank
+from sekispe.core.forms import PlainLabelForm, names_itself, with_blank
 from sekispe.diagnosis import rules, services
 from sekispe.reference import data
 
@@ -36,7 +36,7 @@ def part_label(part: rules.Part) -> str:
     return part.label_en if english() and part.label_en else part.label
 
 
-class DiagnosisForm(TextRuleMixin, forms.Form):
+class DiagnosisForm(PlainLabelForm):
     """One radio group per question, then the optional company profile."""
 
     def __init__(self, *args: Any, questionnaire: rules.Questionnaire, **kwargs: Any) -> None:
