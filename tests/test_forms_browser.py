@@ -95,3 +95,24 @@ def test_the_inquiry_forms_radios_are_large_and_required_fields_say_so(
     assert tag.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.close()
+
+
+def test_the_progress_bar_never_hides_what_is_scrolled_to(live_server, transactional_db, chromium):
+    page = chromium.new_page(locale="ja-JP", viewport={"width": 390, "height": 700})
+    page.goto(f"{live_server.url}/diagnosis/")
+    page.get_by_role("button", name="診断結果を見る").click()  # nothing answered
+    page.wait_for_load_state()
+    page.locator('.error-summary a[href="#id_o7"]').click()
+    page.wait_for_url("**#id_o7")
+    bar = _box(page.locator(".diagnosis-progress"))
+    legend = _box(page.locator("fieldset#id_o7 legend"))
+    assert legend["y"] >= bar["y"] + bar["height"]
+    # Shift+Tab back to an answer above: it stops below the bar too.
+    page.locator("#id_o6_0").focus()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    answer = _box(page.locator("#id_o6_0"))
+    bar = _box(page.locator(".diagnosis-progress"))
+    assert answer["y"] >= bar["y"] + bar["height"]
+    page.close()
