@@ -142,7 +142,7 @@ def test_the_default_phase_is_pilot():
     assert settings.SEKISPE_SERVICE_PHASE == "pilot"
 
 
-def test_an_unknown_phase_stops_the_settings_from_loading(monkeypatch):
+def test_a_misread_phase_or_test_date_stops_the_settings_from_loading(monkeypatch):
     import importlib
 
     import sekispe.settings.base as base
@@ -152,6 +152,10 @@ def test_an_unknown_phase_stops_the_settings_from_loading(monkeypatch):
     with pytest.raises(ConfigError, match="SEKISPE_SERVICE_PHASE"):
         importlib.reload(base)
     monkeypatch.delenv("SEKISPE_SERVICE_PHASE")
+    monkeypatch.setenv("SEKISPE_ACCESSIBILITY_TESTED_ON", "4 Dec 2026")
+    with pytest.raises(ConfigError, match="SEKISPE_ACCESSIBILITY_TESTED_ON"):
+        importlib.reload(base)
+    monkeypatch.delenv("SEKISPE_ACCESSIBILITY_TESTED_ON")
     importlib.reload(base)
 
 

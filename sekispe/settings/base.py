@@ -215,9 +215,12 @@ if SEKISPE_SERVICE_PHASE not in {"pilot", "beta", ""}:
     )
 # The day the accessibility statement (/accessibility/) says the pages were
 # last tested; move it forward when the checks are run again.
-SEKISPE_ACCESSIBILITY_TESTED_ON = dt.date.fromisoformat(
-    env_str("SEKISPE_ACCESSIBILITY_TESTED_ON", "2026-12-04")
-)
+try:
+    SEKISPE_ACCESSIBILITY_TESTED_ON = dt.date.fromisoformat(
+        env_str("SEKISPE_ACCESSIBILITY_TESTED_ON", "2026-12-04")
+    )
+except ValueError as exc:
+    raise ConfigError(f"SEKISPE_ACCESSIBILITY_TESTED_ON is not a YYYY-MM-DD date: {exc}") from exc
 
 # Where the contact page (/contact/) tells people to write to the operator.
 SEKISPE_CONTACT_EMAIL = env_str("SEKISPE_CONTACT_EMAIL", "contact@sekispe.example.jp")
