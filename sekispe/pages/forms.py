@@ -20,7 +20,7 @@ class NoticeForm(PlainLabelForm):
     body = forms.CharField(
         label=_field("body").verbose_name,
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 8}),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 60}),
         help_text=_("書式のない文章です。改行はそのまま表示されます。"),
     )
     published_at = forms.DateTimeField(
