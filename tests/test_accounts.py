@@ -57,8 +57,14 @@ def test_login_form_is_labelled_and_autocompletes(client):
     response = client.get(LOGIN)
     body = text(response)
     assert response.status_code == 200
-    assert '<label for="id_email">メールアドレス</label>' in body
-    assert '<label for="id_password">パスワード</label>' in body
+    assert (
+        '<label for="id_email">メールアドレス <span class="field-tag field-tag-required">必須</span></label>'
+        in body
+    )
+    assert (
+        '<label for="id_password">パスワード <span class="field-tag field-tag-required">必須</span></label>'
+        in body
+    )
     assert 'autocomplete="email"' in body and 'autocomplete="current-password"' in body
     assert 'name="csrfmiddlewaretoken"' in body
 
@@ -376,8 +382,14 @@ def signup_data(**overrides):
 
 def test_signup_form_is_accessible(client):
     body = text(client.get(SIGNUP))
-    assert '<label for="id_organization">会社名</label>' in body
-    assert '<label for="id_display_name">担当者名</label>' in body
+    assert (
+        '<label for="id_organization">会社名 <span class="field-tag field-tag-required">必須</span></label>'
+        in body
+    )
+    assert (
+        '<label for="id_display_name">担当者名 <span class="field-tag field-tag-required">必須</span></label>'
+        in body
+    )
     assert 'autocomplete="email"' in body
     assert body.count('autocomplete="new-password"') == 2
     assert "<legend>" in body

@@ -376,8 +376,14 @@ def _certify() -> tuple[Any, str]:
     return None, f"/certify/{token}/"
 
 
-# Every page with a form that asks for personal data, except the diagnosis and
-# the inquiry form (their templates carry the notice separately).
+def _inquiry_form() -> tuple[Any, str]:
+    from tests.factories import make_specialist_user
+
+    make_specialist_user("100001", name="佐藤 健太")
+    return make_user("sme", organization="株式会社サンプル製作所"), "/inquiries/new/100001/"
+
+
+# Every page with a form that asks for personal data.
 PERSONAL_DATA_FORMS: dict[str, Callable[[], tuple[Any, str]]] = {
     "sme sign-up": _anonymous("/accounts/signup/"),
     "specialist invitation": _invitation,
@@ -391,6 +397,8 @@ PERSONAL_DATA_FORMS: dict[str, Callable[[], tuple[Any, str]]] = {
     "deemed from an engagement": _deemed_from_confirmation,
     "deemed certification": _certify,
     "listing": _specialist_page("/me/listing/"),
+    "self-diagnosis": _anonymous("/diagnosis/"),
+    "inquiry": _inquiry_form,
 }
 
 
