@@ -194,7 +194,8 @@ def test_logout_needs_post(client, sme):
     assert client.get("/accounts/logout/").status_code == 405
     assert is_signed_in(client)
     response = client.post("/accounts/logout/")
-    assert response.status_code == 302 and response["Location"] == "/specialists/"
+    # Back to the start page, which says whose service this is.
+    assert response.status_code == 302 and response["Location"] == "/"
     assert client.get(HOME)["Location"] == f"{LOGIN}?next=/accounts/"
 
 

@@ -88,7 +88,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 class LogoutView(auth_views.LogoutView):
     """Public, POST only (Django answers GET with 405)."""
 
-    next_page = reverse_lazy("search:index")
+    next_page = reverse_lazy("pages:home")
 
 
 @any_role

@@ -122,7 +122,7 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = ["sekispe.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
-LOGOUT_REDIRECT_URL = "search:index"
+LOGOUT_REDIRECT_URL = "pages:home"
 # Password-reset and invitation links.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 INVITATION_VALID_DAYS = 14
