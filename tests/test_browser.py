@@ -44,7 +44,7 @@ def test_filter_by_prefecture_and_theme_then_open_a_detail_page(
         page.get_by_label("③クラウドサービスの安全利用").check()
     expect(page.locator(".total")).to_have_text("1")
     expect(page.locator("#results-status")).to_have_text("1名の登録セキスペが見つかりました")
-    rows = page.locator("table.specialists tbody tr")
+    rows = page.locator(".result-card")
     assert rows.count() == 1
     assert "中村 由美" in rows.first.inner_text()
 
@@ -81,7 +81,7 @@ def test_without_javascript_the_filters_are_a_plain_get_form(
     page.get_by_role("button", name="この条件で検索").click()
     page.wait_for_url("**/specialists/?*prefecture=27*")
     expect(page.locator(".total")).to_have_text("1")
-    assert "中村 由美" in page.locator("table.specialists").inner_text()
+    assert "中村 由美" in page.locator(".result-list").inner_text()
     context.close()
 
 

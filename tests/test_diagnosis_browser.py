@@ -184,13 +184,13 @@ def test_answer_read_the_result_and_find_specialists(live_server, listed, chromi
     expect(page.locator('input[name="industry"][value="E"]')).to_be_checked()
 
     expect(page.locator(".total")).to_have_text("2")
-    results = page.locator("table.specialists")
+    results = page.locator(".result-list")
     expect(results).to_contain_text("山本 直樹")
     expect(results).to_contain_text("吉田 和子")
     expect(results).not_to_contain_text("小林 恵")
     expect(results).not_to_contain_text("加藤 進")
     # Both themes asked for rank above one.
-    expect(results.locator("tbody tr").first).to_contain_text("山本 直樹")
+    expect(results.locator(".result-card").first).to_contain_text("山本 直樹")
     context.close()
 
 

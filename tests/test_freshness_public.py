@@ -61,11 +61,10 @@ def test_results_show_the_update_date_and_the_badge_for_stale_rows(client, aged)
     assert body.count(BADGE) == 1
     assert '要更新<span class="visually-hidden">（180日以上更新されていません）</span>' in body
     assert "最終更新 <time" in body and "2026年5月6日" in body and "2026年11月12日" in body
-    # The badge sits in the row of the stale listing (the name cell, which
-    # is also the head of each card on narrow screens).
-    row = body[body.index("古川 二百") :]
-    row = row[: row.index("</th>")]
-    assert BADGE in row
+    # The badge sits in the head of the stale listing's card.
+    card = body[body.index("古川 二百") :]
+    card = card[: card.index("</header>")]
+    assert BADGE in card
 
 
 def test_htmx_results_carry_the_badge_too(client, aged):
