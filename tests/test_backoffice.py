@@ -18,7 +18,14 @@ from sekispe.backoffice.history import (
 )
 from sekispe.backoffice.services import update_criteria
 from sekispe.listings.criteria import criteria_met, evaluate_criteria
-from sekispe.listings.lifecycle import ListingChanges, update_listing
+from sekispe.listings.lifecycle import (
+    ListingChanges,
+    approve_change,
+    reopen_listing,
+    submit_listing,
+    update_listing,
+    withdraw_listing,
+)
 from sekispe.listings.models import Listing, ListingCriteria, ListingStatus, ListingTransition
 from sekispe.registry.models import RegistryRecord
 from tests.factories import TODAY, create_specialists, make_input, make_specialist_user, text
@@ -51,7 +58,24 @@ def own_listing(user) -> Listing:
 
 
 def submitted_specialist(number: str = "100010", **fields):
-    """A specialist whose published listing went back to review through a gated edit."""
+    """A specialist whose first listing waits for review (draft → submitted)."""
+    fields.setdefault("profile", LONG_PROFILE)
+    user = make_specialist_user(number, **fields)
+    listing = own_listing(user)
+    Listing.objects.filter(pk=listing.pk).update(status=S.DRAFT)
+    listing.refresh_from_db()
+    if criteria_met(evaluate_criteria(listing, TODAY)):
+        submit_listing(listing, actor=user, today=TODAY)
+    else:  # the queue also shows listings that no longer meet a criterion
+        Listing.objects.filter(pk=listing.pk).update(status=S.SUBMITTED)
+        ListingTransition.objects.create(
+            listing=listing, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_label="tests"
+        )
+    return user
+
+
+def changed_specialist(number: str = "100010", **fields):
+    """A specialist whose live listing has a gated change waiting (issue 15, point 5)."""
     fields.setdefault("profile", LONG_PROFILE)
     user = make_specialist_user(number, **fields)
     result = update_listing(own_listing(user), ListingChanges(sets={"themes": {1, 2}}), actor=user)
@@ -178,7 +202,7 @@ def test_the_queue_lists_oldest_submission_first_with_the_criteria_count(ops):
 
 
 def test_the_review_page_shows_the_listing_checks_transitions_and_changes(ops):
-    user = submitted_specialist()
+    user = changed_specialist()
     listing = own_listing(user)
     page = text(ops.get(f"/ops/reviews/{listing.pk}/"))
     assert listing.record.name in page
@@ -435,27 +459,28 @@ def test_criteria_form_refuses_negative_numbers(ops):
 # ----------------------------------------------------------------- history
 
 
-def test_history_page_shows_before_and_after_and_who(ops, specialist):
+def test_history_page_shows_before_and_after_and_who(ops, specialist, operator):
     listing = own_listing(specialist)
     update_listing(
         listing,
         ListingChanges(values={"phone": "03-1234-5678"}, sets={"themes": {1, 3}}),
         actor=specialist,
     )
+    approve_change(listing, actor=operator, revision_id=listing.revisions.get().pk, today=TODAY)
     page = text(ops.get(f"/ops/history/listing/{listing.pk}/"))
     entries = [e.split("</section>")[0] for e in page.split('class="card history-entry"')[1:]]
-    # Newest first: the resubmission the gated change caused, then the edit itself.
-    assert "審査対象の項目の変更による再審査" in entries[0]
-    assert "掲載中" in entries[0] and "審査待ち" in entries[0]
-    assert "審査が必要な項目の変更：支援実績のある指導テーマ" in entries[0]
+    # Newest first: the approval of the gated change, then the edit itself.
+    assert "審査対象の項目の変更を承認" in entries[0]
+    assert operator.email in entries[0]
+    assert "追加：クラウドサービスの安全利用" in entries[0]
     edit = entries[1]
     assert "本人による編集" in edit
     assert specialist.email in edit
     assert "電話番号" in edit and "03-1234-5678" in edit
-    assert "支援実績のある指導テーマ" in edit
-    assert '<td class="before prose">情報セキュリティ規程の整備</td>' in edit
-    assert "情報セキュリティ規程の整備、クラウドサービスの安全利用" in edit
-    assert "追加：クラウドサービスの安全利用" in edit
+    # The themes changed only with the approval; the edit itself applied the phone.
+    assert "支援実績のある指導テーマ" not in edit
+    assert '<td class="before prose">情報セキュリティ規程の整備</td>' in entries[0]
+    assert "情報セキュリティ規程の整備、クラウドサービスの安全利用" in entries[0]
     # The bulk creation names the command that wrote it.
     assert "一括取り込み" in page and "tests" in page
 
@@ -508,9 +533,13 @@ def test_record_changes_as_plain_data():
     }
 
 
-def test_changes_since_published_ignores_the_gated_edit_snapshot():
-    user = submitted_specialist()
+def test_changes_since_published_compares_a_resubmitted_listing_with_its_live_version():
+    user = make_specialist_user("100010", profile=LONG_PROFILE)
     listing = own_listing(user)
+    withdraw_listing(listing, actor=user)
+    reopen_listing(listing, actor=user)
+    update_listing(listing, ListingChanges(sets={"themes": {1, 2}}), actor=user)
+    submit_listing(listing, actor=user, today=TODAY)
     changes = changes_since_published(listing)
     assert [c.field for c in changes] == ["themes"]
     assert changes[0].added == ("情報資産の洗い出しとリスク分析",)

@@ -65,8 +65,8 @@ ACTIONS = {
 
 
 def test_the_table_covers_every_action():
-    # "resubmit" has no function of its own: a gated edit triggers it (tested below).
-    assert set(ACTIONS) == set(TRANSITIONS) - {"resubmit"}
+    # A gated edit no longer moves the status (issue 15, point 5): no "resubmit".
+    assert set(ACTIONS) == set(TRANSITIONS)
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
@@ -189,15 +189,18 @@ def test_suspend_requires_a_reason(actor, django_capture_on_commit_callbacks):
         ListingChanges(values={"employer_permits_outside_work": True}),
     ],
 )
-def test_gated_edit_of_a_published_listing_goes_back_to_review(changes, actor):
+def test_gated_edit_of_a_published_listing_waits_for_review_and_stays_live(changes, actor):
+    # Issue 15, point 5: the approved version stays public while the change waits.
     listing = make_listing(S.PUBLISHED)
     result = lifecycle.update_listing(listing, changes, actor=actor)
     assert result.resubmitted
     listing.refresh_from_db()
-    assert listing.status == S.SUBMITTED
-    assert not Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
+    assert listing.status == S.PUBLISHED
+    assert Listing.objects.visible(TODAY).filter(pk=listing.pk).exists()
+    assert listing.revisions.get().status == "pending"
     transition = ListingTransition.objects.filter(listing=listing).first()
-    assert (transition.from_status, transition.to_status) == (S.PUBLISHED, S.SUBMITTED)
+    assert (transition.from_status, transition.to_status) == (S.PUBLISHED, S.PUBLISHED)
+    assert transition.note.startswith("gated: ")
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def test_one_specialist_cannot_change_another(client, specialist, other_speciali
     client.force_login(specialist)
     response = client.post(
         reverse("me:listing"),
-        valid_post(phone="090-0000-0000", record=str(other_specialist.record_id)),
+        valid_post(phone="090-0000-0000", record=str(other_specialist.record_id), confirm="1"),
     )
     assert response.status_code == 302
     assert listing_of(specialist).phone == "090-0000-0000"
@@ -195,8 +195,8 @@ def test_page_shows_status_criteria_and_verified_items_as_text(client_for, speci
     assert "内容に変更なし（確認）" in html
     assert "掲載を取り下げる" in html
     assert "審査を申請する" not in html
-    # The published listing's gated items carry the review note.
-    assert "変更すると再審査となり、承認されるまで掲載が一時停止されます" in html
+    # The published listing's gated items carry the review note (issue 15, point 5).
+    assert "変更は運営者の審査後に公開されます" in html
     # The availability form is on the page too, posting to its own URL.
     assert f'action="{reverse("me:availability")}"' in html
 
@@ -240,12 +240,16 @@ def test_forged_verified_fields_are_ignored_and_legit_fields_saved(client_for, s
 
 def test_save_redirects_with_message_and_gated_change_reports_review(client_for, specialist):
     client = client_for(specialist)
-    response = client.post(reverse("me:listing"), valid_post(), follow=True)
+    response = client.post(reverse("me:listing"), valid_post(confirm="1"), follow=True)
     assert response.redirect_chain == [(reverse("me:listing"), 302)]
     html = text(response)
     assert "掲載情報を保存しました" in html
-    assert "テーマ等の変更により再審査となりました" in html
-    assert listing_of(specialist).status == ListingStatus.SUBMITTED
+    assert (
+        "変更した内容を審査に出しました。審査が終わるまで、掲載中の内容がそのまま公開されます。"
+        in html
+    )
+    # Issue 15, point 5: the live listing stays published while the change waits.
+    assert listing_of(specialist).status == ListingStatus.PUBLISHED
 
 
 def test_invalid_post_rerenders_with_accessible_errors(client_for, specialist):
@@ -319,7 +323,8 @@ def test_checked_offer_needs_a_fee_and_unchecked_fee_is_dropped(client_for, spec
     assert response.status_code == 400
     assert 'id="id_fee_visit_error"' in text(response)
     response = client.post(
-        reverse("me:listing"), valid_post(offer_visit=None, offer_online="on", fee_online="0")
+        reverse("me:listing"),
+        valid_post(offer_visit=None, offer_online="on", fee_online="0", confirm="1"),
     )
     assert response.status_code == 302
     assert dict(listing_of(specialist).offers.values_list("form", "fee_yen")) == {"online": 0}
@@ -462,7 +467,7 @@ def test_preview_shows_profile_and_contact_with_banner(client_for, specialist):
 
 def test_export_is_an_attachment_with_everything(client_for, specialist):
     client = client_for(specialist)
-    client.post(reverse("me:listing"), valid_post())
+    client.post(reverse("me:listing"), valid_post(confirm="1"))
     response = client.get(reverse("me:export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
@@ -474,11 +479,13 @@ def test_export_is_an_attachment_with_everything(client_for, specialist):
     assert payload["registry_record"]["courses"]
     listing = payload["listing"]
     assert listing["phone"] == "03-1234-5678"
-    assert listing["themes"] == [1, 4]
+    # The gated themes wait for review apart from the live listing (issue 15, point 5).
+    [change] = listing["changes_for_review"]
+    assert change["status"] == "pending" and change["sets"]["themes"] == [1, 4]
     assert listing["prefectures"] == ["13", "14"]
     assert {"form": "online", "fee_yen": 15000} in listing["offers"]
-    assert listing["status"] == "submitted"
-    assert [t["to_status"] for t in listing["transitions"]] == ["submitted"]
+    assert listing["status"] == "published"
+    assert [t["to_status"] for t in listing["transitions"]] == ["published"]
     assert listing["transitions"][0]["by"] == "self"
     assert any(e["action"] == "listings.update" and e["by"] == "self"
                for e in payload["audit_events"])  # fmt: skip

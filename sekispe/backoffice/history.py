@@ -48,6 +48,7 @@ REASON_LABELS = {
     "approve": gettext_lazy("承認"),
     "send_back": gettext_lazy("差し戻し"),
     "resubmit": gettext_lazy("審査対象の項目の変更による再審査"),
+    "approve_change": gettext_lazy("審査対象の項目の変更を承認"),
     "suspend": gettext_lazy("掲載停止"),
     "restore": gettext_lazy("掲載の再開"),
     "withdraw": gettext_lazy("掲載の取り下げ"),
@@ -169,14 +170,21 @@ def reason_parts(reason: str | None) -> tuple[str, str]:
 
 
 def gated_note(note: str) -> str:
-    """ "gated: themes, track_record" (what lifecycle writes when an edit needs
-    review) in words: the fields that need review; any other note as it is."""
-    if not note.startswith("gated:"):
-        return note
-    names = [n.strip() for n in note.removeprefix("gated:").split(",") if n.strip()]
-    return _("審査が必要な項目の変更：%(fields)s") % {
-        "fields": _("、").join(_listing_field_label(n) for n in names)
-    }
+    """The notes lifecycle writes for gated changes ("gated: themes, track_record",
+    "approve_change: themes", "send_back_change: <message>") in words; any
+    other note as it is."""
+    if note.startswith("send_back_change:"):
+        return _("変更を差し戻し：%(message)s") % {
+            "message": note.removeprefix("send_back_change:").strip()
+        }
+    for prefix, text in (
+        ("gated:", _("審査が必要な項目の変更：%(fields)s")),
+        ("approve_change:", _("変更を承認し公開：%(fields)s")),
+    ):
+        if note.startswith(prefix):
+            names = [n.strip() for n in note.removeprefix(prefix).split(",") if n.strip()]
+            return text % {"fields": _("、").join(_listing_field_label(n) for n in names)}
+    return note
 
 
 def transitions_of(listing: Listing, limit: int = 100) -> list[Any]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -34,8 +35,10 @@ from sekispe.backoffice.services import update_criteria
 from sekispe.listings.criteria import evaluate_criteria
 from sekispe.listings.lifecycle import (
     ListingError,
+    approve_change,
     approve_listing,
     restore_listing,
+    send_back_change,
     send_back_listing,
     suspend_listing,
 )
@@ -44,9 +47,18 @@ from sekispe.listings.models import (
     STALE_AFTER_DAYS,
     Listing,
     ListingCriteria,
+    ListingRevision,
     ListingStatus,
     ListingTransition,
+    RevisionStatus,
     stale_cutoff,
+)
+from sekispe.listings.revisions import (
+    ProposedListing,
+    describe,
+    live_state,
+    pending_revision,
+    revision_state,
 )
 from sekispe.outbox.services import outbox_health
 from sekispe.registrant_requests.models import RegistrantRequest, RequestStatus
@@ -71,6 +83,12 @@ def _submitted_at() -> Subquery:
         ListingTransition.objects.filter(listing=OuterRef("pk"), to_status=ListingStatus.SUBMITTED)
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
+    )
+
+
+def _pending_changes() -> QuerySet[ListingRevision]:
+    return ListingRevision.objects.filter(
+        listing=OuterRef("pk"), status=RevisionStatus.PENDING, closed_at__isnull=True
     )
 
 
@@ -112,26 +130,82 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_GET
 def reviews(request: HttpRequest) -> HttpResponse:
+    """First applications and changes to live listings, oldest first, in one queue."""
     today = timezone.localdate()
     criteria = ListingCriteria.current()
     queryset = (
-        Listing.objects.filter(status=ListingStatus.SUBMITTED)
+        Listing.objects.annotate(has_change=Exists(_pending_changes()))
+        .filter(Q(status=ListingStatus.SUBMITTED) | Q(has_change=True))
         .select_related("record")
-        .annotate(submitted_at=_submitted_at())
+        .annotate(
+            submitted_at=Coalesce(
+                Subquery(_pending_changes().values("submitted_at")[:1]), _submitted_at()
+            )
+        )
         .order_by(F("submitted_at").asc(nulls_first=True), "pk")
     )
     page = _page(request, queryset)
     rows = []
     for listing in page:
-        checks = evaluate_criteria(listing, today, criteria)
+        revision = pending_revision(listing) if listing.has_change else None
+        subject = ProposedListing(listing, revision_state(revision)) if revision else listing
+        checks = evaluate_criteria(subject, today, criteria)  # type: ignore[arg-type]
         rows.append(
             {
                 "listing": listing,
+                "is_change": revision is not None,
                 "passed": sum(check.passed for check in checks),
                 "total": len(checks),
             }
         )
     return render(request, "backoffice/reviews.html", {"page": page, "rows": rows})
+
+
+def _decide(request: HttpRequest, listing: Listing, send_back_form: Any) -> HttpResponse | None:
+    """Run the posted decision; a response when done, None to show the page with errors.
+
+    A posted "revision" means a change to a live listing: the service looks it
+    up among this listing's own pending revisions only.
+    """
+    action = request.POST.get("action")
+    revision_id = request.POST.get("revision")
+    name = listing.record.name
+    if action == "approve":
+        try:
+            if revision_id is not None:
+                approve_change(listing, actor=request.user, revision_id=revision_id)
+                done = _("%(name)sさんの掲載内容の変更を承認し、公開しました。")
+            else:
+                approve_listing(listing, actor=request.user)
+                done = _("%(name)sさんの掲載を承認しました。")
+        except ListingError as exc:
+            messages.error(request, exc.message)
+            return redirect("backoffice:review", listing.pk)
+        messages.success(request, done % {"name": name})
+        return redirect("backoffice:reviews")
+    if action == "send_back":
+        if not send_back_form.is_valid():
+            return None
+        message = send_back_form.cleaned_data["message"]
+        try:
+            if revision_id is not None:
+                send_back_change(
+                    listing, actor=request.user, revision_id=revision_id, message=message
+                )
+                done = _(
+                    "%(name)sさんの掲載内容の変更を差し戻し、理由をメールでお知らせしました。"
+                    "掲載中の内容はそのままです。"
+                )
+            else:
+                send_back_listing(listing, actor=request.user, message=message)
+                done = _("%(name)sさんの掲載を差し戻し、理由をメールでお知らせしました。")
+        except ListingError as exc:
+            send_back_form.add_error(None, exc.message)
+            return None
+        messages.success(request, done % {"name": name})
+        return redirect("backoffice:reviews")
+    messages.error(request, _("操作を選んでください。"))
+    return redirect("backoffice:review", listing.pk)
 
 
 @operator_required
@@ -143,47 +217,32 @@ def review(request: HttpRequest, listing_id: int) -> HttpResponse:
     listing = get_object_or_404(Listing.objects.select_related("record"), pk=listing_id)
     send_back_form = forms.SendBackForm()
     if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "approve":
-            try:
-                approve_listing(listing, actor=request.user)
-            except ListingError as exc:
-                messages.error(request, exc.message)
-                return redirect("backoffice:review", listing.pk)
-            messages.success(
-                request, _("%(name)sさんの掲載を承認しました。") % {"name": listing.record.name}
-            )
-            return redirect("backoffice:reviews")
-        if action == "send_back":
+        if request.POST.get("action") == "send_back":
             send_back_form = forms.SendBackForm(request.POST)
-            if send_back_form.is_valid():
-                try:
-                    send_back_listing(
-                        listing,
-                        actor=request.user,
-                        message=send_back_form.cleaned_data["message"],
-                    )
-                except ListingError as exc:
-                    send_back_form.add_error(None, exc.message)
-                else:
-                    messages.success(
-                        request,
-                        _("%(name)sさんの掲載を差し戻し、理由をメールでお知らせしました。")
-                        % {"name": listing.record.name},
-                    )
-                    return redirect("backoffice:reviews")
-        else:
-            messages.error(request, _("操作を選んでください。"))
-            return redirect("backoffice:review", listing.pk)
+        response = _decide(request, listing, send_back_form)
+        if response is not None:
+            return response
     today = timezone.localdate()
+    revision = pending_revision(listing)
+    if revision is not None:
+        # A change to a live listing: the diff is live → proposed, and the
+        # checks and the page show the listing as it would be once approved.
+        live, proposed = live_state(listing), revision_state(revision)
+        subject: Any = ProposedListing(listing, proposed)
+        changes: Any = describe(live, proposed)
+    else:
+        subject = listing
+        changes = changes_since_published(listing)
     context = {
         "listing": listing,
-        "checks": evaluate_criteria(listing, today),
+        "revision": revision,
+        "checks": evaluate_criteria(subject, today),
         "transitions": transitions_of(listing),
-        "changes": changes_since_published(listing),
+        "changes": changes,
         "send_back_form": send_back_form,
         "is_submitted": listing.status == ListingStatus.SUBMITTED,
-        **detail_context(specialist_from_listing(listing, today=today), contact_shown=True),
+        "can_decide": revision is not None or listing.status == ListingStatus.SUBMITTED,
+        **detail_context(specialist_from_listing(subject, today=today), contact_shown=True),
     }
     return render(request, "backoffice/review.html", context)
 

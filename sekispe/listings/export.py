@@ -105,6 +105,18 @@ def _listing(listing: Listing, user: Any) -> dict[str, Any]:
         }
         for t in listing.transitions.select_related("actor").order_by("created_at", "id")
     ]
+    # Changes to review-gated items kept apart from the live listing (ListingRevision).
+    out["changes_for_review"] = [
+        {
+            "submitted_at": _plain(r.submitted_at),
+            "status": r.status,
+            "values": r.values,
+            "sets": r.sets,
+            "decided_at": _plain(r.decided_at),
+            "note": r.note,
+        }
+        for r in listing.revisions.order_by("submitted_at", "id")
+    ]
     return out
 
 

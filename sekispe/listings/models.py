@@ -196,6 +196,63 @@ class ListingTransition(models.Model):
         return f"{self.listing_id}: {self.from_status} → {self.to_status}"
 
 
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", _("審査待ち")
+    APPROVED = "approved", _("承認済み")
+    RETURNED = "returned", _("差し戻し")
+    SUPERSEDED = "superseded", _("新しい変更に差し替え")
+    CANCELLED = "cancelled", _("取りやめ")
+
+
+class ListingRevision(models.Model):
+    """A change to review-gated items of a live listing, kept apart until approved.
+
+    The Listing row stays the last approved version, so search, the detail
+    page and the API keep showing it while the change waits. `values` and
+    `sets` hold the complete proposed state of every gated item (not a
+    delta), so approving is a plain copy. A revision is never edited: a new
+    proposal supersedes it. At most one per listing is open (closed_at is
+    null): the pending one, or the returned one the specialist still sees.
+    """
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="revisions")
+    status = models.CharField(
+        _("審査の状態"),
+        max_length=16,
+        choices=RevisionStatus.choices,
+        default=RevisionStatus.PENDING,
+        db_index=True,
+    )
+    values = models.JSONField(default=dict)
+    sets = models.JSONField(default=dict)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The operator's message when sent back, shown to the specialist.
+    note = models.TextField(_("運営者からのメッセージ"), blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("審査待ちの変更")
+        verbose_name_plural = _("審査待ちの変更")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["listing"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_revision_per_listing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}: {self.status}"
+
+
 class ListingCriteria(models.Model):
     """The listing criteria (掲載基準), one row, editable by operators in the admin."""
 

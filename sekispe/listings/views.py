@@ -33,8 +33,19 @@ from sekispe.listings.models import (
     STALE_AFTER_DAYS,
     Listing,
     ListingCriteria,
+    ListingRevision,
     ListingStatus,
+    RevisionStatus,
     stale_cutoff,
+)
+from sekispe.listings.revisions import (
+    GATED_SCALARS,
+    GATED_SETS,
+    ProposedListing,
+    describe,
+    live_state,
+    open_revision,
+    revision_state,
 )
 from sekispe.registry.services import course_status
 from sekispe.search.forms import detail_context
@@ -51,13 +62,34 @@ ACTIONS: dict[str, frozenset[str]] = {
 }
 
 
-def _listing_form(listing: Listing, data: Any = None) -> ListingForm:
+def _listing_form(
+    listing: Listing, data: Any = None, revision: ListingRevision | None = None
+) -> ListingForm:
+    initial = ListingForm.initial_for(listing)
+    if revision is not None and lifecycle.reviews_edits(listing):
+        # The specialist keeps editing their own change, not the live version.
+        state = revision_state(revision)
+        initial.update({name: state.values[name] for name in GATED_SCALARS})
+        initial.update({name: list(state.sets[name]) for name in GATED_SETS})
     return ListingForm(
         data,
-        initial=ListingForm.initial_for(listing),
-        published=listing.status == S.PUBLISHED,
+        initial=initial,
+        published=lifecycle.reviews_edits(listing),
         min_profile_chars=ListingCriteria.current().min_profile_chars,
     )
+
+
+def _revision_context(listing: Listing, revision: ListingRevision | None) -> dict[str, Any]:
+    """The open change of a live listing, for the status panel."""
+    if revision is None or not lifecycle.reviews_edits(listing):
+        return {"revision": None, "revision_changes": []}
+    changes = describe(live_state(listing), revision_state(revision))
+    return {
+        "revision": revision,
+        "revision_returned": revision.status == RevisionStatus.RETURNED,
+        "revision_changes": changes,
+        "revision_fields": _("、").join(c.label for c in changes),
+    }
 
 
 def _availability_form(listing: Listing, today: dt.date, data: Any = None) -> AvailabilityForm:
@@ -85,6 +117,7 @@ def _page(
 ) -> HttpResponse:
     today = timezone.localdate()
     record = listing.record
+    revision = open_revision(listing)
     checks = evaluate_criteria(listing, today)
     labels = {c.code: c.label for c in checks}
     courses = course_status(
@@ -102,7 +135,7 @@ def _page(
         "is_public": Listing.objects.visible(today).filter(pk=listing.pk).exists(),
         "actions": {name: listing.status in allowed for name, allowed in ACTIONS.items()},
         "show_note": bool(listing.status_note) and listing.status in (S.DRAFT, S.SUSPENDED),
-        "form": form or _listing_form(listing),
+        "form": form or _listing_form(listing, revision=revision),
         "availability_form": availability_form or _availability_form(listing, today),
         "editable": listing.status != S.WITHDRAWN,
         "action_error": action_error,
@@ -110,8 +143,34 @@ def _page(
         if action_error
         else [],
         "S": S,
+        **_revision_context(listing, revision),
     }
     return render(request, "me/listing.html", context, status=status)
+
+
+# Posted by the confirmation page: save as confirmed, or go back to the form.
+CONFIRM_FIELDS = ("confirm", "back")
+
+
+def _confirm_page(request: HttpRequest, listing: Listing, plan: Any) -> HttpResponse:
+    """GOV.UK "check your answers": what goes to review, in words, before it is saved.
+
+    The posted answers travel on as hidden fields and are validated again
+    when the specialist confirms; the listing still comes from the account.
+    """
+    hidden = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", *CONFIRM_FIELDS)
+        for value in values
+    ]
+    context = {
+        "listing": listing,
+        "changes": describe(plan.live, plan.proposed),
+        "replaces": plan.current is not None and plan.current.status == RevisionStatus.PENDING,
+        "hidden": hidden,
+    }
+    return render(request, "me/confirm.html", context)
 
 
 @specialist_required
@@ -121,10 +180,20 @@ def listing_view(request: HttpRequest) -> HttpResponse:
     listing = get_specialist_listing(request.user)
     if request.method == "GET":
         return _page(request, listing)
-    form = _listing_form(listing, request.POST)
+    revision = open_revision(listing)
+    form = _listing_form(listing, request.POST, revision=revision)
+    if "back" in request.POST:
+        # 「戻って直す」: the answers as they were, nothing saved.
+        form.is_valid()
+        return _page(request, listing, form=form)
     if form.is_valid():
+        changes = form.to_changes()
+        if lifecycle.reviews_edits(listing) and "confirm" not in request.POST:
+            plan = lifecycle.plan_gated(listing, changes)
+            if plan.is_new_submission:
+                return _confirm_page(request, listing, plan)
         try:
-            result = lifecycle.update_listing(listing, form.to_changes(), actor=request.user)
+            result = lifecycle.update_listing(listing, changes, actor=request.user)
         except ListingError as exc:
             form.add_error(None, exc.message)
             form.describe()
@@ -134,7 +203,7 @@ def listing_view(request: HttpRequest) -> HttpResponse:
                 messages.info(
                     request,
                     _(
-                        "テーマ等の変更により再審査となりました。承認されるまで掲載は一時停止されます。"
+                        "変更した内容を審査に出しました。審査が終わるまで、掲載中の内容がそのまま公開されます。"
                     ),
                 )
             return redirect("me:listing")
@@ -241,9 +310,14 @@ def withdraw_view(request: HttpRequest) -> HttpResponse:
 def preview_view(request: HttpRequest) -> HttpResponse:
     listing = get_specialist_listing(request.user)
     today = timezone.localdate()
+    revision = open_revision(listing) if lifecycle.reviews_edits(listing) else None
+    pending = revision is not None and revision.status == RevisionStatus.PENDING
+    # A change waiting for review is shown as it will look once approved.
+    subject: Any = ProposedListing(listing, revision_state(revision)) if pending else listing
     # The owner sees their own contact details as they will be shown after a reveal.
-    context = detail_context(specialist_from_listing(listing, today=today), contact_shown=True)
+    context = detail_context(specialist_from_listing(subject, today=today), contact_shown=True)
     context["listing"] = listing
+    context["includes_pending"] = pending
     context["is_public"] = Listing.objects.visible(today).filter(pk=listing.pk).exists()
     return render(request, "me/preview.html", context)
 
