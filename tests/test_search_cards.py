@@ -5,6 +5,7 @@ partial, and no query per card."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -105,7 +106,7 @@ def test_headings_descend_one_level_at_a_time(client, full):
     main = body[body.index("<main") : body.index("</main>")]
     levels = [int(n) for n in re.findall(r"<h([1-6])\b", main)]
     assert levels[0] == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
     assert levels.count(3) == 2  # one per card
 
 
