@@ -167,3 +167,28 @@ def test_the_longest_card_keeps_short_values_whole_at_1280(specialists, live_ser
     context.close()
     assert heights, "no period, fee or region shown"
     assert {text: n for text, n in heights if n > 1} == {}
+
+
+def test_english_cards_fit_a_phone_and_keep_spaces_between_items(
+    specialists, live_server, chromium
+):
+    problems: list[str] = []
+    for width in (390, 1280):
+        context = chromium.new_context(locale="en-GB", viewport={"width": width, "height": 900})
+        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        page = context.new_page()
+        page.goto(live_server.url + "/specialists/?q=" + "長谷川")
+        page.wait_for_load_state()
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if scroll > inner:
+            problems.append(f"{width}: page {scroll} px wide")
+        if outside := page.evaluate(OUTSIDE_CARD):
+            problems.append(f"{width}: outside its card {outside}")
+        # "Tokyo," and "Gifu" on one line, with a space between them.
+        first, second = page.locator(".result-card .regions li").all()[:2]
+        a, b = first.bounding_box(), second.bounding_box()
+        if first.inner_text() != "Tokyo," or a["y"] != b["y"] or b["x"] - (a["x"] + a["width"]) < 2:
+            problems.append(f"{width}: no space after {first.inner_text()!r}: {a} {b}")
+        page.screenshot(path=str(ARTEFACTS / f"search-en-{width}.png"), full_page=True)
+        context.close()
+    assert not problems, problems
