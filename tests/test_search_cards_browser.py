@@ -25,7 +25,10 @@ PAGES = {
     "search": "/specialists/",
     # The filtered state: a region, a theme, a form and the first-free flag.
     "filtered": "/specialists/?region=kinki&theme=1&theme=3&form=visit&first_free=1",
+    # With the specialist not accepting now, whose card carries 受付停止中.
+    "all": "/specialists/?include_not_accepting=1",
 }
+CARDS = {"search": 4, "filtered": 3, "all": 5}
 
 # Leaf elements whose text is cut off by their own box (overflow hidden or clip);
 # text hidden on purpose for screen readers (.visually-hidden) is meant to be.
@@ -102,6 +105,12 @@ def specialists(transactional_db):
             affiliation="sole",
         ),
         make_input(registration_number="800004", name="鈴木 花子", prefectures=("13",)),
+        make_input(
+            registration_number="800005",
+            name="渡辺 翔",
+            prefectures=("13",),
+            availability="not_accepting",
+        ),
     )
 
 
@@ -121,7 +130,7 @@ def test_result_cards_fit_390_768_and_1280_with_and_without_filters(
             page.wait_for_load_state()
             where = f"{name} at {width}"
             cards = page.locator(".result-card").count()
-            expected = 4 if name == "search" else 3
+            expected = CARDS[name]
             if cards != expected:
                 problems.append(f"{where}: {cards} cards, expected {expected}")
             scroll, inner = page.evaluate(
@@ -133,6 +142,8 @@ def test_result_cards_fit_390_768_and_1280_with_and_without_filters(
                 problems.append(f"{where}: clipped {clipped}")
             if outside := page.evaluate(OUTSIDE_CARD):
                 problems.append(f"{where}: outside its card {outside}")
+            if name == "all" and not page.locator(".result-card .status.off").is_visible():
+                problems.append(f"{where}: no 受付停止中 shown")
             lines = dict(page.evaluate(THEME_LINES))
             if not lines:
                 problems.append(f"{where}: no theme shown")
