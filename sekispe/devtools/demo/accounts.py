@@ -10,8 +10,9 @@ from django.utils import timezone
 from sekispe.accounts.models import Role, User
 from sekispe.devtools.demo.diagnosis import create_demo_history
 from sekispe.devtools.demo.inquiries import create_demo_inquiries
-from sekispe.listings.models import Listing, ListingStatus, ListingTransition
-from sekispe.registry.models import RegistryRecord, RegistryStatus
+from sekispe.devtools.demo.listings import create_demo_review_queue
+from sekispe.listings.models import Listing, ListingStatus
+from sekispe.registry.models import RegistryStatus
 from sekispe.search.services import bump_generation
 
 # Printed by seed-demo; only ever used on a developer's machine.
@@ -64,24 +65,7 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
         elif existing is not None:
             accounts.append(DemoAccount(existing.email, Role.SPECIALIST, "登録セキスペ"))
         # A few listings waiting for review, so the operator's queue is not empty.
-        if not Listing.objects.filter(status=ListingStatus.SUBMITTED).exists():
-            waiting = list(
-                Listing.objects.filter(status=ListingStatus.PUBLISHED, record__account__isnull=True)
-                .exclude(record__in=RegistryRecord.objects.exclude(status=RegistryStatus.ACTIVE))
-                .order_by("-record__registration_number")
-                .values_list("pk", flat=True)[:review_queue]
-            )
-            Listing.objects.filter(pk__in=waiting).update(status=ListingStatus.SUBMITTED)
-            ListingTransition.objects.bulk_create(
-                ListingTransition(
-                    listing_id=pk,
-                    from_status=ListingStatus.DRAFT,
-                    to_status=ListingStatus.SUBMITTED,
-                    actor_label="seed-demo",
-                    note="demo",
-                )
-                for pk in waiting
-            )
+        create_demo_review_queue(changes=review_queue * 2 // 3, first_time=review_queue // 3)
     create_demo_inquiries()
     if review_queue:
         bump_generation()

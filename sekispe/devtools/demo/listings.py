@@ -748,3 +748,82 @@ def write_demo_specialists(
             progress=bar.update,
             record_history=False,
         )
+
+
+# --- the review queue ---------------------------------------------------------------
+
+
+def create_demo_review_queue(changes: int = 8, first_time: int = 4) -> int:
+    """Approval transitions for the seeded listings and a review queue with real diffs.
+
+    Seeded listings are written published with no history (demo data is
+    nobody's change); each gets the approval transition it would have had.
+    `changes` live listings then get a gated edit through the lifecycle (one
+    more theme, every other one a longer track record), so the review shows
+    live → proposed while the listing stays in search. `first_time` never
+    published listings wait as first applications, with no earlier version
+    to compare. Does nothing once a queue exists. Returns the queue length.
+    """
+    from sekispe.listings import lifecycle
+    from sekispe.listings.models import (
+        Listing,
+        ListingRevision,
+        ListingStatus,
+        ListingTransition,
+    )
+
+    S = ListingStatus
+    if Listing.objects.filter(status=S.SUBMITTED).exists() or ListingRevision.objects.exists():
+        return 0
+    approved = Listing.objects.filter(status=S.PUBLISHED, transitions__isnull=True)
+    ListingTransition.objects.bulk_create(
+        (
+            ListingTransition(
+                listing_id=pk,
+                from_status=S.SUBMITTED,
+                to_status=S.PUBLISHED,
+                actor_label="seed-demo",
+                note="demo",
+                created_at=updated_at,
+            )
+            for pk, updated_at in approved.values_list("pk", "updated_at").iterator()
+        ),
+        batch_size=1000,
+    )
+    # Visible ones without an account (the demo specialist keeps a plain listing).
+    picked = list(
+        Listing.objects.visible()
+        .filter(record__account__isnull=True)
+        .select_related("record")
+        .order_by("-record__registration_number")[: changes + first_time]
+    )
+    for i, listing in enumerate(picked[:changes]):
+        themes = set(listing.themes.values_list("pk", flat=True))
+        extra = next((t.code for t in data.GUIDANCE_THEMES if t.code not in themes), None)
+        values = {}
+        if i % 2 or extra is None:
+            values["track_record"] = (
+                listing.track_record + "\n" if listing.track_record else ""
+            ) + "2026年度は小売業2社でクラウドサービスの利用規程づくりを支援しました。"
+        lifecycle.update_listing(
+            listing,
+            lifecycle.ListingChanges(
+                sets={"themes": themes | ({extra} if extra else set())}, values=values
+            ),
+            actor=None,
+        )
+    waiting = [listing.pk for listing in picked[changes:]]
+    # Never published: their approval transition goes, they wait as first applications.
+    ListingTransition.objects.filter(listing_id__in=waiting).delete()
+    Listing.objects.filter(pk__in=waiting).update(status=S.SUBMITTED)
+    ListingTransition.objects.bulk_create(
+        ListingTransition(
+            listing_id=pk,
+            from_status=S.DRAFT,
+            to_status=S.SUBMITTED,
+            actor_label="seed-demo",
+            note="demo",
+        )
+        for pk in waiting
+    )
+    return len(picked)
