@@ -447,3 +447,22 @@ def test_send_back_from_the_review_page_keeps_the_live_version(client_for, speci
     assert revision.status == R.RETURNED
     assert set(listing.themes.values_list("pk", flat=True)) == {1}
     assert visible(listing)
+
+
+def test_the_dashboard_and_the_listing_page_count_and_link_the_change(
+    client_for, specialist, operator
+):
+    propose_themes(specialist, {1, 2})
+    listing = listing_of(specialist)
+    ops = client_for(operator)
+    assert "審査待ち 1 件" in text(ops.get("/ops/"))
+    page = text(ops.get(f"/ops/listings/{listing.pk}/"))
+    assert f'<a href="/ops/reviews/{listing.pk}/">審査待ちの変更を審査する</a>' in page
+    assert "表示されています" in page
+
+
+def test_the_preview_shows_the_pending_change_as_it_will_look(client_for, specialist):
+    propose_themes(specialist, {1, 2})
+    page = text(client_for(specialist).get(reverse("me:preview")))
+    assert "審査待ちの変更を含めて表示しています" in page
+    assert "情報資産の洗い出しとリスク分析" in page

@@ -105,7 +105,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "status_counts": [
             (value, label, by_status.get(value, 0)) for value, label in ListingStatus.choices
         ],
-        "submitted": by_status.get(ListingStatus.SUBMITTED, 0),
+        # First applications plus changes to live listings: the review queue's length.
+        "submitted": by_status.get(ListingStatus.SUBMITTED, 0)
+        + ListingRevision.objects.filter(
+            status=RevisionStatus.PENDING, closed_at__isnull=True
+        ).count(),
         "visible": Listing.objects.visible(today).count(),
         "stale": published.filter(updated_at__lt=stale_cutoff(today, STALE_AFTER_DAYS)).count(),
         "hidden": published.filter(updated_at__lt=stale_cutoff(today, HIDDEN_AFTER_DAYS)).count(),
@@ -311,6 +315,7 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
         "suspend_form": suspend_form,
         "can_suspend": item.status == ListingStatus.PUBLISHED,
         "can_restore": item.status == ListingStatus.SUSPENDED,
+        "pending_change": pending_revision(item),
     }
     return render(request, "backoffice/listing.html", context)
 
