@@ -42,6 +42,27 @@ class PublishedItem(models.TextChoices):
     EMAIL = "email", _("メールアドレス")
 
 
+class ExamSeason(models.TextChoices):
+    """The two sittings of the RISS exam a year (the statistics count passers by season)."""
+
+    SPRING = "spring", _("春期")
+    AUTUMN = "autumn", _("秋期")
+
+
+class ExemptionBasis(models.TextChoices):
+    """Why a registrant may register without passing the exam (000, the RISS chapter):
+    completion of a course the METI minister approved (full exemption), or recognition
+    under article 7 of the Act as at least as able as a passer."""
+
+    APPROVED_COURSE = "approved_course", _("経済産業大臣が認定する講習の修了（試験の全部免除）")
+    EQUIVALENT = (
+        "equivalent",
+        _(
+            "試験に合格した者と同等以上の能力を有すると認められた者（情報処理の促進に関する法律第7条）"
+        ),
+    )
+
+
 class CardColour(models.TextChoices):
     BLUE = "blue", _("ブルー")
     GOLD = "gold", _("ゴールド")
@@ -77,11 +98,33 @@ class RegistryRecord(models.Model):
     status = models.CharField(
         _("状態"), max_length=16, choices=RegistryStatus.choices, default=RegistryStatus.ACTIVE
     )
+    # Empty only for a registrant living overseas (`overseas`), who has no prefecture.
     home_prefecture = models.ForeignKey(
         "reference.Prefecture",
         on_delete=models.PROTECT,
         related_name="+",
+        null=True,
+        blank=True,
         verbose_name=_("自宅都道府県"),
+    )
+    overseas = models.BooleanField(_("海外在住"), default=False)
+    # What the registration rests on, for the statistics of new registrations
+    # (by exam season, exemption, employer industry). Set from the online
+    # application (sekispe.intake); empty for imported records.
+    exam_year = models.PositiveSmallIntegerField(_("合格した試験の年度"), null=True, blank=True)
+    exam_season = models.CharField(
+        _("合格した試験の期"), max_length=8, choices=ExamSeason.choices, blank=True
+    )
+    exemption_basis = models.CharField(
+        _("試験免除の根拠"), max_length=16, choices=ExemptionBasis.choices, blank=True
+    )
+    employer_industry = models.ForeignKey(
+        "reference.Industry",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("勤務先の業種"),
     )
     birth_year = models.PositiveSmallIntegerField(_("生年"), null=True, blank=True)
     email = models.EmailField(_("メールアドレス"), blank=True)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "sekispe.events",
     "sekispe.worker",
     "sekispe.pages",
+    "sekispe.intake",
 ]
 
 MIDDLEWARE = [
