@@ -29,6 +29,7 @@ from tests import (
     permission_rows_diagnosis,
     permission_rows_events,
     permission_rows_inquiries,
+    permission_rows_intake,
     permission_rows_operations,
     permission_rows_ordering,
     permission_rows_pages,
@@ -161,6 +162,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_deemed_ops.ROWS,
     # The start page, the legal pages and the operators' notices (issue 15).
     *permission_rows_pages.ROWS,
+    # Registration intake (issue 16, part 4): /register/ and /ops/applications/.
+    *permission_rows_intake.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -175,6 +178,7 @@ AREAS = (
     permission_rows_deemed_me,
     permission_rows_deemed_ops,
     permission_rows_pages,
+    permission_rows_intake,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
