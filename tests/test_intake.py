@@ -267,3 +267,11 @@ def test_the_record_number_is_unique_in_the_database(operator):
     make_specialist_user("000009")
     with pytest.raises(IntegrityError):
         make_specialist_user("000009")
+
+
+def test_demo_applications_are_added_once():
+    from sekispe.devtools.demo.intake import create_demo_applications
+
+    assert create_demo_applications() == {"submitted": 3, "sent_back": 1}
+    assert create_demo_applications() == {}
+    assert RegistrationApplication.objects.filter(overseas=True).count() == 1

@@ -49,6 +49,7 @@ from sekispe.audit.services import record_event
 from sekispe.deemed.models import DeemedStatus
 from sekispe.devtools.demo.accounts import DEMO_PASSWORD, create_demo_accounts
 from sekispe.devtools.demo.deemed import create_demo_deemed
+from sekispe.devtools.demo.intake import create_demo_applications
 from sekispe.devtools.demo.listings import (
     DEMO_ANCHOR,
     generate_specialists,
@@ -227,6 +228,11 @@ class Command(BaseCommand):
         if requests:
             self.stdout.write(
                 f"  申請・届出 {sum(requests.values())} 件（うち審査中 {requests['submitted']} 件）"
+            )
+        applications = create_demo_applications()
+        if applications:
+            self.stdout.write(
+                f"  登録申請 {sum(applications.values())} 件（うち審査中 {applications.get('submitted', 0)} 件）"
             )
         if options["accounts"]:
             self._accounts()
