@@ -27,7 +27,6 @@ PREF_NAMES = {p.code: p.name for p in data.PREFECTURES}
 PREF_SHORT = {p.code: p.short_name for p in data.PREFECTURES}
 BLOCK_NAMES = {b.code: b.name for b in data.BLOCKS}
 THEME_NAMES = {t.code: t.name for t in data.GUIDANCE_THEMES}
-THEME_SHORT = {t.code: t.short_name for t in data.GUIDANCE_THEMES}
 INDUSTRY_NAMES = {c: n for c, n, _ in data.INDUSTRIES}
 SYLLABUS_NAMES = {c: n for c, n, _ in data.SYLLABUS_ITEMS}
 PERIOD_NAMES = {c: n for c, n, _ in data.SUPPORT_PERIODS}
@@ -35,15 +34,6 @@ FORM_NAMES = {c: n for c, n, _ in data.SERVICE_FORMS}
 AFFILIATION_NAMES = {c: n for c, n, _ in data.AFFILIATIONS}
 QUAL_NAMES = {c: n for c, n, _ in data.QUALIFICATIONS}
 CIRCLED = "①②③④⑤"
-
-# Short theme names for the results table; Theme.short_name is Japanese only.
-THEME_SHORT_EN = {
-    1: "Security rules",
-    2: "Assets and risks",
-    3: "Cloud safety",
-    4: "Incident response",
-    5: "Staff training",
-}
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,6 @@ class Labels:
     pref_short: dict[str, str]
     block: dict[str, str]
     theme: dict[int, str]
-    theme_short: dict[int, str]
     industry: dict[str, str]
     syllabus: dict[str, str]
     period: dict[str, str]
@@ -70,7 +59,6 @@ LABELS_JA = Labels(
     pref_short=PREF_SHORT,
     block=BLOCK_NAMES,
     theme=THEME_NAMES,
-    theme_short=THEME_SHORT,
     industry=INDUSTRY_NAMES,
     syllabus=SYLLABUS_NAMES,
     period=PERIOD_NAMES,
@@ -85,7 +73,6 @@ LABELS_EN = Labels(
     pref_short={p.code: p.name_en for p in data.PREFECTURES},
     block={b.code: b.name_en for b in data.BLOCKS},
     theme={t.code: t.name_en for t in data.GUIDANCE_THEMES},
-    theme_short={t.code: THEME_SHORT_EN[t.code] for t in data.GUIDANCE_THEMES},
     industry={c: en for c, _, en in data.INDUSTRIES},
     syllabus={c: en for c, _, en in data.SYLLABUS_ITEMS},
     period={c: en for c, _, en in data.SUPPORT_PERIODS},
@@ -232,14 +219,11 @@ def region_labels(codes: list[str]) -> list[str]:
 
 
 def row_context(row: dict[str, Any]) -> dict[str, Any]:
-    """Labels for one specialist, shared by the results table and the detail page."""
+    """Labels for one specialist, shared by the result cards and the detail page."""
     lab = labels()
     return {
         **row,
         "theme_labels": [_theme_label(t, lab.theme, lab) for t in row["themes"]],
-        "theme_short_labels": [
-            (_theme_label(t, lab.theme_short, lab), lab.theme[t]) for t in row["themes"]
-        ],
         "region_labels": region_labels(row["prefectures"]),
         "syllabus_labels": [(c, lab.syllabus[c]) for c in row["syllabus_items"]],
         "industry_labels": [lab.industry[c] for c in row["industries"]],
