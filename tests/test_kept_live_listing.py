@@ -466,3 +466,14 @@ def test_the_preview_shows_the_pending_change_as_it_will_look(client_for, specia
     page = text(client_for(specialist).get(reverse("me:preview")))
     assert "審査待ちの変更を含めて表示しています" in page
     assert "情報資産の洗い出しとリスク分析" in page
+
+
+def test_the_admin_shows_revisions_read_only(client_for, specialist, operator):
+    propose_themes(specialist, {1, 2})
+    revision = listing_of(specialist).revisions.get()
+    admin = client_for(operator)
+    operator.is_staff = True
+    operator.save(update_fields=["is_staff"])
+    assert admin.get("/admin/listings/listingrevision/").status_code == 200
+    assert admin.get("/admin/listings/listingrevision/add/").status_code == 403
+    assert admin.get(f"/admin/listings/listingrevision/{revision.pk}/delete/").status_code == 403

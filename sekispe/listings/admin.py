@@ -12,7 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from sekispe.audit.admin_mixins import AuditedAdminMixin
-from sekispe.listings.models import Listing, ListingCriteria, ListingTransition, ServiceOffer
+from sekispe.listings.models import (
+    Listing,
+    ListingCriteria,
+    ListingRevision,
+    ListingTransition,
+    ServiceOffer,
+)
 
 
 class OfferInline(admin.TabularInline):
@@ -86,3 +92,13 @@ class ListingTransitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ListingRevision)
+class ListingRevisionAdmin(ListingTransitionAdmin):
+    """Read-only: gated changes are proposed and decided through the lifecycle only."""
+
+    list_display = ("submitted_at", "listing", "status", "decided_at", "closed_at")
+    list_filter = ("status",)
+    search_fields = ("listing__record__registration_number",)
+    list_select_related = ("listing__record",)
