@@ -21,6 +21,9 @@ from sekispe.reference import data as reference_data
 from sekispe.registry.models import ExamSeason, ExemptionBasis, PublishedItem
 
 OVERSEAS = "overseas"
+# Required for one answer of 登録の資格 only (checked in clean()); the page
+# groups them under that answer and tags them 必須 (intake/_marker.html).
+CONDITIONAL = ("exam_year", "exam_season", "examinee_number", "exemption_basis", "exemption_detail")
 # The RISS exam began in the spring of 2016 (平成28年度春期).
 FIRST_EXAM_YEAR = 2016
 # 令和2年度春期 was cancelled (COVID-19; 000, footnote 31): nobody passed it.
@@ -137,7 +140,7 @@ class ApplicationForm(PlainLabelForm):
             label=_("合格した試験の年度"),
             coerce=int,
             required=False,
-            help_text=_("試験に合格した方のみ。合格証書に記載の年度です。"),
+            help_text=_("合格証書に記載の年度です。"),
             error_messages={
                 "invalid_choice": _("合格した試験の年度を一覧から選んでください。"),
             },
@@ -157,7 +160,7 @@ class ApplicationForm(PlainLabelForm):
             label=_("受験番号"),
             max_length=20,
             required=False,
-            help_text=_("試験に合格した方のみ。合格証書に記載の受験番号（半角英数字）。"),
+            help_text=_("合格証書に記載の受験番号（半角英数字）。"),
             error_messages={"max_length": _("受験番号は20文字以内で入力してください。")},
         )
     )
@@ -175,7 +178,7 @@ class ApplicationForm(PlainLabelForm):
             label=_("免除の根拠の詳細"),
             max_length=200,
             required=False,
-            help_text=_("試験の免除を受けた方のみ。講習の名称と修了証の番号、または認定の番号。"),
+            help_text=_("講習の名称と修了証の番号、または認定の番号。"),
             error_messages={"max_length": _("免除の根拠の詳細は200文字以内で入力してください。")},
         )
     )
@@ -217,13 +220,15 @@ class ApplicationForm(PlainLabelForm):
 
     def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in CONDITIONAL:
+            self.fields[name].conditionally_required = True  # type: ignore[attr-defined]
         self.today = today or timezone.localdate()
         self.fields["home_prefecture"].choices = [
             ("", _("選んでください")),
             *((p.code, p.name) for p in reference_data.PREFECTURES),
             (OVERSEAS, _("海外")),
         ]
-        self.fields["exam_year"].choices = with_blank(_exam_years(self.today))
+        self.fields["exam_year"].choices = [("", _("選んでください")), *_exam_years(self.today)]
         self.fields["employer_industry"].choices = with_blank(
             (code, f"{code} {name}") for code, name, _en in reference_data.INDUSTRIES
         )
