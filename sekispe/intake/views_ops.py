@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.permissions import operator_required
 from sekispe.intake import services
-from sekispe.intake.forms import DecisionForm, FilterForm
+from sekispe.intake.forms import DecisionForm, FilterForm, fiscal_year_label
 from sekispe.intake.models import ApplicationStatus, RegistrationApplication
 from sekispe.registry.models import PublishedItem
 
@@ -79,6 +79,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "application": application,
         "form": form,
         "is_submitted": application.status == ApplicationStatus.SUBMITTED,
+        "exam_label": fiscal_year_label(application.exam_year) if application.exam_year else "",
         "published": "、".join(
             str(PublishedItem(v).label)
             for v in application.published_items
