@@ -275,3 +275,14 @@ def test_demo_applications_are_added_once():
     assert create_demo_applications() == {"submitted": 3, "sent_back": 1}
     assert create_demo_applications() == {}
     assert RegistrationApplication.objects.filter(overseas=True).count() == 1
+
+
+def test_the_mailed_link_binds_an_account_to_the_new_record(operator):
+    from sekispe.accounts.services import accept_invitation
+
+    application = make_application(20, overseas=True, home_prefecture_id=None)
+    record = services.approve_application(application, actor=operator, today=TODAY)
+    body = OutgoingMail.objects.get(template="invitation", to="applicant20@example.jp").body
+    token = re.search(r"/accounts/invitation/([^/\s]+)/", body).group(1)
+    user = accept_invitation(token, "a-long-password-for-intake-16")
+    assert user.record == record and user.email == "applicant20@example.jp"
