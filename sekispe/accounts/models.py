@@ -179,3 +179,46 @@ class Invitation(models.Model):
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ContactChangeState(models.TextChoices):
+    OPEN = "open", _("未対応")
+    APPLIED = "applied", _("登録簿に反映済み")
+    DISMISSED = "dismissed", _("対応しない")
+
+
+class ContactChangeRequest(models.Model):
+    """Someone without an account asks IPA to correct the registry e-mail.
+
+    Kept apart from `RegistrantRequest`, which needs a record: this one holds
+    the registration number as typed, unchecked, so storing it tells nobody
+    whether the number exists. An operator verifies the person offline.
+    """
+
+    registration_number = models.CharField(_("登録番号"), max_length=16)
+    name = models.CharField(_("氏名"), max_length=64)
+    name_kana = models.CharField(_("氏名（カナ）"), max_length=128)
+    new_email = models.EmailField(_("新しいメールアドレス"))
+    phone = models.CharField(_("電話番号"), max_length=32, blank=True)
+    reason = models.TextField(_("変更の理由"), max_length=1000)
+    state = models.CharField(
+        _("状態"),
+        max_length=16,
+        choices=ContactChangeState.choices,
+        default=ContactChangeState.OPEN,
+    )
+    submitted_at = models.DateTimeField(_("受付日時"), default=timezone.now)
+    handled_at = models.DateTimeField(_("対応日時"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    operator_note = models.TextField(_("運営者のメモ"), blank=True)
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+        verbose_name = _("連絡先変更の依頼（アカウントなし）")
+        verbose_name_plural = _("連絡先変更の依頼（アカウントなし）")
+        indexes = [models.Index(fields=["state", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.registration_number} {self.get_state_display()}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sekispe.accounts import views
+from sekispe.accounts import views, views_claim
 
 app_name = "accounts"
 urlpatterns = [
@@ -11,6 +11,14 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", views.signup_sent, name="signup_sent"),
     path("verify/<uidb64>/<token>/", views.verify_email, name="verify_email"),
+    path("claim/", views_claim.claim_page, name="claim"),
+    path("claim/sent/", views_claim.claim_sent, name="claim_sent"),
+    path("claim/contact-change/", views_claim.contact_change, name="claim_contact_change"),
+    path(
+        "claim/contact-change/sent/",
+        views_claim.contact_change_sent,
+        name="claim_contact_change_sent",
+    ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/done/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
