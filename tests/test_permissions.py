@@ -24,6 +24,7 @@ from sekispe.accounts.services import invite_specialist
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryRecord
 from tests import (
+    permission_rows_claim,
     permission_rows_deemed_me,
     permission_rows_deemed_ops,
     permission_rows_diagnosis,
@@ -164,6 +165,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_pages.ROWS,
     # Registration intake (issue 16, part 4): /register/ and /ops/applications/.
     *permission_rows_intake.ROWS,
+    # Claiming an account and contact-change requests (issue 16, part 1).
+    *permission_rows_claim.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -179,6 +182,7 @@ AREAS = (
     permission_rows_deemed_ops,
     permission_rows_pages,
     permission_rows_intake,
+    permission_rows_claim,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
