@@ -186,7 +186,10 @@ def test_the_form_groups_prefectures_by_region(client_for, operator):
     response = client_for(operator).get("/ops/disasters/new/")
     assert response.status_code == 200
     body = text(response)
-    assert "<legend>対象の都道府県</legend>" in body
+    assert (
+        '<legend>対象の都道府県 <span class="field-tag field-tag-required">必須</span></legend>'
+        in body
+    )
     assert "<legend>九州・沖縄</legend>" in body
     assert 'name="prefectures" value="43"' in body
     assert 'type="date"' in body

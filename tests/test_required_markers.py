@@ -102,3 +102,12 @@ def test_the_inquiry_form_marks_its_fields(sme, specialist):
     assert f'<label for="id_industry">業種（日本標準産業分類の大分類） {OPTIONAL}</label>' in html
     assert f"<legend>相談したいテーマ {REQUIRED}</legend>" in html
     assert "初回は無料の相談を希望する</span>" in html  # a checkbox: no tag
+
+
+@pytest.mark.django_db
+def test_the_listing_form_marks_its_choice_groups(specialist):
+    client = Client()
+    client.force_login(specialist)
+    html = client.get("/me/listing/").content.decode()
+    assert f"<legend>所属形態 {REQUIRED}</legend>" in html
+    assert f"<legend>支援実績のある指導テーマ {OPTIONAL}</legend>" in html
