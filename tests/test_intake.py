@@ -67,6 +67,8 @@ def test_a_missing_answer_is_named_in_the_summary_and_at_the_field(client, field
     assert response.status_code == 400
     summary = _summary(response)
     assert message in summary
+    title = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S).group(1)
+    assert title.startswith("エラー：") and "エラー：エラー：" not in title
     # The summary links to the field (or its group).
     assert f'href="#id_{field}' in summary
     assert RegistrationApplication.objects.count() == 0
