@@ -329,3 +329,8 @@ def test_an_operator_can_dismiss_a_request_for_an_unknown_number(client_for, ope
     assert item.state == ContactChangeState.DISMISSED
     assert f"/ops/contact-changes/{item.pk}/" not in text(ops.get("/ops/contact-changes/"))
     assert f"/ops/contact-changes/{item.pk}/" in text(ops.get("/ops/contact-changes/?state=closed"))
+
+
+def test_the_ops_menu_leads_to_the_contact_change_queue(client_for, operator):
+    body = text(client_for(operator).get("/ops/"))
+    assert 'href="/ops/contact-changes/"' in body
