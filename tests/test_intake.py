@@ -288,3 +288,14 @@ def test_the_mailed_link_binds_an_account_to_the_new_record(operator):
     token = re.search(r"/accounts/invitation/([^/\s]+)/", body).group(1)
     user = accept_invitation(token, "a-long-password-for-intake-16")
     assert user.record == record and user.email == "applicant20@example.jp"
+
+
+def test_the_operator_is_warned_of_a_possible_double_registration(operator, client_for):
+    existing = make_specialist_user("100020", name="申請 太郎21")
+    RegistryRecord.objects.filter(pk=existing.record.pk).update(birth_year=1988)
+    application = make_application(21)
+    page = text(client_for(operator).get(f"/ops/applications/{application.pk}/"))
+    assert "同じ人の登録簿レコードがあるかもしれません" in page and "100020" in page
+    other = make_application(22, name="別人 花子")
+    page = text(client_for(operator).get(f"/ops/applications/{other.pk}/"))
+    assert "同じ人の登録簿レコードがあるかもしれません" not in page

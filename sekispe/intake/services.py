@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,18 @@ def submit_application(details: dict[str, Any]) -> RegistrationApplication:
             data={"reference": application.reference},
         )
     return application
+
+
+def possible_duplicates(application: RegistrationApplication) -> list[RegistryRecord]:
+    """Registry records that may be the applicant's already: the same e-mail, or
+    the same name and birth year. Shown to the operator, not refused: a former
+    registrant whose registration ran out registers again this way."""
+    return list(
+        RegistryRecord.objects.filter(
+            Q(email__iexact=application.email)
+            | Q(name=application.name, birth_year=application.birth_date.year)
+        ).order_by("registration_number")[:10]
+    )
 
 
 def _take_registration_number() -> str:

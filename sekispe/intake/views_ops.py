@@ -79,6 +79,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "application": application,
         "form": form,
         "is_submitted": application.status == ApplicationStatus.SUBMITTED,
+        "duplicates": services.possible_duplicates(application)
+        if application.status == ApplicationStatus.SUBMITTED
+        else [],
         "exam_label": fiscal_year_label(application.exam_year) if application.exam_year else "",
         "published": "、".join(
             str(PublishedItem(v).label)
