@@ -38,7 +38,7 @@ from sekispe.accounts.services import AccountError
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
 from sekispe.core.mail import site_url
-from sekispe.outbox.services import queue_templated
+from sekispe.outbox.services import queue_templated, render_templated
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 
 # Defaults; a deployment may override them in settings.
@@ -98,8 +98,28 @@ def request_claim(number: str) -> None:
         return
     record = _claimable(number)
     if record is None:
+        _same_work_as_a_link()
         return
     send_claim_link(record)
+
+
+def _same_work_as_a_link() -> None:
+    """Roughly the cost of `send_claim_link` without writing anything: the token,
+    its hash and the mail's rendering, so an unknown number does not answer
+    measurably faster than a real one."""
+    token = secrets.token_urlsafe(32)
+    Invitation.hash_token(token)
+    render_templated(
+        "claim",
+        {
+            "name": "",
+            "url": site_url(f"/accounts/invitation/{token}/"),
+            "expires_at": timezone.now() + dt.timedelta(hours=claim_valid_hours()),
+        },
+    )
+    with transaction.atomic():
+        # The real path's transaction; empty here, it still costs a round trip.
+        Invitation.objects.filter(pk=0).exists()
 
 
 def send_claim_link(record: RegistryRecord, *, actor: User | None = None) -> str:
