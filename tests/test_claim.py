@@ -334,3 +334,7 @@ def test_an_operator_can_dismiss_a_request_for_an_unknown_number(client_for, ope
 def test_the_ops_menu_leads_to_the_contact_change_queue(client_for, operator):
     body = text(client_for(operator).get("/ops/"))
     assert 'href="/ops/contact-changes/"' in body
+
+
+def test_sme_sign_up_page_sends_registrants_to_the_claim_page(client):
+    assert 'href="/accounts/claim/"' in text(client.get("/accounts/signup/"))
