@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 DEMO_SPECIALISTS ?= 3000
 
-.PHONY: run test install lint format bench chromium load fuzz
+.PHONY: run test install lint format bench chromium axe load fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# axe-core for the browser tests' accessibility check (docs/accessibility-testing.md),
+# pinned in package-lock.json; `npm ci` empties node_modules/, old stamps included.
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: $(NODE_STAMP)
 
 ## run: install, migrate, seed demo data into an empty database, serve :8000
 run: $(STAMP)
@@ -25,7 +35,7 @@ run: $(STAMP)
 ## (PYTEST_WORKERS: xdist workers; LINT= skips the lint, for CI, which lints once)
 PYTEST_WORKERS ?= 2
 LINT ?= lint
-test: $(STAMP) chromium $(LINT)
+test: $(STAMP) chromium axe $(LINT)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 chromium:
