@@ -71,7 +71,9 @@ class LocalSwagger(DocsBase):
 
     swagger_settings: dict[str, Any] = {
         "layout": "BaseLayout",
-        "deepLinking": True,
+        # Off: with deep links each operation's path is a link inside its
+        # toggle button, a nested control that axe refuses (nested-interactive).
+        "deepLinking": False,
         # No badge image from validator.swagger.io (img-src 'self').
         "validatorUrl": None,
     }
