@@ -57,16 +57,16 @@ def test_the_start_page_says_what_it_is_who_runs_it_and_opens_three_doors(client
     assert "独立行政法人情報処理推進機構（IPA）が運営しています" in body
     assert '<a href="/specialists/">専門家を探す</a>' in body
     assert '<a href="/diagnosis/">セルフ診断</a>' in body
-    assert '<a href="/accounts/login/?next=/me/listing/">登録セキスペの方へ</a>' in body
+    assert '<a href="/accounts/login/?next=/me/">登録セキスペの方へ</a>' in body
     assert "現在、お知らせはありません。" in body
     # A registrant without an account, and a person who passed the exam, start here too.
     assert '<a href="/accounts/claim/">登録番号でアカウントを作成する</a>' in body
     assert '<a href="/register/">試験に合格した方の登録申請</a>' in body
 
 
-def test_a_signed_in_specialist_goes_straight_to_their_listing(client, specialist):
+def test_a_signed_in_specialist_goes_straight_to_their_front_page(client, specialist):
     client.force_login(specialist)
-    assert '<a href="/me/listing/">登録セキスペの方へ</a>' in text(client.get("/"))
+    assert '<a href="/me/">登録セキスペの方へ</a>' in text(client.get("/"))
 
 
 def test_the_start_page_shows_the_latest_published_notices_with_their_dates(client):

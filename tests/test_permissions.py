@@ -101,6 +101,11 @@ MATRIX: tuple[Route, ...] = (
     Route("accounts:password_reset_complete", "GET", "/accounts/reset/done/", PUBLIC),
     Route("accounts:password_change", "GET", "/accounts/password-change/", SIGNED_IN),
     Route("accounts:password_change_done", "GET", "/accounts/password-change/done/", SIGNED_IN),
+    # The registrant's front page (issue 16, part 5): their own record only.
+    Route("me:home", "GET", "/me/", SPECIALIST_ONLY),
+    Route(
+        "me:home", "POST", "/me/", {**SPECIALIST_ONLY, "specialist": 405, "other_specialist": 405}
+    ),
     # The specialist's own listing: no ids, so nobody can reach another's.
     Route("me:listing", "GET", "/me/listing/", SPECIALIST_ONLY),
     Route("me:listing", "POST", "/me/listing/", SPECIALIST_ONLY),

@@ -34,6 +34,14 @@ ROLE_START = {
 SEARCH_PATH = "/specialists/"
 
 
+def _landing(user: object) -> str:
+    # A registrant's natural home is their front page (/me/); everyone else
+    # starts from the account page.
+    if getattr(user, "role", "") == Role.SPECIALIST:
+        return reverse("me:home")
+    return reverse("accounts:home")
+
+
 def _safe_next(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
@@ -79,7 +87,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             login(request, user)
-            return redirect(next_url or reverse("accounts:home"))
+            return redirect(next_url or _landing(user))
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)

@@ -4,9 +4,11 @@ listing is always the signed-in specialist's own."""
 from django.urls import path
 
 from sekispe.listings import views
+from sekispe.me import views as front_page
 
 app_name = "me"
 urlpatterns = [
+    path("", front_page.home, name="home"),
     path("listing/", views.listing_view, name="listing"),
     path("listing/availability/", views.availability_view, name="availability"),
     path("listing/preview/", views.preview_view, name="preview"),
