@@ -27,6 +27,7 @@ urlpatterns = [
     path("ops/notices/", include("sekispe.pages.urls_ops")),
     path("ops/applications/", include("sekispe.intake.urls_ops")),
     path("ops/contact-changes/", include("sekispe.accounts.urls_ops")),
+    path("", include("sekispe.onboarding.urls")),
     path("ops/", include("sekispe.registry.urls_ops")),
     path("ops/", include("sekispe.backoffice.urls")),
     path("api/v1/", api.urls),

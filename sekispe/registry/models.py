@@ -139,6 +139,9 @@ class RegistryRecord(models.Model):
         related_name="records",
         verbose_name=_("適用中の災害特例"),
     )
+    # Optional news mailings skip this registrant (a signed link in every such
+    # mail sets it; statutory notices ignore it). A preference, not a registry fact.
+    news_opt_out = models.BooleanField(_("任意のお知らせの配信停止"), default=False)
     # The day the registration ended by deregistration, death or revocation.
     ended_on = models.DateField(_("登録終了日"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "sekispe.worker",
     "sekispe.pages",
     "sekispe.intake",
+    "sekispe.onboarding",
 ]
 
 MIDDLEWARE = [

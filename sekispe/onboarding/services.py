@@ -1,0 +1,598 @@
+"""Bulk invitations and registrant mailings: the one service behind the pages
+(`/ops/invitations/bulk/`, `/ops/mailings/`) and `sekispe invite-registrants`.
+
+Both queue one `OutgoingMail` per person, throttled: each row's
+`next_attempt_at` (which the worker already honours) is set to a slot
+`3600 / BULK_MAIL_PER_HOUR` seconds after the previous bulk mail's, so the
+worker sends them at that rate and mail caused by a person's own action (a
+claim, an approval), due at once, still goes out first.
+
+Long work runs in batches, each its own short transaction, so nobody waits on
+a lock a job holds for minutes, and a job that stopped resumes where it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from email.utils import make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sekispe.accounts.models import Invitation, User
+from sekispe.audit.services import record_event
+from sekispe.core.mail import site_url
+from sekispe.lib.env import env_int
+from sekispe.onboarding.models import (
+    BulkInvitationRun,
+    Mailing,
+    MailingKind,
+    MailingRecipient,
+    MailingState,
+    RunState,
+    Segment,
+)
+from sekispe.outbox.models import MailState, OutgoingMail
+from sekispe.outbox.services import render_templated
+from sekispe.registry import rules
+from sekispe.registry.models import DisasterMeasure, RegistryRecord, RegistryStatus
+from sekispe.registry.services import completions_by_record, extensions_by_record
+
+logger = logging.getLogger(__name__)
+
+INVITATION_TEMPLATE = "invitation"
+MAILING_TEMPLATE = "mailing"
+BULK_TEMPLATES = (INVITATION_TEMPLATE, MAILING_TEMPLATE)
+INVITE_BATCH = 500
+MAILING_BATCH = 2000
+SAMPLE_SIZE = 10
+# A running bulk invitation whose last batch is older than this has stopped
+# (its process died); the page then offers to resume it.
+STALLED_AFTER = dt.timedelta(minutes=2)
+UNSUBSCRIBE_SALT = "sekispe.onboarding.unsubscribe"
+
+
+class OnboardingError(Exception):
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def mail_per_hour() -> int:
+    """The configured sending rate for bulk mail (BULK_MAIL_PER_HOUR, default 3,000)."""
+    return max(1, int(getattr(settings, "BULK_MAIL_PER_HOUR", env_int("BULK_MAIL_PER_HOUR", 3000))))
+
+
+def schedule_start(now: dt.datetime | None = None) -> dt.datetime:
+    """The first free slot: after the last bulk mail still waiting, or now."""
+    now = now or timezone.now()
+    last = OutgoingMail.objects.filter(
+        template__in=BULK_TEMPLATES, state=MailState.QUEUED, next_attempt_at__gt=now
+    ).aggregate(last=Max("next_attempt_at"))["last"]
+    if last is None:
+        return now
+    return last + dt.timedelta(seconds=3600 / mail_per_hour())
+
+
+def slots(start: dt.datetime, count: int) -> list[dt.datetime]:
+    """`count` send times from `start`, spaced at the configured rate."""
+    step = 3600 / mail_per_hour()
+    return [start + dt.timedelta(seconds=step * n) for n in range(count)]
+
+
+def _mail_row(
+    to: str, subject: str, body: str, template: str, when: dt.datetime, domain: str
+) -> OutgoingMail:
+    # The same fields as outbox.services.queue_message, for bulk_create.
+    return OutgoingMail(
+        created_at=timezone.now(),
+        template=template,
+        to=to.strip(),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=" ".join(subject.split())[:998],
+        body=body,
+        message_id=make_msgid(domain=domain),
+        next_attempt_at=when,
+    )
+
+
+def _domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "sekispe.invalid"
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ------------------------------------------------------------ bulk invitations
+
+
+@dataclass(frozen=True)
+class InvitationFilters:
+    status: str = RegistryStatus.ACTIVE
+    cohort: str = ""  # "2024-04" or "2024-10": the registration day's year and month
+    prefecture: str = ""
+    expires_from: dt.date | None = None
+    expires_to: dt.date | None = None
+    no_account: bool = True
+    no_listing: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("expires_from", "expires_to"):
+            data[name] = data[name].isoformat() if data[name] else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InvitationFilters:
+        values = dict(data)
+        for name in ("expires_from", "expires_to"):
+            values[name] = dt.date.fromisoformat(values[name]) if values.get(name) else None
+        return cls(**values)
+
+
+def matching_records(filters: InvitationFilters) -> QuerySet[RegistryRecord]:
+    """Every record the filters select, invitable or not."""
+    records = RegistryRecord.objects.all()
+    if filters.status:
+        records = records.filter(status=filters.status)
+    if filters.cohort:
+        year, month = filters.cohort.split("-")
+        records = records.filter(registered_on__year=int(year), registered_on__month=int(month))
+    if filters.prefecture:
+        records = records.filter(home_prefecture_id=filters.prefecture)
+    if filters.expires_from:
+        records = records.filter(expires_on__gte=filters.expires_from)
+    if filters.expires_to:
+        records = records.filter(expires_on__lte=filters.expires_to)
+    if filters.no_account:
+        records = records.filter(account__isnull=True)
+    if filters.no_listing:
+        records = records.filter(listing__isnull=True)
+    return records
+
+
+def invitable(records: QuerySet[RegistryRecord], now: dt.datetime) -> QuerySet[RegistryRecord]:
+    """The records an invitation can go to now: active, with an address, no
+    account, and no invitation still valid (so a re-run invites nobody twice
+    inside the validity window)."""
+    live = Invitation.objects.filter(
+        used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).values("record_id")
+    return (
+        records.filter(status=RegistryStatus.ACTIVE, account__isnull=True)
+        .exclude(email="")
+        .exclude(pk__in=live)
+    )
+
+
+@dataclass(frozen=True)
+class InvitationPreview:
+    matching: int
+    invitable: int
+    sample: list[RegistryRecord]
+    per_hour: int
+
+    @property
+    def hours(self) -> float:
+        return round(self.invitable / self.per_hour, 1)
+
+
+def preview_invitations(filters: InvitationFilters) -> InvitationPreview:
+    now = timezone.now()
+    records = matching_records(filters)
+    targets = invitable(records, now).order_by("pk")
+    return InvitationPreview(
+        matching=records.count(),
+        invitable=targets.count(),
+        sample=list(targets.select_related("home_prefecture")[:SAMPLE_SIZE]),
+        per_hour=mail_per_hour(),
+    )
+
+
+def start_invitation_run(
+    filters: InvitationFilters, *, actor: User | None, description: str = ""
+) -> BulkInvitationRun:
+    """Record a bulk invitation; `run_invitations` does the work."""
+    if actor is not None and not actor.is_operator:
+        raise OnboardingError(_("一斉招待を行えるのは運営者だけです。"))
+    # The run walks every matching record (`processed` counts up to `total`);
+    # the invitable ones are invited, the rest counted as skipped.
+    total = matching_records(filters).count()
+    if not invitable(matching_records(filters), timezone.now()).exists():
+        raise OnboardingError(_("条件に合う、招待できる登録セキスペがいません。"))
+    with transaction.atomic():
+        run = BulkInvitationRun.objects.create(
+            created_by=actor, filters=filters.to_json(), description=description, total=total
+        )
+        record_event(
+            "onboarding.bulk_invite_started",
+            actor=actor,
+            actor_label="" if actor else "invite-registrants",
+            target_type="bulk_invitation_run",
+            target_id=run.pk,
+            data={"filters": run.filters, "total": total},
+        )
+    return run
+
+
+def run_invitations(
+    run: BulkInvitationRun,
+    *,
+    batch_size: int = INVITE_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> BulkInvitationRun:
+    """Invite everyone the run selects, batch by batch; safe to call again to resume."""
+    import secrets
+
+    filters = InvitationFilters.from_json(run.filters)
+    valid = dt.timedelta(days=settings.INVITATION_VALID_DAYS)
+    domain = _domain()
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            run = BulkInvitationRun.objects.get(pk=run.pk)
+            if run.state == RunState.DONE:
+                return run
+            ids = list(
+                matching_records(filters)
+                .filter(pk__gt=run.last_record_id)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                run.state, run.finished_at, run.heartbeat_at = RunState.DONE, now, now
+                run.save(update_fields=["state", "finished_at", "heartbeat_at"])
+                record_event(
+                    "onboarding.bulk_invite_finished",
+                    actor=run.created_by,
+                    target_type="bulk_invitation_run",
+                    target_id=run.pk,
+                    data={"invited": run.invited, "skipped": run.skipped},
+                )
+                return run
+            targets = invitable(RegistryRecord.objects.filter(pk__in=ids), now)
+            if connection.features.has_select_for_update:
+                # Only this batch's rows, for the length of one short transaction:
+                # an operator inviting one of them meanwhile waits that long.
+                targets = targets.select_for_update(of=("self",))
+            chosen = list(targets.order_by("pk").only("pk", "name", "email"))
+            when = slots(schedule_start(now), len(chosen))
+            invitations, mails = [], []
+            for record, send_at in zip(chosen, when, strict=True):
+                token = secrets.token_urlsafe(32)
+                expires_at = send_at + valid  # valid for the full term from its sending
+                invitations.append(
+                    Invitation(
+                        record_id=record.pk,
+                        email=record.email,
+                        token_hash=Invitation.hash_token(token),
+                        created_by=run.created_by,
+                        created_at=now,
+                        expires_at=expires_at,
+                    )
+                )
+                subject, body = render_templated(
+                    INVITATION_TEMPLATE,
+                    {
+                        "name": record.name,
+                        "url": site_url(f"/accounts/invitation/{token}/"),
+                        "expires_at": expires_at,
+                    },
+                )
+                mails.append(
+                    _mail_row(record.email, subject, body, INVITATION_TEMPLATE, send_at, domain)
+                )
+            Invitation.objects.bulk_create(invitations)
+            OutgoingMail.objects.bulk_create(mails)
+            if chosen:
+                record_event(
+                    "onboarding.bulk_invite_batch",
+                    actor=run.created_by,
+                    target_type="bulk_invitation_run",
+                    target_id=run.pk,
+                    data={"records": [r.pk for r in chosen]},
+                )
+            run.last_record_id = ids[-1]
+            run.processed += len(ids)
+            run.invited += len(chosen)
+            run.skipped += len(ids) - len(chosen)
+            run.heartbeat_at = timezone.now()
+            run.save(
+                update_fields=["last_record_id", "processed", "invited", "skipped", "heartbeat_at"]
+            )
+        if progress:
+            progress(len(ids))
+
+
+def run_is_stalled(run: BulkInvitationRun, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return run.state == RunState.RUNNING and run.heartbeat_at < now - STALLED_AFTER
+
+
+def run_in_background(run: BulkInvitationRun) -> None:
+    """Run the invitation after the current transaction commits, on a thread of
+    this process (tests set ONBOARDING_BACKGROUND = False to run it inline).
+    Should the process die, the run stalls and is resumed from its page or with
+    `sekispe invite-registrants --resume`."""
+    if not getattr(settings, "ONBOARDING_BACKGROUND", True):
+        run_invitations(run)
+        return
+
+    def work() -> None:
+        try:
+            run_invitations(run)
+        except Exception:  # the page shows it stalled; resuming is safe
+            logger.exception("bulk invitation run %s failed", run.pk)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    transaction.on_commit(
+        lambda: threading.Thread(target=work, name=f"bulk-invite-{run.pk}", daemon=True).start()
+    )
+
+
+# ------------------------------------------------------------ mailings
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str
+    email: str
+    name: str
+    record_id: int | None
+
+
+def _active_records(today: dt.date) -> QuerySet[RegistryRecord]:
+    return RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE).exclude(email="")
+
+
+def _missing_course_ids(today: dt.date) -> set[int]:
+    """Active registrants whose common course of the current period year is
+    neither done nor waived (the registry's own rules, `rules.renewal_status`)."""
+    rows = list(_active_records(today).values_list("pk", "expires_on"))
+    completions = completions_by_record(pk for pk, _e in rows)
+    extensions = extensions_by_record()
+    missing: set[int] = set()
+    for pk, expires_on in rows:
+        status = rules.renewal_status(expires_on, completions[pk], today, extensions.get(pk))
+        requirement = rules.current_year_requirement(status)
+        if requirement is not None and requirement.outstanding:
+            missing.add(pk)
+    return missing
+
+
+def mailing_recipients(
+    segment: str, kind: str, *, measure: DisasterMeasure | None = None, today: dt.date | None = None
+) -> list[Recipient]:
+    """Who a mailing to `segment` reaches, one per person, ordered."""
+    today = today or timezone.localdate()
+    if segment == Segment.PASSED_NOT_REGISTERED:
+        return _applicants(today)
+    records = _active_records(today)
+    if segment == Segment.MISSING_COURSE:
+        records = records.filter(pk__in=_missing_course_ids(today))
+    elif segment == Segment.DISASTER_AREA:
+        if measure is None:
+            raise OnboardingError(_("災害特例を選んでください。"))
+        records = records.filter(home_prefecture__in=measure.prefectures.all())
+    elif segment != Segment.ACTIVE:
+        raise OnboardingError(_("宛先を選んでください。"))
+    if kind == MailingKind.NEWS:
+        records = records.filter(news_opt_out=False)
+    return [
+        Recipient(f"r{pk}", email, name, pk)
+        for pk, email, name in records.order_by("pk").values_list("pk", "email", "name")
+    ]
+
+
+def _applicants(today: dt.date) -> list[Recipient]:
+    """People who passed the exam (not the exemption route), applied to register
+    and are not registered: their application is still under review or was sent
+    back, and no active registry record has their address. One per address, the
+    latest application."""
+    from sekispe.intake.models import ApplicationStatus, Qualification, RegistrationApplication
+
+    registered = set(
+        RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    registered = {e.lower() for e in registered}
+    seen: set[str] = set()
+    found: list[Recipient] = []
+    rows = (
+        RegistrationApplication.objects.filter(
+            qualification=Qualification.EXAM,
+            status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SENT_BACK],
+        )
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", "email", "name")
+    )
+    for pk, email, name in rows:
+        address = email.lower()
+        if address in seen or address in registered:
+            continue
+        seen.add(address)
+        found.append(Recipient(f"a{pk}", email, name, None))
+    found.sort(key=lambda r: r.key)
+    return found
+
+
+def unsubscribe_token(record_id: int) -> str:
+    return signing.dumps({"r": record_id}, salt=UNSUBSCRIBE_SALT, compress=False)
+
+
+def record_for_unsubscribe(token: str) -> RegistryRecord | None:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+        return None
+    return RegistryRecord.objects.filter(pk=data["r"]).first()
+
+
+def unsubscribe(record: RegistryRecord) -> None:
+    """Stop optional news for this registrant (from the signed link; no account needed)."""
+    with transaction.atomic():
+        changed = RegistryRecord.objects.filter(pk=record.pk, news_opt_out=False).update(
+            news_opt_out=True
+        )
+        if changed:
+            record_event(
+                "onboarding.news_opt_out",
+                actor_label="unsubscribe-link",
+                target_type="registry_record",
+                target_id=record.pk,
+            )
+
+
+UNSUBSCRIBE_MARK = "\x00UNSUBSCRIBE\x00"
+
+
+def render_mailing(subject: str, body: str, kind: str, name: str = "") -> tuple[str, str]:
+    """Subject and body as sent; news carries UNSUBSCRIBE_MARK where each
+    recipient's own link goes (the template renders once per mailing)."""
+    return render_templated(
+        MAILING_TEMPLATE,
+        {
+            "subject": subject,
+            "body": body,
+            "news": kind == MailingKind.NEWS,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+        },
+    )
+
+
+def preview_text(subject: str, body: str, kind: str) -> tuple[str, str]:
+    """What a recipient sees, with a placeholder link (for the preview step)."""
+    rendered_subject, rendered = render_mailing(subject, body, kind)
+    return rendered_subject, rendered.replace(
+        UNSUBSCRIBE_MARK, site_url("/mailings/unsubscribe/…/")
+    )
+
+
+def create_mailing(
+    *,
+    kind: str,
+    segment: str,
+    subject: str,
+    body: str,
+    measure: DisasterMeasure | None,
+    actor: User | None,
+) -> Mailing:
+    if actor is not None and not actor.is_operator:
+        raise OnboardingError(_("一斉メールを送れるのは運営者だけです。"))
+    if segment == Segment.PASSED_NOT_REGISTERED and kind == MailingKind.NEWS:
+        # Applicants have no registry record to keep an opt-out on.
+        raise OnboardingError(_("登録していない合格者には、法定のお知らせだけを送れます。"))
+    if segment == Segment.DISASTER_AREA and measure is None:
+        raise OnboardingError(_("災害特例を選んでください。"))
+    with transaction.atomic():
+        mailing = Mailing.objects.create(
+            kind=kind,
+            segment=segment,
+            subject=subject,
+            body=body,
+            measure=measure if segment == Segment.DISASTER_AREA else None,
+            created_by=actor,
+        )
+        record_event(
+            "onboarding.mailing",
+            actor=actor,
+            target_type="mailing",
+            target_id=mailing.pk,
+            data={"kind": kind, "segment": segment, "subject": subject},
+        )
+    return mailing
+
+
+def queue_mailing(
+    mailing: Mailing,
+    *,
+    batch_size: int = MAILING_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> Mailing:
+    """One OutgoingMail and one MailingRecipient per person, in batches of bulk
+    inserts. Calling it again (after a crash while queueing) adds only the
+    people not queued yet."""
+    started = time.perf_counter()
+    recipients = mailing_recipients(mailing.segment, mailing.kind, measure=mailing.measure)
+    done = set(MailingRecipient.objects.filter(mailing=mailing).values_list("key", flat=True))
+    todo = [r for r in recipients if r.key not in done]
+    subject, template_body = render_mailing(mailing.subject, mailing.body, mailing.kind)
+    news = mailing.kind == MailingKind.NEWS
+    domain = _domain()
+    for batch in _chunks(todo, batch_size):
+        with transaction.atomic():
+            when = slots(schedule_start(), len(batch))
+            mails = []
+            for recipient, send_at in zip(batch, when, strict=True):
+                body = template_body
+                if news and recipient.record_id is not None:
+                    url = site_url(
+                        f"/mailings/unsubscribe/{unsubscribe_token(recipient.record_id)}/"
+                    )
+                    body = body.replace(UNSUBSCRIBE_MARK, url)
+                mails.append(
+                    _mail_row(recipient.email, subject, body, MAILING_TEMPLATE, send_at, domain)
+                )
+            OutgoingMail.objects.bulk_create(mails)
+            MailingRecipient.objects.bulk_create(
+                [
+                    MailingRecipient(
+                        mailing=mailing,
+                        key=recipient.key,
+                        record_id=recipient.record_id,
+                        email=recipient.email,
+                        mail_id=mail.pk,
+                    )
+                    for recipient, mail in zip(batch, mails, strict=True)
+                ]
+            )
+        if progress:
+            progress(len(batch))
+    total = MailingRecipient.objects.filter(mailing=mailing).count()
+    elapsed = time.perf_counter() - started
+    Mailing.objects.filter(pk=mailing.pk).update(
+        state=MailingState.QUEUED,
+        recipient_count=total,
+        queued_at=timezone.now(),
+        queue_seconds=round(elapsed, 3) if mailing.queue_seconds is None else mailing.queue_seconds,
+    )
+    mailing.refresh_from_db()
+    return mailing
+
+
+def delivery_counts(mailing: Mailing) -> dict[str, int]:
+    """Recipients per delivery state; a purged mail (OUTBOX_KEEP_SENT_DAYS) was sent."""
+    counts = dict.fromkeys(MailState.values, 0)
+    for state, n in _state_rows(mailing.recipients.all()):
+        counts[state or MailState.SENT] += n
+    return counts
+
+
+def _state_rows(recipients: QuerySet[MailingRecipient]) -> Iterable[tuple[str | None, int]]:
+    from django.db.models import Count
+
+    return recipients.values_list("mail__state").annotate(n=Count("pk")).order_by()
+
+
+def recipients_in_state(mailing: Mailing, state: str) -> QuerySet[MailingRecipient]:
+    recipients = mailing.recipients.select_related("mail").order_by("pk")
+    if state == MailState.SENT:
+        return recipients.filter(Q(mail__state=state) | Q(mail__isnull=True))
+    return recipients.filter(mail__state=state)

@@ -1,0 +1,161 @@
+"""Operators' bulk invitation and mailing pages, and the public unsubscribe link.
+Operators may see every run and mailing, so ids in URLs are fine here."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from sekispe.accounts.permissions import operator_required
+from sekispe.onboarding import services
+from sekispe.onboarding.forms import InvitationFilterForm, MailingForm
+from sekispe.onboarding.models import BulkInvitationRun, Mailing, MailingKind, RunState, Segment
+from sekispe.outbox.models import MailState
+
+PAGE_SIZE = 50
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def bulk_invitations(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    form = InvitationFilterForm(data or None, initial={"status": "active", "no_account": True})
+    preview = None
+    if form.is_bound and form.is_valid():
+        if request.method == "POST":
+            try:
+                run = services.start_invitation_run(form.filters(), actor=request.user)
+            except services.OnboardingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                services.run_in_background(run)
+                messages.success(
+                    request, _("一斉招待を始めました。進み具合はこのページに表示されます。")
+                )
+                return redirect("onboarding:run", run.pk)
+        preview = services.preview_invitations(form.filters())
+    context = {
+        "form": form,
+        "preview": preview,
+        "runs": BulkInvitationRun.objects.select_related("created_by")[:20],
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "onboarding/bulk.html", context)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(BulkInvitationRun.objects.select_related("created_by"), pk=pk)
+    stalled = services.run_is_stalled(run)
+    if request.method == "POST":
+        if stalled:
+            services.run_in_background(run)
+            messages.success(request, _("止まっていた一斉招待を再開しました。"))
+        return redirect("onboarding:run", run.pk)
+    context = {
+        "run": run,
+        "stalled": stalled,
+        "running": run.state == RunState.RUNNING and not stalled,
+        "percent": int(run.processed * 100 / run.total) if run.total else 100,
+    }
+    return render(request, "onboarding/run.html", context)
+
+
+@operator_required
+@require_GET
+def mailings(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Mailing.objects.select_related("created_by"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "onboarding/mailings.html", {"page": page})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def mailing_new(request: HttpRequest) -> HttpResponse:
+    form = MailingForm(request.POST or None, initial={"kind": MailingKind.NOTICE})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        step = request.POST.get("step", "preview")
+        if step == "send":
+            try:
+                mailing = services.create_mailing(
+                    kind=data["kind"],
+                    segment=data["segment"],
+                    subject=data["subject"],
+                    body=data["body"],
+                    measure=data["measure"],
+                    actor=request.user,
+                )
+            except services.OnboardingError as exc:
+                form.add_error(None, exc.message)
+            else:
+                mailing = services.queue_mailing(mailing)
+                messages.success(
+                    request,
+                    _("%(n)s 人への一斉メールを送信待ちにしました。")
+                    % {"n": f"{mailing.recipient_count:,}"},
+                )
+                return redirect("onboarding:mailing", mailing.pk)
+        if step != "edit" and form.is_valid():
+            recipients = services.mailing_recipients(
+                data["segment"], data["kind"], measure=data["measure"]
+            )
+            subject, body = services.preview_text(data["subject"], data["body"], data["kind"])
+            context = {
+                "form": form,
+                "count": len(recipients),
+                "segment_label": Segment(data["segment"]).label,
+                "sample": recipients[: services.SAMPLE_SIZE],
+                "preview_subject": subject,
+                "preview_body": body,
+                "per_hour": services.mail_per_hour(),
+                "hours": round(len(recipients) / services.mail_per_hour(), 1),
+            }
+            return render(request, "onboarding/mailing_preview.html", context)
+    return render(request, "onboarding/mailing_new.html", {"form": form})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    mailing = get_object_or_404(Mailing.objects.select_related("created_by", "measure"), pk=pk)
+    if request.method == "POST":
+        # Queueing stopped half-way (a crash): add the people not queued yet.
+        if mailing.state != "queued":
+            services.queue_mailing(mailing)
+            messages.success(request, _("残りの宛先を送信待ちにしました。"))
+        return redirect("onboarding:mailing", mailing.pk)
+    state = request.GET.get("state", "")
+    if state not in MailState.values:
+        state = ""
+    recipients = (
+        services.recipients_in_state(mailing, state)
+        if state
+        else mailing.recipients.select_related("mail").order_by("pk")
+    )
+    counts = services.delivery_counts(mailing)
+    context = {
+        "mailing": mailing,
+        "counts": [(value, label, counts[value]) for value, label in MailState.choices],
+        "state": state,
+        "page": Paginator(recipients, PAGE_SIZE).get_page(request.GET.get("page")),
+    }
+    return render(request, "onboarding/mailing_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The signed link in every optional news mail: GET asks, POST stops the news."""
+    record = services.record_for_unsubscribe(token)
+    if record is None:
+        raise Http404
+    if request.method == "POST":
+        services.unsubscribe(record)
+        return render(request, "onboarding/unsubscribed.html")
+    return render(request, "onboarding/unsubscribe.html", {"already": record.news_opt_out})
