@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from sekispe.audit.services import record_event
 from sekispe.lib.dates import fiscal_year
+from sekispe.listings.prompt import active_list_prompt, listing_of
 from sekispe.outbox.services import queue_templated
 from sekispe.registrant_requests import kinds
 from sekispe.registrant_requests.models import (
@@ -282,6 +283,9 @@ def _notify(req: RegistrantRequest, record: RegistryRecord) -> bool:
             "submitted_on": timezone.localtime(req.submitted_at).date(),
             "path": reverse("registrant:request", args=[req.pk]),
         }
+        if req.kind == RequestKind.RENEWAL and req.status == RequestStatus.APPROVED:
+            # The renewal moment prompts an Active List listing or its update.
+            context["active_list"] = active_list_prompt(listing_of(record))
     queue_templated("request_decided", to, context)
     return True
 

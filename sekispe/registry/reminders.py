@@ -47,6 +47,7 @@ from django.utils import timezone, translation
 
 from sekispe.audit.services import record_event
 from sekispe.core.mail import site_url
+from sekispe.listings.prompt import active_list_prompt, listing_of
 from sekispe.outbox.services import queue_message
 from sekispe.registry import rules
 from sekispe.registry.models import (
@@ -197,6 +198,9 @@ def due_reminders_for(
         }
         if current is not None:
             context["requirement"] = _requirement_row(current, today)
+        else:
+            # The renewal moment prompts an Active List listing or its update.
+            context["active_list"] = active_list_prompt(listing_of(record))
         found.append(DueReminder(record.pk, record.registration_number, kind, key, email, context))
     return found
 
@@ -231,7 +235,8 @@ def _chunks(today: dt.date, courses_days_before: int) -> Iterator[list[RegistryR
             # An extension moves the deadline and may waive courses: always look.
             | Q(extension_measure__isnull=False)
         )
-        .select_related("extension_measure", "account")
+        # The listing for the Active List paragraph, without a query per record.
+        .select_related("extension_measure", "account", "listing")
         .order_by("pk")
     )
     last = 0
