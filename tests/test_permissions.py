@@ -31,6 +31,7 @@ from tests import (
     permission_rows_events,
     permission_rows_inquiries,
     permission_rows_intake,
+    permission_rows_onboarding,
     permission_rows_operations,
     permission_rows_ordering,
     permission_rows_pages,
@@ -172,6 +173,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_intake.ROWS,
     # Claiming an account and contact-change requests (issue 16, part 1).
     *permission_rows_claim.ROWS,
+    # Bulk invitations, registrant mailings and the unsubscribe link (issue 16, parts 2 and 3).
+    *permission_rows_onboarding.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -188,6 +191,7 @@ AREAS = (
     permission_rows_pages,
     permission_rows_intake,
     permission_rows_claim,
+    permission_rows_onboarding,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
