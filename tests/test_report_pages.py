@@ -224,7 +224,7 @@ def test_csv_download_uses_the_defaults_without_parameters(ops):
 @pytest.mark.parametrize(
     ("name", "params", "filename", "sheets"),
     [
-        ("registration", {}, "registration-status-2026-10-01.xlsx", 4),
+        ("registration", {}, "registration-status-2026-10-01.xlsx", 6),
         ("courses", {"half": "2025H2"}, "course-results-2025H2.xlsx", 2),
         ("missing", {"fy": "2024"}, "missing-courses-FY2024.xlsx", 2),
         ("deregistrations", {"fy": "2025"}, "deregistrations-FY2025.xlsx", 1),

@@ -149,7 +149,14 @@ def test_registration_status_counts_each_section():
 
     assert report.filename_stem == "registration-status-2026-10-01"
     assert report.period == "2026年10月1日現在"
-    assert [t.key for t in report.tables] == ["status", "prefecture", "age", "renewals"]
+    assert [t.key for t in report.tables] == [
+        "status",
+        "prefecture",
+        "age",
+        "renewals",
+        "new-exam-season",
+        "new-industry",
+    ]
     status = table(report, "status")
     assert status.headers == ("登録の状態", "人数")
     assert status.rows == (
@@ -525,7 +532,14 @@ def test_xlsx_sheet_names_of_the_registration_report():
     book = load_workbook(
         io.BytesIO(exports.to_xlsx(services.registration_status(dt.date(2026, 4, 1))))
     )
-    assert book.sheetnames == ["状態別", "都道府県別", "年齢層別", "更新回数別"]
+    assert book.sheetnames == [
+        "状態別",
+        "都道府県別",
+        "年齢層別",
+        "更新回数別",
+        "新規・試験の期別",
+        "新規・業種別",
+    ]
     prefectures = list(book["都道府県別"].iter_rows(values_only=True))
     assert prefectures[0] == ("自宅都道府県", "人数")
     assert prefectures[1] == ("北海道", 0)

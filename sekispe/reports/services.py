@@ -14,6 +14,7 @@ exports all render the same `Report`, so the numbers can never disagree.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections import Counter
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sekispe.intake.forms import fiscal_year_label
 from sekispe.lib.dates import add_years, fiscal_year
 from sekispe.reference import data as reference_data
 from sekispe.registrant_requests.models import (
@@ -35,7 +37,13 @@ from sekispe.registrant_requests.models import (
     RequestKind,
     RequestStatus,
 )
-from sekispe.registry.models import CourseCompletion, CourseKind, RegistryRecord, RegistryStatus
+from sekispe.registry.models import (
+    CourseCompletion,
+    CourseKind,
+    ExamSeason,
+    RegistryRecord,
+    RegistryStatus,
+)
 from sekispe.registry.rules import COMMON, CourseRequirement, age_band
 from sekispe.registry.services import completions_by_record, renewal_status_of
 
@@ -174,6 +182,61 @@ def _counts(queryset: QuerySet[Any], field: str) -> dict[Any, int]:
     return dict(queryset.order_by().values(field).annotate(n=Count("pk")).values_list(field, "n"))
 
 
+def new_registrations_window(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the six months ending on `as_of`: the registrations
+    new since the previous half-yearly report (a 1 April or 1 October cohort
+    is counted by the report on its own day, and only by that one)."""
+    month = as_of.month - 6
+    year, month = (as_of.year - 1, month + 12) if month <= 0 else (as_of.year, month)
+    # Clamp the day: six months before 31 August is 28 or 29 February.
+    day = min(as_of.day, calendar.monthrange(year, month)[1])
+    return dt.date(year, month, day) + dt.timedelta(days=1), as_of
+
+
+SEASON_ORDER = {ExamSeason.SPRING: 0, ExamSeason.AUTUMN: 1}
+
+
+def _exam_season_rows(new: QuerySet[Any]) -> list[tuple[str, int]]:
+    """The new registrants by the exam sitting they passed, oldest first; then
+    those exempted from the exam; then 不明 (no exam and no exemption on file,
+    as for imported records)."""
+    sittings: Counter[tuple[int, str]] = Counter()
+    exempted = unknown = 0
+    for year, season, exemption, n in (
+        new.order_by()
+        .values("exam_year", "exam_season", "exemption_basis")
+        .annotate(n=Count("pk"))
+        .values_list("exam_year", "exam_season", "exemption_basis", "n")
+    ):
+        if year and season in SEASON_ORDER:
+            sittings[(year, season)] += n
+        elif exemption:
+            exempted += n
+        else:
+            unknown += n
+    rows = [
+        (f"{fiscal_year_label(year)} {ExamSeason(season).label}", n)
+        for (year, season), n in sorted(
+            sittings.items(), key=lambda item: (item[0][0], SEASON_ORDER[item[0][1]])
+        )
+    ]
+    rows.append((_("試験の免除"), exempted))
+    rows.append((_("不明"), unknown))
+    return rows
+
+
+def _industry_rows(new: QuerySet[Any]) -> list[tuple[str, int]]:
+    """The new registrants by employer industry (JSIC major groups, all 20
+    listed), then 不明 (no employer given, or not on file)."""
+    by_code = _counts(new, "employer_industry_id")
+    rows = [
+        (f"{code} {name}", by_code.get(code, 0)) for code, name, _en in reference_data.INDUSTRIES
+    ]
+    known = {code for code, _name, _en in reference_data.INDUSTRIES}
+    rows.append((_("不明"), sum(n for code, n in by_code.items() if code not in known)))
+    return rows
+
+
 def registration_status(as_of: dt.date) -> Report:
     """登録状況報告: registrants by status, and the active ones by prefecture, age and renewals.
 
@@ -214,6 +277,13 @@ def registration_status(as_of: dt.date) -> Report:
         (_("3回以上"), by_renewals[3]),
     )
 
+    first_new, last_new = new_registrations_window(as_of)
+    new = records.filter(registered_on__gte=first_new, registered_on__lte=last_new)
+    season_rows = tuple(_exam_season_rows(new))
+    industry_rows = tuple(_industry_rows(new))
+    new_total = sum(n for _label, n in season_rows)
+    new_period = _period_label(first_new, last_new)
+
     count_header = _("人数")
     total_label = _("合計")
     tables = (
@@ -253,6 +323,30 @@ def registration_status(as_of: dt.date) -> Report:
             total=(total_label, active_total),
             chart=renewal_rows,
             sheet_name=_("更新回数別"),
+        ),
+        Table(
+            key="new-exam-season",
+            title=_("新規登録者の合格した試験の期別（%(period)s）") % {"period": new_period},
+            headers=(_("合格した試験"), count_header),
+            rows=season_rows,
+            total=(total_label, new_total),
+            chart=season_rows,
+            sheet_name=_("新規・試験の期別"),
+            note=_(
+                "この期間に登録した人を、合格した試験の期で数えています（登録の状態は問いません）。"
+                "試験の全部免除などで登録した人は「試験の免除」、"
+                "登録簿に記録のない人は「不明」です。"
+            ),
+        ),
+        Table(
+            key="new-industry",
+            title=_("新規登録者の勤務先の業種別（%(period)s）") % {"period": new_period},
+            headers=(_("勤務先の業種（日本標準産業分類）"), count_header),
+            rows=industry_rows,
+            total=(total_label, new_total),
+            chart=industry_rows,
+            sheet_name=_("新規・業種別"),
+            note=_("勤務先のない人、勤務先の業種が登録簿に記録されていない人は「不明」です。"),
         ),
     )
     return Report(
