@@ -83,7 +83,7 @@ class InquiryBlock:
 
 @dataclass(frozen=True)
 class FrontPage:
-    registration: RegistrationBlock | None
+    registration: RegistrationBlock
     deemed: RegistrySummary | None
     listing: ListingBlock
     inquiries: InquiryBlock
@@ -105,9 +105,7 @@ def registration_block(record: RegistryRecord, today: dt.date) -> RegistrationBl
     )
 
 
-def listing_block(record: RegistryRecord | None, today: dt.date) -> ListingBlock:
-    if record is None:
-        return ListingBlock(listing=None)
+def listing_block(record: RegistryRecord, today: dt.date) -> ListingBlock:
     listing = Listing.objects.filter(record_id=record.pk).first()
     if listing is None:
         return ListingBlock(listing=None)
@@ -130,9 +128,7 @@ def listing_block(record: RegistryRecord | None, today: dt.date) -> ListingBlock
     )
 
 
-def inquiry_block(record: RegistryRecord | None) -> InquiryBlock:
-    if record is None:
-        return InquiryBlock(open_count=0, first=[], waiting_count=0)
+def inquiry_block(record: RegistryRecord) -> InquiryBlock:
     open_ = Inquiry.objects.filter(listing__record_id=record.pk).exclude(
         state__in=inquiry_rules.TERMINAL
     )
@@ -145,9 +141,7 @@ def inquiry_block(record: RegistryRecord | None) -> InquiryBlock:
     )
 
 
-def open_requests(record: RegistryRecord | None) -> list[RegistrantRequest]:
-    if record is None:
-        return []
+def open_requests(record: RegistryRecord) -> list[RegistrantRequest]:
     return list(
         RegistrantRequest.objects.filter(record_id=record.pk, status=RequestStatus.SUBMITTED)
     )
@@ -156,12 +150,12 @@ def open_requests(record: RegistryRecord | None) -> list[RegistrantRequest]:
 def front_page(user: Any, today: dt.date | None = None) -> FrontPage:
     """Everything `/me/` shows for the signed-in specialist `user`."""
     today = today or timezone.localdate()
-    record: RegistryRecord | None = user.record
-    registration = registration_block(record, today) if record is not None else None
-    active = registration is not None and registration.active
+    # A specialist account always has its record (constraint specialist_has_record).
+    record: RegistryRecord = user.record
+    registration = registration_block(record, today)
     return FrontPage(
         registration=registration,
-        deemed=deemed_summary_for(record, user, today) if active else None,
+        deemed=deemed_summary_for(record, user, today) if registration.active else None,
         listing=listing_block(record, today),
         inquiries=inquiry_block(record),
         requests=open_requests(record),
