@@ -116,3 +116,21 @@ def test_other_decisions_say_nothing_about_the_active_list(
         approve_request(req, actor=operator)
     [message] = [m for m in delivered() if m.to == [user.email]]
     assert "アクティブリスト" not in message.body
+
+
+def test_the_paragraph_costs_no_query_per_registrant(django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sekispe.registry.reminders import find_due
+
+    today = dt.date(2026, 12, 31)
+    registrant("600101", listed=True)
+    with CaptureQueriesContext(connection) as one:
+        assert len(find_due(today)) == 1
+    for n in range(2, 8):
+        registrant(f"60010{n}", listed=n % 2 == 0)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        due = find_due(today)
+    assert len(due) == 7
+    assert sum(item.context["active_list"]["has_listing"] for item in due) == 4
