@@ -407,3 +407,13 @@ def test_mailing_form_names_its_errors(db, client_for, operator):
     body = text(response)
     assert "災害特例を選んでください。" in body
     assert "件名" in body and Mailing.objects.count() == 0
+
+
+def test_mailing_bench_smoke(db):
+    """`sekispe bench mailing` at a small size: one outbox row and one recipient per person."""
+    from sekispe.devtools.bench.mailing import format_report, run_mailing_bench
+
+    report = run_mailing_bench(recipients=60, progress=False)
+    assert report["stored"] == {"recipients": 60, "outbox_rows": 60, "distinct_message_ids": 60}
+    assert report["targets"]["queue_s"]["pass"]
+    assert "queued 60 recipients" in format_report(report, "test")

@@ -14,6 +14,7 @@ a lock a job holds for minutes, and a job that stopped resumes where it was.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -23,10 +24,10 @@ from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from sekispe.accounts.models import Invitation, User
@@ -45,6 +46,7 @@ from sekispe.onboarding.models import (
 from sekispe.outbox.models import MailState, OutgoingMail
 from sekispe.outbox.services import render_templated
 from sekispe.registry import rules
+from sekispe.registry.imports import _allocate_ids, _Table
 from sekispe.registry.models import DisasterMeasure, RegistryRecord, RegistryStatus
 from sekispe.registry.services import completions_by_record, extensions_by_record
 
@@ -54,12 +56,30 @@ INVITATION_TEMPLATE = "invitation"
 MAILING_TEMPLATE = "mailing"
 BULK_TEMPLATES = (INVITATION_TEMPLATE, MAILING_TEMPLATE)
 INVITE_BATCH = 500
-MAILING_BATCH = 2000
+MAILING_BATCH = 5000
 SAMPLE_SIZE = 10
 # A running bulk invitation whose last batch is older than this has stopped
 # (its process died); the page then offers to resume it.
 STALLED_AFTER = dt.timedelta(minutes=2)
 UNSUBSCRIBE_SALT = "sekispe.onboarding.unsubscribe"
+MAIL_COLUMNS = (
+    "id",
+    "created_at",
+    "template",
+    "to",
+    "from_email",
+    "subject",
+    "body",
+    "message_id",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "claim_token",
+    "claimed_at",
+    "sent_at",
+    "last_error",
+)
+RECIPIENT_COLUMNS = ("mailing_id", "key", "record_id", "email", "mail_id")
 
 
 class OnboardingError(Exception):
@@ -431,18 +451,27 @@ def _applicants(today: dt.date) -> list[Recipient]:
     return found
 
 
-def unsubscribe_token(record_id: int) -> str:
-    return signing.dumps({"r": record_id}, salt=UNSUBSCRIBE_SALT, compress=False)
+def _unsubscribe_key() -> bytes:
+    return hashlib.sha256(f"{UNSUBSCRIBE_SALT}:{settings.SECRET_KEY}".encode()).digest()
+
+
+def unsubscribe_token(record_id: int, key: bytes | None = None) -> str:
+    """ "<record id>-<128-bit keyed BLAKE2b>": no expiry (a link in an old mail
+    keeps working) and cheap enough for 50,000 links per mailing
+    (django.core.signing costs thirty times as much). Pass `key` when making many."""
+    mac = hashlib.blake2b(
+        str(record_id).encode(), key=key or _unsubscribe_key(), digest_size=16
+    ).digest()
+    return f"{record_id}-{mac.hex()}"
 
 
 def record_for_unsubscribe(token: str) -> RegistryRecord | None:
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+    number, _sep, _mac = token.partition("-")
+    if not number.isdigit() or len(number) > 18:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+    if not constant_time_compare(unsubscribe_token(int(number)), token):
         return None
-    return RegistryRecord.objects.filter(pk=data["r"]).first()
+    return RegistryRecord.objects.filter(pk=int(number)).first()
 
 
 def unsubscribe(record: RegistryRecord) -> None:
@@ -536,33 +565,52 @@ def queue_mailing(
     subject, template_body = render_mailing(mailing.subject, mailing.body, mailing.kind)
     news = mailing.kind == MailingKind.NEWS
     domain = _domain()
+    unsubscribe_base = site_url("/mailings/unsubscribe/")
+    # Rows written without model instances (registry.imports' bulk writer:
+    # executemany on SQLite, COPY on PostgreSQL), with ids reserved up front
+    # so each recipient row names its mail: bulk_create cost ~80 µs a row.
+    mails_table = _Table(OutgoingMail, MAIL_COLUMNS)
+    recipients_table = _Table(MailingRecipient, RECIPIENT_COLUMNS)
+    key = _unsubscribe_key()
+    from_email = settings.DEFAULT_FROM_EMAIL
+    single_subject = " ".join(subject.split())[:998]
+    # One look for the last queued bulk mail; the batches then continue its slots.
+    send_times = iter(slots(schedule_start(), len(todo)))
     for batch in _chunks(todo, batch_size):
         with transaction.atomic():
-            when = slots(schedule_start(), len(batch))
-            mails = []
-            for recipient, send_at in zip(batch, when, strict=True):
+            now = timezone.now()
+            when = [next(send_times) for _ in batch]
+            ids = _allocate_ids(OutgoingMail, len(batch))
+            mails, rows = [], []
+            for recipient, send_at, mail_id in zip(batch, when, ids, strict=True):
                 body = template_body
                 if news and recipient.record_id is not None:
-                    url = site_url(
-                        f"/mailings/unsubscribe/{unsubscribe_token(recipient.record_id)}/"
-                    )
-                    body = body.replace(UNSUBSCRIBE_MARK, url)
+                    token = unsubscribe_token(recipient.record_id, key)
+                    body = body.replace(UNSUBSCRIBE_MARK, f"{unsubscribe_base}{token}/")
                 mails.append(
-                    _mail_row(recipient.email, subject, body, MAILING_TEMPLATE, send_at, domain)
-                )
-            OutgoingMail.objects.bulk_create(mails)
-            MailingRecipient.objects.bulk_create(
-                [
-                    MailingRecipient(
-                        mailing=mailing,
-                        key=recipient.key,
-                        record_id=recipient.record_id,
-                        email=recipient.email,
-                        mail_id=mail.pk,
+                    (
+                        mail_id,
+                        now,
+                        MAILING_TEMPLATE,
+                        recipient.email.strip(),
+                        from_email,
+                        single_subject,
+                        body,
+                        make_msgid(domain=domain),
+                        MailState.QUEUED,
+                        0,
+                        send_at,
+                        "",
+                        None,
+                        None,
+                        "",
                     )
-                    for recipient, mail in zip(batch, mails, strict=True)
-                ]
-            )
+                )
+                rows.append(
+                    (mailing.pk, recipient.key, recipient.record_id, recipient.email, mail_id)
+                )
+            _insert(mails_table, mails, datetime_columns=(1, 10))
+            _insert(recipients_table, rows)
         if progress:
             progress(len(batch))
     total = MailingRecipient.objects.filter(mailing=mailing).count()
@@ -575,6 +623,32 @@ def queue_mailing(
     )
     mailing.refresh_from_db()
     return mailing
+
+
+def _insert(
+    table: _Table, rows: list[tuple[Any, ...]], datetime_columns: tuple[int, ...] = ()
+) -> None:
+    """`table.insert`, but on SQLite with the datetimes written as Django stores
+    them (naive UTC text) here, once per row, instead of through the field API."""
+    if connection.vendor != "sqlite" or not rows:
+        table.insert(rows)
+        return
+    if datetime_columns:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index in datetime_columns:
+                values[index] = str(values[index].astimezone(dt.UTC).replace(tzinfo=None))
+            converted.append(values)
+        rows = converted
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in table.fields)
+    placeholders = ", ".join(["%s"] * len(table.fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {qn(table.table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 (names from the model)
+            rows,
+        )
 
 
 def delivery_counts(mailing: Mailing) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""`sekispe bench search|import|matching|expiry|similarity`: benchmarks that never touch your database.
+"""`sekispe bench search|import|matching|expiry|similarity|mailing`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
 imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
@@ -8,7 +8,8 @@ always; PostgreSQL too when DATABASE_URL points at PostgreSQL (or with
 relevance of the result ordering, simulated in memory (no database) with the
 production ranking code. `similarity`: the deemed-attendance copy check's
 false refusals on 50 honest descriptions, edited copies and the peer check's
-cost (in memory). See docs/benchmarks.md.
+cost (in memory). `mailing`: queueing a registrant mailing to 50,000 people
+(scratch databases, like expiry). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sekispe.devtools import scratchdb
 from sekispe.devtools.bench import expiry as expiry_bench
 from sekispe.devtools.bench import imports as import_bench
+from sekispe.devtools.bench import mailing as mailing_bench
 from sekispe.devtools.bench import matching as matching_bench
 from sekispe.devtools.bench import search as bench
 from sekispe.devtools.bench import similarity as similarity_bench
@@ -48,7 +50,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "target",
-            choices=["search", "import", "matching", "expiry", "similarity"],
+            choices=["search", "import", "matching", "expiry", "similarity", "mailing"],
             help="what to benchmark",
         )
         parser.add_argument("--listings", type=int, default=50_000, help="search only")
@@ -58,6 +60,9 @@ class Command(BaseCommand):
         parser.add_argument("--registry-rows", type=int, default=50_000, help="import only")
         parser.add_argument("--course-rows", type=int, default=300_000, help="import only")
         parser.add_argument("--records", type=int, default=expiry_bench.RECORDS, help="expiry only")
+        parser.add_argument(
+            "--recipients", type=int, default=mailing_bench.RECIPIENTS, help="mailing only"
+        )
         parser.add_argument(
             "--batch-size",
             type=int,
@@ -110,6 +115,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "expiry":
             self._expiry(options, out_dir, progress)
+            return
+        if options["target"] == "mailing":
+            self._mailing(options, out_dir, progress)
             return
         if options["target"] == "similarity":
             report = similarity_bench.run(options["seed"], self.stdout.write, progress)
@@ -250,6 +258,35 @@ class Command(BaseCommand):
         self.stdout.write(expiry_bench.format_comparison(reports))
         self.stdout.write(
             f"results: {', '.join(str(out_dir / f'expiry-{d}.json') for d in reports)}"
+        )
+        self._verdict(reports, check=options["check"])
+
+    def _mailing(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        recipients = options["recipients"]
+        if options["worker"]:
+            report = mailing_bench.worker(
+                options["worker"], recipients=recipients, out_dir=out_dir, progress=progress
+            )
+            self.stdout.write(mailing_bench.format_report(report, options["worker"]))
+            return
+        if recipients < 1:
+            raise CommandError("--recipients must be at least 1")
+        databases, postgres_url = self._databases(options)
+        try:
+            reports = mailing_bench.run_scratch_benchmarks(
+                databases=databases,
+                postgres_url=postgres_url,
+                recipients=recipients,
+                out_dir=out_dir,
+                progress=progress,
+                echo=self.stdout.write,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write("")
+        self.stdout.write(mailing_bench.format_comparison(reports))
+        self.stdout.write(
+            f"results: {', '.join(str(out_dir / f'mailing-{d}.json') for d in reports)}"
         )
         self._verdict(reports, check=options["check"])
 
