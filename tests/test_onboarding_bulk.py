@@ -417,3 +417,15 @@ def test_mailing_bench_smoke(db):
     assert report["stored"] == {"recipients": 60, "outbox_rows": 60, "distinct_message_ids": 60}
     assert report["targets"]["queue_s"]["pass"]
     assert "queued 60 recipients" in format_report(report, "test")
+
+
+def test_demo_has_a_past_mailing_sent_once(db):
+    from sekispe.devtools.demo.intake import create_demo_applications
+    from sekispe.devtools.demo.mailings import create_demo_mailing
+
+    create_demo_applications()
+    assert create_demo_mailing() == 3  # the three exam passers not registered
+    assert create_demo_mailing() == 0
+    mailing = Mailing.objects.get()
+    assert services.delivery_counts(mailing)[MailState.SENT] == 3
+    assert deliver_all().claimed == 0  # nothing left for the demo's worker

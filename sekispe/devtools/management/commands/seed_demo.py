@@ -55,6 +55,7 @@ from sekispe.devtools.demo.listings import (
     generate_specialists,
     write_demo_specialists,
 )
+from sekispe.devtools.demo.mailings import create_demo_mailing
 from sekispe.devtools.demo.pages import create_demo_notices
 from sekispe.devtools.demo.registrant_requests import create_demo_requests
 from sekispe.listings.models import Availability, Listing
@@ -234,6 +235,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  登録申請 {sum(applications.values())} 件（うち審査中 {applications.get('submitted', 0)} 件）"
             )
+        mailed = create_demo_mailing()
+        if mailed:
+            self.stdout.write(f"  過去の一斉メール 1 件（{mailed} 人）")
         if options["accounts"]:
             self._accounts()
             # Applications need specialist accounts, so they come with the accounts.
