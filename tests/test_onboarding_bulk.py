@@ -429,3 +429,23 @@ def test_demo_has_a_past_mailing_sent_once(db):
     mailing = Mailing.objects.get()
     assert services.delivery_counts(mailing)[MailState.SENT] == 3
     assert deliver_all().claimed == 0  # nothing left for the demo's worker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_runs_the_invitation_in_the_background_and_reports_progress(
+    settings, client_for, operator
+):
+    from tests.worker_support import wait_for
+
+    settings.ONBOARDING_BACKGROUND = True
+    for n in range(7):
+        _record(f"46000{n}")
+    client = client_for(operator)
+    response = client.post("/ops/invitations/bulk/", {"status": "active", "no_account": "True"})
+    assert response.status_code == 302
+    run = BulkInvitationRun.objects.get()
+    wait_for(lambda: BulkInvitationRun.objects.get(pk=run.pk).state == RunState.DONE)
+    assert "招待を送信待ちにした人" in text(client.get(response["Location"]))
+    run.refresh_from_db()
+    assert (run.invited, run.processed, run.total) == (7, 7, 7)
+    assert OutgoingMail.objects.filter(template="invitation").count() == 7
