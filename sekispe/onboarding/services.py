@@ -46,7 +46,7 @@ from sekispe.onboarding.models import (
 from sekispe.outbox.models import MailState, OutgoingMail
 from sekispe.outbox.services import render_templated
 from sekispe.registry import rules
-from sekispe.registry.imports import _allocate_ids, _Table
+from sekispe.registry.imports import _allocate_ids, _new_values, _Table
 from sekispe.registry.models import DisasterMeasure, RegistryRecord, RegistryStatus
 from sekispe.registry.services import completions_by_record, extensions_by_record
 
@@ -62,23 +62,6 @@ SAMPLE_SIZE = 10
 # (its process died); the page then offers to resume it.
 STALLED_AFTER = dt.timedelta(minutes=2)
 UNSUBSCRIBE_SALT = "sekispe.onboarding.unsubscribe"
-MAIL_COLUMNS = (
-    "id",
-    "created_at",
-    "template",
-    "to",
-    "from_email",
-    "subject",
-    "body",
-    "message_id",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "claim_token",
-    "claimed_at",
-    "sent_at",
-    "last_error",
-)
 RECIPIENT_COLUMNS = ("mailing_id", "key", "record_id", "email", "mail_id")
 
 
@@ -569,7 +552,17 @@ def queue_mailing(
     # Rows written without model instances (registry.imports' bulk writer:
     # executemany on SQLite, COPY on PostgreSQL), with ids reserved up front
     # so each recipient row names its mail: bulk_create cost ~80 µs a row.
-    mails_table = _Table(OutgoingMail, MAIL_COLUMNS)
+    # Every column of the outbox row, defaults included, so a column added to
+    # OutgoingMail later gets its default here too; this function sets the rest.
+    defaults = _new_values(OutgoingMail, {}, timezone.now())
+    columns = ["id", *defaults]
+    at = {name: n for n, name in enumerate(columns)}
+    datetime_columns = tuple(
+        n
+        for n, name in enumerate(columns)
+        if OutgoingMail._meta.get_field(name).get_internal_type() == "DateTimeField"
+    )
+    mails_table = _Table(OutgoingMail, columns)
     recipients_table = _Table(MailingRecipient, RECIPIENT_COLUMNS)
     key = _unsubscribe_key()
     from_email = settings.DEFAULT_FROM_EMAIL
@@ -587,29 +580,21 @@ def queue_mailing(
                 if news and recipient.record_id is not None:
                     token = unsubscribe_token(recipient.record_id, key)
                     body = body.replace(UNSUBSCRIBE_MARK, f"{unsubscribe_base}{token}/")
-                mails.append(
-                    (
-                        mail_id,
-                        now,
-                        MAILING_TEMPLATE,
-                        recipient.email.strip(),
-                        from_email,
-                        single_subject,
-                        body,
-                        make_msgid(domain=domain),
-                        MailState.QUEUED,
-                        0,
-                        send_at,
-                        "",
-                        None,
-                        None,
-                        "",
-                    )
-                )
+                values = [mail_id, *defaults.values()]
+                values[at["created_at"]] = now
+                values[at["template"]] = MAILING_TEMPLATE
+                values[at["to"]] = recipient.email.strip()
+                values[at["from_email"]] = from_email
+                values[at["subject"]] = single_subject
+                values[at["body"]] = body
+                values[at["message_id"]] = make_msgid(domain=domain)
+                values[at["state"]] = MailState.QUEUED
+                values[at["next_attempt_at"]] = send_at
+                mails.append(values)
                 rows.append(
                     (mailing.pk, recipient.key, recipient.record_id, recipient.email, mail_id)
                 )
-            _insert(mails_table, mails, datetime_columns=(1, 10))
+            _insert(mails_table, mails, datetime_columns=datetime_columns)
             _insert(recipients_table, rows)
         if progress:
             progress(len(batch))
@@ -638,7 +623,8 @@ def _insert(
         for row in rows:
             values = list(row)
             for index in datetime_columns:
-                values[index] = str(values[index].astimezone(dt.UTC).replace(tzinfo=None))
+                if values[index] is not None:
+                    values[index] = str(values[index].astimezone(dt.UTC).replace(tzinfo=None))
             converted.append(values)
         rows = converted
     qn = connection.ops.quote_name
