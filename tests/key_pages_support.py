@@ -27,6 +27,7 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "diagnosis-result": (None, "/diagnosis/r/{diagnosis}/"),
     "inquiry-form": ("sme", "/inquiries/new/{detail}/"),
     "inquiry-detail": ("sme", "/inquiries/{inquiry}/"),
+    "me-home": ("specialist", "/me/"),
     "me-listing": ("specialist", "/me/listing/"),
     "me-registry": ("specialist", "/me/registry/"),
     "ops": ("operator", "/ops/"),
