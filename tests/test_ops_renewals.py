@@ -163,17 +163,17 @@ def test_the_columns(ops, people):
     assert cells == [
         "青木 未了 カナ",
         "東京都",
-        "2027-03-31",
-        "2027-01-30あと69日",
+        "2027年3月31日",
+        "2027年1月30日あと69日",
         "未受講あり",  # begun, not yet due: the "missing" filter's notion
-        "2026年度の共通講習（期限 2027-01-30）",
+        "2026年度の共通講習（期限 2027年1月30日）",
         "0",
         "ブルー",
         "—",
     ]
     row_c = re.search(r"700003</a></td>(.*?)</tr>", body).group(1)
     assert "期限超過あり" in row_c  # the "overdue" filter's notion
-    assert "2025年度の共通講習（期限 2026-03-31・期限超過）" in re.sub(r"<[^>]+>", "", row_c)
+    assert "2025年度の共通講習（期限 2026年3月31日・期限超過）" in re.sub(r"<[^>]+>", "", row_c)
     assert "2026年度の共通講習" in row_c
     assert "実践講習または特定講習（いずれか1つ）" in row_c
     assert "2027年度の共通講習" not in row_c  # not begun: not missing yet
@@ -181,8 +181,11 @@ def test_the_columns(ops, people):
     assert "<td>なし</td> <td>2</td> <td>ゴールド</td>" in row_b
     row_e = re.search(r"700005</a></td>(.*?)</tr>", body).group(1)
     measure = DisasterMeasure.objects.get()
-    assert '2027-03-16<br><span class="note">本来 2026-12-31</span>' in row_e
-    assert '2027-01-15<br><span class="note">あと54日</span>' in row_e
+    assert (
+        '2027年3月16日</time><br><span class="note">本来 <time datetime="2026-12-31" class="date">2026年12月31日</time></span>'
+        in row_e
+    )
+    assert '2027年1月15日</time><br><span class="note">あと54日</span>' in row_e
     assert f'<a href="/ops/disasters/{measure.pk}/">令和8年10月地震</a>' in row_e
 
 

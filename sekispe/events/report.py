@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sekispe.core.templatetags.dates import day_text, range_text
 from sekispe.events.models import (
     ConsultationEvent,
     EventParticipant,
@@ -481,8 +482,7 @@ class EventReport:
 
 
 def _period(event: ConsultationEvent) -> str:
-    d = event.held_on
-    return _("%(y)d年%(m)d月%(d)d日開催") % {"y": d.year, "m": d.month, "d": d.day}
+    return _("%(day)s開催") % {"day": day_text(event.held_on)}
 
 
 def event_report(event: ConsultationEvent) -> EventReport:
@@ -511,9 +511,9 @@ def overall_report(
     today = today or timezone.localdate()
     if events:
         first, last = events[0].held_on, events[-1].held_on
-        period = _("%(first)s〜%(last)s の %(n)d 回") % {
-            "first": first.isoformat(),
-            "last": last.isoformat(),
+        # One day is written once: 「2026年12月5日の1回」, not 「…5日〜…5日」.
+        period = _("%(days)sの%(n)d回") % {
+            "days": range_text(first, last),
             "n": len(events),
         }
     else:

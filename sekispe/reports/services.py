@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sekispe.core.templatetags.dates import day_text, range_text
 from sekispe.intake.forms import fiscal_year_label
 from sekispe.lib.dates import add_years, fiscal_year
 from sekispe.reference import data as reference_data
@@ -167,11 +168,12 @@ def last_completed_fiscal_year(today: dt.date) -> int:
 
 
 def ja_date(day: dt.date) -> str:
-    return _("%(y)s年%(m)s月%(d)s日") % {"y": day.year, "m": day.month, "d": day.day}
+    """A day in the one page format (docs/dates.md), era included when set."""
+    return day_text(day)
 
 
 def _period_label(start: dt.date, end: dt.date) -> str:
-    return _("%(start)s〜%(end)s") % {"start": ja_date(start), "end": ja_date(end)}
+    return range_text(start, end)
 
 
 # ---------------------------------------------------------------- 1. registration status
@@ -683,10 +685,14 @@ def deregistrations_by_reason(year: int) -> Report:
 # ---------------------------------------------------------------- 5. request counts
 
 
-def request_counts(year: int) -> Report:
+def request_counts(year: int, today: dt.date | None = None) -> Report:
     """The annual table of requests after registration (000 b-1-6): per kind, the
-    number filed in the fiscal year and the cumulative number up to its end."""
+    number filed in the fiscal year and the cumulative number up to its end.
+
+    The heading names the last day counted: the year's end once it is over,
+    today while it runs (never a day still to come)."""
     _start, end = fiscal_year_bounds(year)
+    counted_to = min(end, today or timezone.localdate())
     in_year: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
     for kind, fy, n in (
@@ -713,7 +719,7 @@ def request_counts(year: int) -> Report:
     return Report(
         slug="request-counts",
         title=_("登録後の各種申請の件数"),
-        period=_("%(year)s年度（%(day)s現在）") % {"year": year, "day": ja_date(end)},
+        period=_("%(year)s年度（%(day)s現在）") % {"year": year, "day": ja_date(counted_to)},
         tables=(
             Table(
                 key="requests",

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from sekispe.accounts.permissions import operator_required
 from sekispe.audit.services import record_event
+from sekispe.core.templatetags.dates import day_text
 from sekispe.lib.dates import fiscal_year
 from sekispe.reports import deemed, exports, services
 from sekispe.reports.charts import BarChart, bar_chart
@@ -146,7 +147,7 @@ def _display(value: services.Cell) -> DisplayCell:
     if isinstance(value, int):
         return DisplayCell(f"{value:,}", True)
     if isinstance(value, dt.date):
-        return DisplayCell(value.isoformat(), False)
+        return DisplayCell(day_text(value), False)
     return DisplayCell(str(value), False)
 
 

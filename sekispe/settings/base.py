@@ -224,6 +224,11 @@ try:
 except ValueError as exc:
     raise ConfigError(f"SEKISPE_ACCESSIBILITY_TESTED_ON is not a YYYY-MM-DD date: {exc}") from exc
 
+# Dates on Japanese pages and report headings in the Japanese era (令和8年12月4日)
+# instead of the Western year (2026年12月4日); English pages never use an era and
+# exports always keep ISO dates (docs/dates.md).
+SEKISPE_JAPANESE_ERA = env_bool("SEKISPE_JAPANESE_ERA", False)
+
 # Where the contact page (/contact/) tells people to write to the operator.
 SEKISPE_CONTACT_EMAIL = env_str("SEKISPE_CONTACT_EMAIL", "contact@sekispe.example.jp")
 
