@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.template import Context, Template
 from django.test import override_settings
 from django.utils import timezone, translation
@@ -137,3 +138,19 @@ def test_requests_report_is_labelled_with_the_last_day_counted_not_a_future_day(
     assert running.period == "2026年度（2026年12月4日現在）"
     finished = report_services.request_counts(2025, today=dt.date(2026, 12, 4))
     assert finished.period == "2025年度（2026年3月31日現在）"
+
+
+@pytest.mark.django_db
+def test_requests_report_page_heading_names_today_during_the_year(client_for, operator):
+    with time_machine.travel(dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC), tick=False):
+        page = client_for(operator).get("/ops/reports/requests/").content.decode()
+    assert "2026年度（2026年12月4日現在）" in page
+    assert "2027年3月31日現在" not in page
+
+
+@pytest.mark.django_db
+@override_settings(SEKISPE_JAPANESE_ERA=True)
+def test_era_setting_reaches_ops_pages_and_report_headings(client_for, operator):
+    with time_machine.travel(dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC), tick=False):
+        page = client_for(operator).get("/ops/reports/requests/").content.decode()
+    assert "2026年度（令和8年12月4日現在）" in page

@@ -258,3 +258,13 @@ def test_an_empty_event_reports_zeros(institution):
     assert built.counts == report.Counts()
     assert built.report.tables[0].rows[0] == ("参加企業", 0, "—")
     load_workbook(io.BytesIO(exports.to_xlsx(built.report)))
+
+
+def test_the_overall_report_says_a_single_day_once(institution):
+    """Was 「2026-12-05〜2026-12-05 の 1 回」 (issue 15, point 11)."""
+    services.create_event(institution, _details(held_on=dt.date(2026, 12, 5)))
+    built = report.overall_report(list(services.events_for(institution)))
+    assert built.report.period == "2026年12月5日の1回"
+    services.create_event(institution, _details(title="2回目", held_on=dt.date(2026, 12, 8)))
+    built = report.overall_report(list(services.events_for(institution)))
+    assert built.report.period == "2026年12月5日〜12月8日の2回"
