@@ -47,7 +47,7 @@ def test_the_detail_page_marks_a_200_day_old_listing(client, aged):
     body = text(client.get("/specialists/000200/"))
     assert BADGE in body
     assert "180日以上更新されていません" in body
-    assert '<time datetime="2026-05-06T12:00:00+09:00">2026年5月6日</time>' in body
+    assert '<time datetime="2026-05-06" class="date">2026年5月6日</time>' in body
 
     fresh = text(client.get("/specialists/000010/"))
     assert "掲載情報の最終更新日" in fresh and "2026年11月12日" in fresh

@@ -55,7 +55,10 @@ def test_search_page_in_english_from_accept_language(client, specialists):
     assert "On-site consulting (¥30,000)" in body
     assert "Manufacturing" in body and "Sole proprietor" in body
     assert "Verified (IPA registry)" in body and "Self-declared" in body
-    assert "Registration date</dt><dd>1 Apr 2024</dd>" in body
+    assert (
+        'Registration date</dt><dd><time datetime="2024-04-01" class="date">1 Apr 2024</time></dd>'
+        in body
+    )
     # No Japanese from the templates is left on the page.
     assert "専門家をさがす" not in body and "登録簿で確認済み" not in body
 
@@ -68,8 +71,14 @@ def test_one_result_reads_in_the_singular(client, specialists):
 def test_detail_page_in_english(client, specialists):
     body = text(client.get("/specialists/000001/", HTTP_ACCEPT_LANGUAGE="en"))
     assert "Information from the IPA registry" in body
-    assert "Registration date</dt><dd>1 Apr 2024</dd>" in body
-    assert "Valid until</dt><dd>31 Mar 2027</dd>" in body
+    assert (
+        'Registration date</dt><dd><time datetime="2024-04-01" class="date">1 Apr 2024</time></dd>'
+        in body
+    )
+    assert (
+        'Valid until</dt><dd><time datetime="2027-03-31" class="date">31 Mar 2027</time></dd>'
+        in body
+    )
     assert "2-2 Secure adoption of products and services, 3-3 Backup" in body
     assert "First consultation free</dt><dd>Yes</dd>" in body
     assert "Back to search" in body
@@ -84,7 +93,10 @@ def test_default_and_japanese_stay_japanese(client, specialists):
         assert "近畿全域" in body
         assert '<option value="kinki">近畿（2）</option>' in body
         assert "訪問コンサルティング（30,000円）" in body
-        assert "<dt>登録年月日</dt><dd>2024年4月1日</dd>" in body
+        assert (
+            '<dt>登録年月日</dt><dd><time datetime="2024-04-01" class="date">2024年4月1日</time></dd>'
+            in body
+        )
     raw = client.get("/specialists/").content.decode()
     assert "IPAの登録簿の情報\u3000<span" in raw  # the full-width space stays in Japanese
     detail = text(client.get("/specialists/000001/"))

@@ -65,7 +65,8 @@ def test_the_page_shows_each_block_with_a_link_to_its_page(client_for, specialis
     # The listing and how fresh it is.
     assert "掲載中" in body
     today = timezone.localdate()
-    assert f"最終更新日 {today:%Y}年{today.month}月{today.day}日（今日）" in body
+    # text() turns the date's <time> element into spaces around it.
+    assert f"最終更新日 {today:%Y}年{today.month}月{today.day}日 （今日）" in body
     # Open inquiries: the count, three links, not the declined one.
     assert "対応中の依頼が4件あります。うち4件は、あなたの返答を待っています。" in body
     assert len(re.findall(r'href="/inquiries/\d+/"', html)) == 3

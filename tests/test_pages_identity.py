@@ -83,7 +83,7 @@ def test_the_start_page_shows_the_latest_published_notices_with_their_dates(clie
         actor=None,
     )
     body = text(client.get("/"))
-    assert '<time datetime="2026-12-03">2026年12月3日</time>' in body
+    assert '<time datetime="2026-12-03" class="date">2026年12月3日</time>' in body
     assert body.index("試行を始めました") < body.index("古いお知らせ")  # newest first
     assert "終わったお知らせ" not in body and "予約中のお知らせ" not in body
     # The body is plain text: line breaks kept, markup shown as text.
@@ -191,7 +191,7 @@ def test_the_accessibility_statement_says_the_level_the_tools_and_the_date_teste
     assert "一部準拠" in body
     assert "axe-core（WCAG 2.2 の適合レベルAとAAの規則）" in body
     assert "390ピクセル" in body and "768ピクセル" in body and "1280ピクセル" in body
-    assert '<time datetime="2026-12-04">2026年12月4日</time>' in body
+    assert '<time datetime="2026-12-04" class="date">2026年12月4日</time>' in body
     assert "分かっている課題" in body
 
 
@@ -431,7 +431,7 @@ def test_the_demo_seeds_two_notices_once(client):
     assert create_demo_notices(dt.date(2026, 12, 1)) == 0
     body = text(client.get("/"))
     assert "登録セキスペ アクティブリストの試行を始めました" in body
-    assert '<time datetime="2026-11-29">2026年11月29日</time>' in body
+    assert '<time datetime="2026-11-29" class="date">2026年11月29日</time>' in body
     assert AuditEvent.objects.filter(action="notice.created").count() == 2
 
 

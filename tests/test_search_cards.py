@@ -63,7 +63,10 @@ def test_registry_facts_and_declared_facts_are_marked_apart(client, full):
     declared = card[card.index('class="result-declared"') :]
     assert "登録簿で確認済み" in verified and "本人申告" not in verified
     assert "<dt>登録番号</dt><dd>810001</dd>" in verified
-    assert "<dt>登録年月日</dt><dd>2024年4月1日</dd>" in verified
+    assert (
+        '<dt>登録年月日</dt><dd><time datetime="2024-04-01" class="date">2024年4月1日</time></dd>'
+        in verified
+    )
     assert "<dt>更新回数</dt><dd>0回</dd>" in verified
     assert "講習受講：最新" in verified
     assert "本人申告" in declared and "810001" not in declared

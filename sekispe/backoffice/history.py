@@ -16,11 +16,11 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
+from sekispe.core.templatetags.dates import day_text, moment_text
 from sekispe.listings.models import Listing, ListingCriteria, ListingStatus
 from sekispe.reference import services as ref
 from sekispe.registry.models import RegistryRecord
@@ -128,9 +128,9 @@ def display_value(model: type[models.Model], name: str, value: Any) -> str:
     if isinstance(model_field, models.BooleanField):
         return _("はい") if value else _("いいえ")
     if isinstance(model_field, models.DateTimeField):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return moment_text(value)
     if isinstance(model_field, models.DateField):
-        return value.isoformat()
+        return day_text(value)
     if isinstance(model_field, models.ForeignKey) and name == "home_prefecture":
         return set_labels("prefectures", [value])[0]
     return str(value)
