@@ -154,3 +154,20 @@ def test_era_setting_reaches_ops_pages_and_report_headings(client_for, operator)
     with time_machine.travel(dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC), tick=False):
         page = client_for(operator).get("/ops/reports/requests/").content.decode()
     assert "2026年度（令和8年12月4日現在）" in page
+
+
+def test_no_template_formats_a_date_by_hand():
+    """Every page date goes through |day, |moment or {% day_range %}, so one format
+    (and the era setting) reaches all of them; only the weekday keeps |date."""
+    from pathlib import Path
+
+    import sekispe
+
+    templates = Path(sekispe.__file__).parent / "templates"
+    by_hand = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "|date:" in line.replace('|date:"D"', "")
+    ]
+    assert by_hand == []
