@@ -479,7 +479,9 @@ def test_history_page_shows_before_and_after_and_who(ops, specialist, operator):
     assert "電話番号" in edit and "03-1234-5678" in edit
     # The themes changed only with the approval; the edit itself applied the phone.
     assert "支援実績のある指導テーマ" not in edit
-    assert '<td class="before prose" data-label="変更前">情報セキュリティ規程の整備</td>' in entries[0]
+    assert (
+        '<td class="before prose" data-label="変更前">情報セキュリティ規程の整備</td>' in entries[0]
+    )
     assert "情報セキュリティ規程の整備、クラウドサービスの安全利用" in entries[0]
     # The bulk creation names the command that wrote it.
     assert "一括取り込み" in page and "tests" in page
