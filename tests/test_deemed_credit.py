@@ -325,7 +325,10 @@ def test_the_operators_renewal_list_counts_deemed_attendance(client_for, operato
     with frozen(AFTER_DEADLINE):
         body = text(client_for(operator).get("/ops/renewals/"))
     row = body[body.index(">400017</a>") : body.index(">400018</a>")]
-    assert "実践講習はみなし受講により充足（2027-01-10承認）" in row
+    assert (
+        '実践講習はみなし受講により充足（<time datetime="2027-01-10" class="date">2027年1月10日</time>承認）'
+        in row
+    )
     assert "最新" in row
     assert "みなし受講により充足" not in body[body.index(">400018</a>") :]
 
@@ -417,4 +420,4 @@ def test_a_revoked_registrant_files_no_request_and_sees_the_status(client_for):
         submit_request(record, RequestKind.RENEWAL, {}, actor=user)
     page = text(client_for(user).get("/me/registry/"))
     assert "登録取消" in page
-    assert "2027年1月15日に登録終了" in page
+    assert '<time datetime="2027-01-15" class="date">2027年1月15日</time>に登録終了' in page

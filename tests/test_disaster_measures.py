@@ -94,13 +94,13 @@ def test_the_july_2020_measure(client_for, operator, registrants):
 
     body = text(client.get(response["Location"]))
     assert (
-        "災害特例「令和2年7月豪雨に伴う更新申請期限の延長」を登録し、2人の更新申請期限を2020-10-29に延長しました。"
+        "災害特例「令和2年7月豪雨に伴う更新申請期限の延長」を登録し、2人の更新申請期限を2020年10月29日に延長しました。"
         in body
     )
     assert "福岡県、熊本県、大分県" in body
-    assert "2020-09-30 〜 2020-09-30" in body
-    assert "登録は 2020-12-28 まで有効" in body
-    row = f"{registrants['kumamoto'].registration_number}</a></td> <td>熊本 一郎</td> <td>熊本県</td> <td>2020-09-30</td> <td>2020-10-29</td> <td>2020-12-28</td>"
+    assert '<time datetime="2020-09-30" class="date">2020年9月30日</time>' in body
+    assert '登録は <time datetime="2020-12-28" class="date">2020年12月28日</time> まで有効' in body
+    row = f'{registrants["kumamoto"].registration_number}</a></td> <td>熊本 一郎</td> <td>熊本県</td> <td><time datetime="2020-09-30" class="date">2020年9月30日</time></td> <td><time datetime="2020-10-29" class="date">2020年10月29日</time></td> <td><time datetime="2020-12-28" class="date">2020年12月28日</time></td>'
     assert row in body
     assert "東京 太郎" not in body and "熊本 後藤" not in body
 
@@ -115,7 +115,7 @@ def test_the_list_of_measures(client_for, operator, registrants):
     body = text(client.get("/ops/disasters/"))
     assert "令和2年7月豪雨に伴う更新申請期限の延長" in body
     assert "福岡県、熊本県、大分県" in body
-    assert "2020-09-30 〜 2020-09-30" in body
+    assert '<time datetime="2020-09-30" class="date">2020年9月30日</time>' in body
     assert "2020-10-29" in body
     assert "共通講習（オンライン）" in body
     # Covered when applied, and still covered now.

@@ -456,8 +456,10 @@ def test_the_listing_shows_the_verified_renewal_facts(client, listed):
     body = text(client.get("/specialists/100011/"))
     assert "登録簿で確認済み" in body
     assert "更新回数</dt><dd>0回" in body
-    assert "有効期限</dt><dd>2027年3月31日" in body
-    assert "更新申請期限</dt><dd>2027年1月30日" in body
+    assert '有効期限</dt><dd><time datetime="2027-03-31" class="date">2027年3月31日</time>' in body
+    assert (
+        '更新申請期限</dt><dd><time datetime="2027-01-30" class="date">2027年1月30日</time>' in body
+    )
     assert "義務講習の受講状況</dt><dd>最新（期限を過ぎた未受講はありません）" in body
     assert 'href="/registry/100011/"' in body
 
@@ -470,7 +472,10 @@ def test_the_listing_shows_an_extended_application_deadline(client, listed):
         new_deadline=dt.date(2027, 3, 1),
     )
     RegistryRecord.objects.filter(registration_number="100011").update(extension_measure=measure)
-    assert "更新申請期限</dt><dd>2027年3月1日" in text(client.get("/specialists/100011/"))
+    assert (
+        '更新申請期限</dt><dd><time datetime="2027-03-01" class="date">2027年3月1日</time>'
+        in text(client.get("/specialists/100011/"))
+    )
 
 
 # --- the query normaliser ------------------------------------------------------

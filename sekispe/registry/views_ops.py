@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.permissions import operator_required
 from sekispe.audit.models import AuditEvent
+from sekispe.core.templatetags.dates import day_text
 from sekispe.registry import rules
 from sekispe.registry.forms import (
     COURSES_MISSING,
@@ -312,7 +313,7 @@ def disaster_new(request: HttpRequest) -> HttpResponse:
                 % {
                     "title": measure.title,
                     "count": len(result.covered),
-                    "deadline": f"{measure.new_deadline:%Y-%m-%d}",
+                    "deadline": day_text(measure.new_deadline),
                 },
             )
             return redirect("ops_registry:disaster", measure.pk)
