@@ -72,6 +72,15 @@ def institution(db):
 
 
 @pytest.fixture
+def analyst(db):
+    from tests.factories import make_user
+
+    return make_user(
+        "analyst", "analyst@meti.example.go.jp", organization="経済産業省", display_name="政策 花子"
+    )
+
+
+@pytest.fixture
 def client_for(client):
     """`client_for(user)`: the test client signed in as `user` (None: anonymous)."""
 

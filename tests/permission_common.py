@@ -15,13 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("anonymous", "sme", "institution", "specialist", "other_specialist", "operator")
+ROLES = (
+    "anonymous",
+    "sme",
+    "institution",
+    "analyst",
+    "specialist",
+    "other_specialist",
+    "operator",
+)
 PUBLIC = dict.fromkeys(ROLES, "ok")
 SIGNED_IN = {**dict.fromkeys(ROLES, "ok"), "anonymous": "login"}
 SPECIALIST_ONLY = {
     "anonymous": "login",
     "sme": 403,
     "institution": 403,
+    "analyst": 403,
     "specialist": "ok",
     "other_specialist": "ok",
     "operator": 403,
@@ -29,6 +38,8 @@ SPECIALIST_ONLY = {
 OPERATOR_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": "login", "operator": "ok"}
 # The admin sends everybody but operators to its own login page.
 ADMIN = {**dict.fromkeys(ROLES, "login"), "operator": "ok"}
+# The policy pages (issue 17): policy staff and operators, aggregates only.
+ANALYST_AND_OPERATOR = {**OPERATOR_ONLY, "analyst": "ok"}
 NOBODY_404 = dict.fromkeys(ROLES, 404)
 ALL_405 = dict.fromkeys(ROLES, 405)
 

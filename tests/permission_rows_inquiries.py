@@ -22,7 +22,7 @@ from typing import Any
 
 from tests.permission_common import ROLES, Route
 
-ANON_LOGIN_OPERATOR_403 = {"anonymous": "login", "operator": 403}
+ANON_LOGIN_OPERATOR_403 = {"anonymous": "login", "operator": 403, "analyst": 403}
 PARTIES_OK = {
     **ANON_LOGIN_OPERATOR_403,
     "sme": "ok",

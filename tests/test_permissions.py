@@ -139,6 +139,9 @@ MATRIX: tuple[Route, ...] = (
     Route("backoffice:institutions", "GET", "/ops/institutions/", OPERATOR_ONLY),
     Route("backoffice:institution_new", "GET", "/ops/institutions/new/", OPERATOR_ONLY),
     Route("backoffice:institution_new", "POST", "/ops/institutions/new/", OPERATOR_ONLY),
+    Route("backoffice:analysts", "GET", "/ops/analysts/", OPERATOR_ONLY),
+    Route("backoffice:analyst_new", "GET", "/ops/analysts/new/", OPERATOR_ONLY),
+    Route("backoffice:analyst_new", "POST", "/ops/analysts/new/", OPERATOR_ONLY),
     Route("backoffice:criteria", "GET", "/ops/criteria/", OPERATOR_ONLY),
     Route("backoffice:criteria", "POST", "/ops/criteria/", OPERATOR_ONLY),
     Route("admin:index", "GET", "/admin/", ADMIN),
@@ -212,6 +215,12 @@ def _personas() -> dict[str, Any]:
             "100002", name="鈴木 花子", email="suzuki@example.jp"
         ),
         "operator": make_user("operator", "operator@ipa.example.jp", display_name="運営 太郎"),
+        "analyst": make_user(
+            "analyst",
+            "analyst@meti.example.go.jp",
+            organization="経済産業省",
+            display_name="政策 花子",
+        ),
     }
 
 
@@ -311,7 +320,7 @@ def _check(route: Route, role: str, world: dict[str, Any]) -> str | None:
     return None if holds else f"{role}: expected {expected}, got {status} {location}"
 
 
-# One test per route (the six roles share its setup); every cell is checked
+# One test per route (the seven roles share its setup); every cell is checked
 # and all failures are reported together.
 @pytest.mark.parametrize("route", MATRIX, ids=[str(r) for r in MATRIX])
 def test_permission_matrix(route: Route, world: dict[str, Any]):

@@ -19,6 +19,8 @@ class Role(models.TextChoices):
     SME = "sme", _("中小企業")
     INSTITUTION = "institution", _("支援機関・ITベンダー")
     OPERATOR = "operator", _("運営者（IPA）")
+    # Policy staff at METI and IPA: aggregates only, never personal data.
+    ANALYST = "analyst", _("政策担当（集計の閲覧）")
 
 
 class UserManager(BaseUserManager["User"]):

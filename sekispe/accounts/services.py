@@ -1,6 +1,7 @@
 """Accounts: how each role gets an account, sign-in throttling, sign-out everywhere.
 
-- Operators create institution accounts (`create_institution_account`).
+- Operators create institution accounts (`create_institution_account`) and
+  read-only policy accounts (`create_analyst_account`).
 - SMEs sign up themselves and verify their e-mail (`register_sme`, `verify_email`).
 - Specialists only through an operator's invitation from the registry record
   (`invite_specialist`, `accept_invitation`): the link binds the account to
@@ -229,6 +230,43 @@ def create_institution_account(
     """An operator creates a support-institution account; its owner sets a password by e-mail."""
     if not actor.is_operator:
         raise AccountError(_("支援機関のアカウントを作成できるのは運営者だけです。"))
+    return _create_invited_account(
+        Role.INSTITUTION,
+        email,
+        organization=organization,
+        display_name=display_name,
+        actor=actor,
+        event="accounts.institution_created",
+        mail="institution_welcome",
+    )
+
+
+def create_analyst_account(email: str, *, organization: str, display_name: str, actor: User) -> User:
+    """An operator creates a read-only account for policy staff (METI, IPA): the
+    aggregate pages only, never personal data."""
+    if not actor.is_operator:
+        raise AccountError(_("政策担当のアカウントを作成できるのは運営者だけです。"))
+    return _create_invited_account(
+        Role.ANALYST,
+        email,
+        organization=organization,
+        display_name=display_name,
+        actor=actor,
+        event="accounts.analyst_created",
+        mail="analyst_welcome",
+    )
+
+
+def _create_invited_account(
+    role: str,
+    email: str,
+    *,
+    organization: str,
+    display_name: str,
+    actor: User,
+    event: str,
+    mail: str,
+) -> User:
     email = normalize_email(email)
     if User.objects.filter(email=email).exists():
         raise AccountError(_("このメールアドレスはすでに登録されています。"), field="email")
@@ -236,13 +274,13 @@ def create_institution_account(
         user = User.objects.create_user(
             email,
             None,
-            role=Role.INSTITUTION,
+            role=role,
             organization=organization.strip(),
             display_name=display_name.strip(),
             email_verified_at=None,
         )
         record_event(
-            "accounts.institution_created",
+            event,
             actor=actor,
             target_type="user",
             target_id=user.pk,
@@ -253,7 +291,7 @@ def create_institution_account(
         # reviewed flow sets the first password.
         token = default_token_generator.make_token(user)
         queue_templated(
-            "institution_welcome",
+            mail,
             email,
             {
                 "user": user,

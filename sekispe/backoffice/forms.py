@@ -110,6 +110,21 @@ class InstitutionForm(OpsForm):
         return normalize_email(self.cleaned_data["email"])
 
 
+class AnalystForm(OpsForm):
+    organization = forms.CharField(
+        label=_("所属"), max_length=100, help_text=_("例：経済産業省 サイバーセキュリティ課")
+    )
+    display_name = forms.CharField(label=_("氏名"), max_length=100)
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        max_length=254,
+        help_text=_("このアドレスに、パスワードを設定するためのリンクをお送りします。"),
+    )
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
 class CriteriaForm(TextRuleMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

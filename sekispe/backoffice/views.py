@@ -22,7 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.models import Invitation, Role, User
 from sekispe.accounts.permissions import operator_required
-from sekispe.accounts.services import AccountError, create_institution_account, invite_specialist
+from sekispe.accounts.services import (
+    AccountError,
+    create_analyst_account,
+    create_institution_account,
+    invite_specialist,
+)
 from sekispe.backoffice import forms
 from sekispe.backoffice.history import (
     changes_since_published,
@@ -470,3 +475,38 @@ def criteria(request: HttpRequest) -> HttpResponse:
         "backoffice/criteria.html",
         {"form": form, "criteria": current, "entries": criteria_changes(current)},
     )
+
+
+# ------------------------------------------------------------------ analysts
+
+
+@operator_required
+@require_GET
+def analysts(request: HttpRequest) -> HttpResponse:
+    queryset = User.objects.filter(role=Role.ANALYST).order_by("organization", "email")
+    return render(request, "backoffice/analysts.html", {"page": _page(request, queryset)})
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def analyst_new(request: HttpRequest) -> HttpResponse:
+    form = forms.AnalystForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            create_analyst_account(
+                data["email"],
+                organization=data["organization"],
+                display_name=data["display_name"],
+                actor=request.user,
+            )
+        except AccountError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(name)sさんのアカウントを作成し、%(email)s に案内メールを送りました。")
+                % {"name": data["display_name"], "email": data["email"]},
+            )
+            return redirect("backoffice:analysts")
+    return render(request, "backoffice/analyst_new.html", {"form": form})

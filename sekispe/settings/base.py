@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "sekispe.pages",
     "sekispe.intake",
     "sekispe.onboarding",
+    "sekispe.insights",
 ]
 
 MIDDLEWARE = [
