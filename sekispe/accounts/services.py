@@ -241,7 +241,9 @@ def create_institution_account(
     )
 
 
-def create_analyst_account(email: str, *, organization: str, display_name: str, actor: User) -> User:
+def create_analyst_account(
+    email: str, *, organization: str, display_name: str, actor: User
+) -> User:
     """An operator creates a read-only account for policy staff (METI, IPA): the
     aggregate pages only, never personal data."""
     if not actor.is_operator:

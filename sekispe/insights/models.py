@@ -30,7 +30,9 @@ class Fact(models.Model):
         indexes = [models.Index(fields=["measure", "month", "prefecture"])]
 
     def __str__(self) -> str:
-        return f"{self.measure} {self.month} {self.prefecture}/{self.theme}/{self.key} = {self.value}"
+        return (
+            f"{self.measure} {self.month} {self.prefecture}/{self.theme}/{self.key} = {self.value}"
+        )
 
 
 class Refresh(models.Model):
@@ -46,3 +48,6 @@ class Refresh(models.Model):
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"refresh {self.as_of} ({self.cells} cells, {self.seconds:.1f} s)"
