@@ -21,6 +21,9 @@ urlpatterns = [
     path("me/deemed/", include("sekispe.deemed.urls_me")),
     path("certify/", include("sekispe.deemed.urls_certify")),
     path("me/", include("sekispe.listings.urls")),
+    # The policy view (policy staff and operators) and the open statistics (everyone).
+    path("insights/", include("sekispe.insights.urls")),
+    path("statistics/", include("sekispe.opendata.urls")),
     path("ops/requests/", include("sekispe.registrant_requests.urls_ops")),
     path("ops/reports/", include("sekispe.reports.urls")),
     path("ops/deemed/", include("sekispe.deemed.urls_ops")),

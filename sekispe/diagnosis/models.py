@@ -38,3 +38,39 @@ class Diagnosis(models.Model):
 
     def __str__(self) -> str:
         return f"diagnosis {self.pk} v{self.version} step {self.step}"
+
+
+class SecurityActionLevel(models.IntegerChoices):
+    ONE_STAR = 1, _("一つ星（★）")
+    TWO_STARS = 2, _("二つ星（★★）")
+
+
+class SecurityActionDeclaration(models.Model):
+    """An SME's SECURITY ACTION self-declaration (issue 17, part 3), as the
+    company recorded it. Append-only: a new declaration is a new row, so a
+    step-up from ★ to ★★ stays visible as two rows of one account."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="security_action_declarations",
+    )
+    level = models.PositiveSmallIntegerField(_("宣言した段階"), choices=SecurityActionLevel.choices)
+    declared_on = models.DateField(_("宣言日"))
+    # The self-declaration ID IPA issues (自己宣言ID).
+    declaration_id = models.CharField(_("自己宣言ID"), max_length=32)
+    # Where the company is, for the statistics by prefecture; never shown with the company.
+    prefecture = models.ForeignKey(
+        "reference.Prefecture",
+        verbose_name=_("所在地（都道府県）"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-declared_on", "-id"]
+        verbose_name = _("SECURITY ACTION の宣言")
+
+    def __str__(self) -> str:
+        return f"declaration {self.pk} level {self.level} on {self.declared_on}"

@@ -92,3 +92,32 @@ class ExposureSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.rows} rows)"
+
+
+class SearchDemand(models.Model):
+    """What people search for, counted per day (issue 17): never the query text,
+    the address or the user. One row per (day, prefecture, theme, form, results)
+    holds how many searches asked for that; `search.demand` adds to it."""
+
+    day = models.DateField()
+    # JIS X 0401 code of a prefecture asked for; "" when the search named none.
+    prefecture = models.CharField(max_length=2, blank=True, default="")
+    # GuidanceTheme code asked for; 0 when the search named none.
+    theme = models.PositiveSmallIntegerField(default=0)
+    # ServiceForm value asked for; "" when the search named none.
+    form = models.CharField(max_length=16, blank=True, default="")
+    # Local specialists accepting work that the search found, capped at 3:
+    # 0, 1, 2, or 3 for "3 or more". Fewer than 3 is unmet demand.
+    results = models.PositiveSmallIntegerField()
+    searches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "prefecture", "theme", "form", "results"],
+                name="search_demand_one_row_per_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.prefecture}/{self.theme}/{self.form} <{self.results}>: {self.searches}"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "sekispe.intake",
     "sekispe.onboarding",
     "sekispe.insights",
+    "sekispe.opendata",
 ]
 
 MIDDLEWARE = [
