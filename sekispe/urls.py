@@ -23,6 +23,7 @@ urlpatterns = [
     path("me/", include("sekispe.listings.urls")),
     # The policy view (policy staff and operators) and the open statistics (everyone).
     path("insights/", include("sekispe.insights.urls")),
+    path("insights/", include("sekispe.insights.urls_map")),
     path("statistics/", include("sekispe.opendata.urls")),
     path("ops/requests/", include("sekispe.registrant_requests.urls_ops")),
     path("ops/reports/", include("sekispe.reports.urls")),
