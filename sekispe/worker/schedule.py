@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from sekispe.core import ratelimit
 from sekispe.inquiries.services import expire_overdue
+from sekispe.insights.refresh import refresh_insights
 from sekispe.listings.maintenance import run_listing_maintenance
 from sekispe.outbox.services import purge_sent
 from sekispe.registry.reminders import send_reminders
@@ -55,6 +56,11 @@ def _send_reminders(today: dt.date) -> dict[str, Any]:
     return send_reminders(today).as_data()
 
 
+def _refresh_insights(today: dt.date) -> dict[str, Any]:
+    run = refresh_insights(today)
+    return {"cells": run.cells, "seconds": round(run.seconds, 1)}
+
+
 def _outbox_maintenance(today: dt.date) -> dict[str, Any]:
     return {"sent_mail_purged": purge_sent()}
 
@@ -64,6 +70,8 @@ JOBS: tuple[Job, ...] = (
     Job("listings-maintenance", dt.time(0, 15), _listings_maintenance, "掲載情報の日次処理"),
     Job("expire-inquiries", dt.time(0, 25), _expire_inquiries, "依頼の返答期限切れ"),
     Job("exposure-maintenance", dt.time(0, 35), _exposure_maintenance, "表示実績の整理"),
+    # After the jobs that change who is valid, listed or waiting, so it counts their result.
+    Job("refresh-insights", dt.time(0, 45), _refresh_insights, "政策の指標の集計"),
     Job("outbox-maintenance", dt.time(3, 0), _outbox_maintenance, "送信済みメールの整理"),
     Job("send-reminders", dt.time(9, 0), _send_reminders, "更新・講習のリマインダー"),
 )
