@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncMonth
 
 from sekispe.diagnosis.models import Diagnosis
@@ -51,8 +52,9 @@ def compute(today: dt.date) -> list[Tally]:
 
     for created, prefecture, n in (
         Diagnosis.objects.order_by()
-        .annotate(m=TruncMonth("created_at"))
-        .values_list("m", "profile__prefecture")
+        # As text: a JSON key read as JSON turns "13" into 13 on SQLite.
+        .annotate(m=TruncMonth("created_at"), prefecture=KT("profile__prefecture"))
+        .values_list("m", "prefecture")
         .annotate(n=Count("id"))
     ):
         month = created.date() if isinstance(created, dt.datetime) else created

@@ -25,6 +25,7 @@ import statistics
 from collections import defaultdict
 
 from django.db.models import Count
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -105,17 +106,21 @@ def compute(today: dt.date) -> list[Tally]:
         close_reason,
         wants_free,
         offers_free,
-    ) in Inquiry.objects.order_by().values_list(
-        "pk",
-        "created_at",
-        "company_profile__prefecture",
-        "theme",
-        "state",
-        "state_changed_at",
-        "decline_reason",
-        "close_reason",
-        "wants_free_first_session",
-        "listing__first_free",
+    ) in (
+        Inquiry.objects.order_by()
+        .annotate(prefecture=KT("company_profile__prefecture"))
+        .values_list(
+            "pk",
+            "created_at",
+            "prefecture",
+            "theme",
+            "state",
+            "state_changed_at",
+            "decline_reason",
+            "close_reason",
+            "wants_free_first_session",
+            "listing__first_free",
+        )
     ):
         plan = plans.get(pk)
         where = _codes(prefecture)
