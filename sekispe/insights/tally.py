@@ -55,6 +55,9 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def _with_all(values: Iterable[str]) -> tuple[str, ...]:
+    # The common single value first: the refresh calls this a million times.
+    if isinstance(values, tuple) and len(values) <= 1:
+        return (ALL, *values) if values and values[0] else (ALL,)
     return (ALL, *sorted({v for v in values if v}))
 
 

@@ -15,9 +15,13 @@ import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
 
+from django.db.models.fields.json import KT
+
 from sekispe.diagnosis import rules
 from sekispe.diagnosis.models import Diagnosis
 from sekispe.insights.tally import Tally
+
+BATCH = 5_000
 
 
 def security_action_level(step: int) -> int:
@@ -39,11 +43,6 @@ def themes_for(version: int, answers: Mapping[str, str], step: int) -> tuple[int
         return ()
 
 
-def _text(profile: Mapping[str, object], field: str) -> str:
-    value = profile.get(field) if isinstance(profile, Mapping) else None
-    return value if isinstance(value, str) else ""
-
-
 def compute(today: dt.date) -> list[Tally]:
     steps = Tally("smes.step")
     industry_step = Tally("smes.industry_step")
@@ -54,37 +53,51 @@ def compute(today: dt.date) -> list[Tally]:
     themes = Tally("smes.themes_recommended")
 
     # Oldest first, so each account's latest diagnosis replaces its earlier ones.
-    latest: dict[int, tuple] = {}
+    # The answers (the bulk of a row) are read afterwards, for the counted ones only.
+    latest: dict[int, tuple[int, int, tuple[str, str, str]]] = {}
     first_step: dict[int, int] = {}
     count: dict[int, int] = {}
-    anonymous: list[tuple] = []
-    for row in (
+    anonymous: list[tuple[int, int, tuple[str, str, str]]] = []
+    for pk, user_id, step, *profile in (
         Diagnosis.objects.order_by("created_at", "id")
-        .values_list("user_id", "version", "step", "profile", "answers")
-        .iterator(chunk_size=5000)
+        # As text, not JSON: cheaper to read, and "13" stays "13" on SQLite.
+        .annotate(
+            p=KT("profile__prefecture"), i=KT("profile__industry"), e=KT("profile__employees")
+        )
+        .values_list("pk", "user_id", "step", "p", "i", "e")
+        .iterator(chunk_size=BATCH)
     ):
-        user_id = row[0]
+        fields = tuple(v if isinstance(v, str) else "" for v in profile)
         if user_id is None:
-            anonymous.append(row)
+            anonymous.append((pk, step, fields))
             continue
-        latest[user_id] = row
-        first_step.setdefault(user_id, row[2])
+        latest[user_id] = (pk, step, fields)
+        first_step.setdefault(user_id, step)
         count[user_id] = count.get(user_id, 0) + 1
 
-    for _user, version, step, profile, answers in (*latest.values(), *anonymous):
-        prefecture = _text(profile, "prefecture")
+    companies = [*latest.values(), *anonymous]
+    for _pk, step, (prefecture, industry, employees) in companies:
         where = (prefecture,) if prefecture else ()
         steps.add(prefectures=where, keys=(str(step),))
-        industry_step.add(keys=(f"{_text(profile, 'industry')}:{step}",))
-        size_step.add(keys=(f"{_text(profile, 'employees')}:{step}",))
+        industry_step.add(keys=(f"{industry}:{step}",))
+        size_step.add(keys=(f"{employees}:{step}",))
         levels.add(prefectures=where, keys=(str(security_action_level(step)),))
-        if isinstance(answers, Mapping):
+    where_of = {pk: (step, fields[0]) for pk, step, fields in companies}
+    ids = sorted(where_of)
+    for start in range(0, len(ids), BATCH):
+        for pk, version, answers in Diagnosis.objects.filter(
+            pk__in=ids[start : start + BATCH]
+        ).values_list("pk", "version", "answers"):
+            if not isinstance(answers, Mapping):
+                continue
+            step, prefecture = where_of[pk]
             themes.add(
-                prefectures=where, themes=[str(t) for t in themes_for(version, answers, step)]
+                prefectures=(prefecture,) if prefecture else (),
+                themes=[str(t) for t in themes_for(version, answers, step)],
             )
-    for user_id, row in latest.items():
+    for user_id, (_pk, step, _profile) in latest.items():
         if count[user_id] > 1:
             twice.add()
-            if row[2] > first_step[user_id]:
-                step_ups.add(keys=(f"{first_step[user_id]}:{row[2]}",))
+            if step > first_step[user_id]:
+                step_ups.add(keys=(f"{first_step[user_id]}:{step}",))
     return [steps, industry_step, size_step, levels, step_ups, twice, themes]
