@@ -85,6 +85,29 @@ def _number(n: int) -> str:
     return f"{n:,}"
 
 
+def counts_table(
+    key: str,
+    title: str,
+    label: str,
+    rows: tuple[tuple[str, int], ...],
+    *,
+    unit: str = "",
+    total: int | None = None,
+    note: str = "",
+) -> Table:
+    """A two-column table of counts, drawn as a bar chart; the total row when given
+    (a margin read from the facts, or the sum when the rows partition the whole)."""
+    return Table(
+        key=key,
+        title=title,
+        headers=(label, unit or _("件数")),
+        rows=rows,
+        total=None if total is None else (_("合計"), total),
+        chart=rows,
+        note=note,
+    )
+
+
 # ------------------------------------------------------------------ registrants
 
 
@@ -203,29 +226,29 @@ def registrants(refresh: Refresh | None) -> Page:
             headers=(_("コホート"), _("最初の更新時期を迎えた人"), _("更新した人"), _("更新率")),
             rows=cohort_rows,
         ),
-        Table(
-            key="ended",
-            title=_("登録の終了の理由（全期間）"),
-            headers=(_("理由"), _("人数")),
-            rows=reasons,
-            total=(_("合計"), sum(n for _label, n in reasons)),
-            chart=reasons,
+        counts_table(
+            "ended",
+            _("登録の終了の理由（全期間）"),
+            _("理由"),
+            reasons,
+            unit=_("人数"),
+            total=sum(n for _label, n in reasons),
         ),
-        Table(
-            key="exam",
-            title=_("試験の期別の登録者数（現在）"),
-            headers=(_("試験の期"), _("人数")),
-            rows=seasons,
-            total=(_("合計"), facts.get("registrants.exam_season")),
-            chart=seasons,
+        counts_table(
+            "exam",
+            _("試験の期別の登録者数（現在）"),
+            _("試験の期"),
+            seasons,
+            unit=_("人数"),
+            total=facts.get("registrants.exam_season"),
         ),
-        Table(
-            key="ages",
-            title=_("年代別の登録者数（現在）"),
-            headers=(_("年代"), _("人数")),
-            rows=ages,
-            total=(_("合計"), facts.get("registrants.age_band")),
-            chart=ages,
+        counts_table(
+            "ages",
+            _("年代別の登録者数（現在）"),
+            _("年代"),
+            ages,
+            unit=_("人数"),
+            total=facts.get("registrants.age_band"),
         ),
         Table(
             key="prefectures",
@@ -317,13 +340,13 @@ def supply(refresh: Refresh | None) -> Page:
             total=row(_("全テーマ"), theme=""),
             chart=tuple((label, n) for label, n, *_rest in by_theme),
         ),
-        Table(
-            key="freshness",
-            title=_("最終更新からの日数（掲載中）"),
-            headers=(_("最終更新からの日数"), _("掲載数")),
-            rows=freshness,
-            total=(_("合計"), facts.get("supply.freshness")),
-            chart=freshness,
+        counts_table(
+            "freshness",
+            _("最終更新からの日数（掲載中）"),
+            _("最終更新からの日数"),
+            freshness,
+            unit=_("掲載数"),
+            total=facts.get("supply.freshness"),
             note=_("180日を超えると更新を促し、365日を超えると掲載されなくなります。"),
         ),
         Table(
@@ -456,12 +479,12 @@ def demand(refresh: Refresh | None) -> Page:
             rows=by_theme,
             total=(_("全テーマ"), *counts(theme="")),
         ),
-        Table(
-            key="forms",
-            title=_("支援形態別の検索（%(period)s）") % {"period": period},
-            headers=(_("支援形態"), _("検索")),
-            rows=forms,
-            chart=forms,
+        counts_table(
+            "forms",
+            _("支援形態別の検索（%(period)s）") % {"period": period},
+            _("支援形態"),
+            forms,
+            unit=_("検索"),
         ),
     )
     national = counts(prefecture="")
@@ -538,12 +561,11 @@ def funnel(refresh: Refresh | None) -> Page:
     )
     stage_headers = tuple(str(label) for _slug, label in STAGES[1:])
     tables = (
-        Table(
-            key="stages",
-            title=_("段階別の件数（全期間）"),
-            headers=(_("段階"), _("件数")),
-            rows=stage_totals,
-            chart=stage_totals,
+        counts_table(
+            "stages",
+            _("段階別の件数（全期間）"),
+            _("段階"),
+            stage_totals,
             note=_("各段階は、それが起きた月に数えます（相談会・参加・個別相談は開催日）。"),
         ),
         Table(
@@ -570,21 +592,11 @@ def funnel(refresh: Refresh | None) -> Page:
             rows=tuple(company_row(labels.theme(c), theme=c) for c in labels.THEME_CODES),
             total=company_row(_("全テーマ"), theme=""),
         ),
-        Table(
-            key="declined",
-            title=_("辞退の理由"),
-            headers=(_("理由"), _("件数")),
-            rows=declined,
-            total=(_("合計"), sum(n for _l, n in declined)),
-            chart=declined,
+        counts_table(
+            "declined", _("辞退の理由"), _("理由"), declined, total=sum(n for _l, n in declined)
         ),
-        Table(
-            key="closed",
-            title=_("終了の理由"),
-            headers=(_("理由"), _("件数")),
-            rows=closed,
-            total=(_("合計"), sum(n for _l, n in closed)),
-            chart=closed,
+        counts_table(
+            "closed", _("終了の理由"), _("理由"), closed, total=sum(n for _l, n in closed)
         ),
         Table(
             key="free",
@@ -660,13 +672,13 @@ def smes(refresh: Refresh | None) -> Page:
     )
     companies = facts.get("smes.step")
     tables = (
-        Table(
-            key="steps",
-            title=_("ステップ別の企業数"),
-            headers=(_("ステップ"), _("企業数")),
-            rows=national,
-            total=(_("合計"), companies),
-            chart=national,
+        counts_table(
+            "steps",
+            _("ステップ別の企業数"),
+            _("ステップ"),
+            national,
+            unit=_("企業数"),
+            total=companies,
             note=_(
                 "アカウントのある企業は最新の診断、アカウントのない診断は1件を1社として数えます。"
             ),
@@ -709,12 +721,12 @@ def smes(refresh: Refresh | None) -> Page:
                 facts.get("smes.step_ups"),
             ),
         ),
-        Table(
-            key="themes",
-            title=_("勧められた指導テーマ"),
-            headers=(_("指導テーマ"), _("企業数")),
-            rows=themes,
-            chart=themes,
+        counts_table(
+            "themes",
+            _("勧められた指導テーマ"),
+            _("指導テーマ"),
+            themes,
+            unit=_("企業数"),
             note=_("1社に最大3テーマを勧めるため、合計は企業数を超えます。"),
         ),
     )
