@@ -110,6 +110,11 @@ def test_sme_measures_match_a_brute_force_count(accounts, rows):
             assert get("smes.industry_step", key=f"{code}:{s}") == sum(
                 c[1].get("industry", "") == code and c[2] == s for c in companies
             )
+            assert get("smes.industry_step", key=f"*:{s}") == sum(c[2] == s for c in companies)
+        assert get("smes.industry_step", key=f"{code}:*") == sum(
+            c[1].get("industry", "") == code for c in companies
+        )
+    assert get("smes.size_step") == len(companies)
     ups = Counter(
         f"{first[w]}:{latest[w][2]}" for w in latest if seen[w] > 1 and latest[w][2] > first[w]
     )

@@ -193,14 +193,14 @@ OTHER_MEASURES: tuple[Measure, ...] = (
         _("業種・ステップ別の企業数"),
         ("key",),
         "companies",
-        key_label=_("業種:ステップ"),
+        key_label=_("業種:ステップ（*=すべて）"),
     ),
     Measure(
         "smes.size_step",
         _("従業員規模・ステップ別の企業数"),
         ("key",),
         "companies",
-        key_label=_("従業員数:ステップ"),
+        key_label=_("従業員数:ステップ（*=すべて）"),
     ),
     Measure(
         "smes.security_action_level",

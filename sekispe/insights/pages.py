@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sekispe.insights import labels
+from sekispe.insights.areas.smes import ANY
 from sekispe.insights.facts import Facts, measure
 from sekispe.insights.models import Refresh
 from sekispe.insights.projection import COMPOUND, LINEAR
@@ -629,11 +630,11 @@ LEVELS = ("0", "1", "2")
 
 def _pivot(facts: Facts, slug: str, name: Callable[[str], str]) -> tuple[tuple[Cell, ...], ...]:
     """Rows per code of a "code:step" measure, a column per Step."""
-    codes = sorted({k.split(":", 1)[0] for k in facts.keys(slug)})
+    codes = sorted({k.split(":", 1)[0] for k in facts.keys(slug)} - {ANY})
     rows = []
     for code in codes:
         counts = [facts.get(slug, key=f"{code}:{s}") for s in STEPS]
-        rows.append((name(code), *counts, sum(counts)))
+        rows.append((name(code), *counts, facts.get(slug, key=f"{code}:{ANY}")))
     return tuple(rows)
 
 

@@ -22,6 +22,15 @@ from sekispe.diagnosis.models import Diagnosis
 from sekispe.insights.tally import Tally
 
 BATCH = 5_000
+# The margin of one side of a "code:step" key.
+ANY = "*"
+
+
+def pair_keys(code: str, step: int) -> tuple[str, str, str]:
+    """The cells of a company in a "code:step" measure, with the margins a
+    two-way table needs: "code:*" (every Step) and "*:step" (every code);
+    "" stays the grand total. An unanswered code is "" (":2")."""
+    return (f"{code}:{step}", f"{code}:{ANY}", f"{ANY}:{step}")
 
 
 def security_action_level(step: int) -> int:
@@ -79,8 +88,8 @@ def compute(today: dt.date) -> list[Tally]:
     for _pk, step, (prefecture, industry, employees) in companies:
         where = (prefecture,) if prefecture else ()
         steps.add(prefectures=where, keys=(str(step),))
-        industry_step.add(keys=(f"{industry}:{step}",))
-        size_step.add(keys=(f"{employees}:{step}",))
+        industry_step.add(keys=pair_keys(industry, step))
+        size_step.add(keys=pair_keys(employees, step))
         levels.add(prefectures=where, keys=(str(security_action_level(step)),))
     where_of = {pk: (step, fields[0]) for pk, step, fields in companies}
     ids = sorted(where_of)
