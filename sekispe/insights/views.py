@@ -91,6 +91,12 @@ def _map_url() -> str | None:
         return None
 
 
+def nav_context(current: str) -> dict[str, object]:
+    """What `insights/base.html`'s sub-navigation needs; the map pages pass
+    their own name as `current` to share it."""
+    return {"nav": _nav(), "current": current, "map_url": _map_url()}
+
+
 def _nav() -> list[tuple[str, str, str]]:
     titles = {
         "overview": _("概要"),
@@ -129,9 +135,7 @@ def _page_view(name: str) -> Callable[[HttpRequest], HttpResponse]:
                 "sections": _sections(page),
                 "refresh": refresh,
                 "line_chart": chart,
-                "nav": _nav(),
-                "current": name,
-                "map_url": _map_url(),
+                **nav_context(name),
                 "csv_url": reverse(f"insights:{name}_csv"),
                 "csv_name": f"{page.report.filename_stem}.csv",
             },
