@@ -30,6 +30,7 @@ from tests import (
     permission_rows_diagnosis,
     permission_rows_events,
     permission_rows_inquiries,
+    permission_rows_insights,
     permission_rows_intake,
     permission_rows_onboarding,
     permission_rows_operations,
@@ -178,6 +179,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_claim.ROWS,
     # Bulk invitations, registrant mailings and the unsubscribe link (issue 16, parts 2 and 3).
     *permission_rows_onboarding.ROWS,
+    # The policy view for analysts and operators (issue 17).
+    *permission_rows_insights.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -195,6 +198,7 @@ AREAS = (
     permission_rows_intake,
     permission_rows_claim,
     permission_rows_onboarding,
+    permission_rows_insights,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

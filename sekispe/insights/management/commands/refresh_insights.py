@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
+from sekispe.core.commandline import parse_today
 from sekispe.insights.refresh import AREAS, refresh_insights
-from sekispe.registry.management.commands.send_reminders import parse_today
 
 
 class Command(BaseCommand):

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from sekispe.registry.management.commands.send_reminders import parse_today
+from sekispe.core.commandline import parse_today
 from sekispe.registry.models import RegistryRecord
 from sekispe.registry.services import run_daily_expiry
 

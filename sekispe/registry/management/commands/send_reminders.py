@@ -6,23 +6,14 @@ runs twice or dies halfway; see `sekispe.registry.reminders`.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
+from sekispe.core.commandline import parse_today
 from sekispe.registry.reminders import send_reminders
-
-
-def parse_today(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError("--today: 日付は YYYY-MM-DD で指定してください") from exc
 
 
 class Command(BaseCommand):
