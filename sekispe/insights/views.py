@@ -6,9 +6,7 @@ Every page reads `Fact` and the latest `Refresh` (two queries) through
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,13 +18,10 @@ from django.views.decorators.http import require_GET
 
 from sekispe.accounts.models import Role
 from sekispe.accounts.permissions import role_required
-from sekispe.core.templatetags.dates import day_text
 from sekispe.insights import pages
 from sekispe.insights.charts import line_chart
 from sekispe.insights.facts import latest_refresh
-from sekispe.reports import exports
-from sekispe.reports.charts import BarChart, bar_chart
-from sekispe.reports.services import Cell, Table
+from sekispe.reports import exports, presentation
 
 # URL name → (builder key, URL path segment of its CSV).
 AREAS: dict[str, str] = {
@@ -43,44 +38,6 @@ EXPORT_AREAS = {segment: name for name, segment in AREAS.items()}
 PAGE_NAMES: tuple[str, ...] = tuple(AREAS)
 
 insights_required = role_required(Role.ANALYST, Role.OPERATOR)
-
-
-@dataclass(frozen=True)
-class DisplayCell:
-    text: str
-    numeric: bool
-
-
-@dataclass(frozen=True)
-class Section:
-    table: Table
-    rows: list[list[DisplayCell]]
-    total: list[DisplayCell] | None
-    chart: BarChart | None
-
-
-def _display(value: Cell) -> DisplayCell:
-    if isinstance(value, int):
-        return DisplayCell(f"{value:,}", True)
-    if isinstance(value, dt.date):
-        return DisplayCell(day_text(value), False)
-    if isinstance(value, exports.Percent):
-        return DisplayCell(str(value), True)
-    return DisplayCell(str(value), False)
-
-
-def _sections(page: pages.Page) -> list[Section]:
-    return [
-        Section(
-            table=table,
-            rows=[[_display(cell) for cell in row] for row in table.rows],
-            total=[_display(cell) for cell in table.total] if table.total else None,
-            chart=bar_chart(f"chart-{table.key}", table.title, table.chart)
-            if table.chart
-            else None,
-        )
-        for table in page.report.tables
-    ]
 
 
 def _map_url() -> str | None:
@@ -132,7 +89,7 @@ def _page_view(name: str) -> Callable[[HttpRequest], HttpResponse]:
             {
                 "page": page,
                 "report": page.report,
-                "sections": _sections(page),
+                "sections": presentation.sections(page.report.tables),
                 "refresh": refresh,
                 "line_chart": chart,
                 **nav_context(name),

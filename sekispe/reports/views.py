@@ -26,10 +26,8 @@ from django.views.decorators.http import require_GET
 
 from sekispe.accounts.permissions import operator_required
 from sekispe.audit.services import record_event
-from sekispe.core.templatetags.dates import day_text
 from sekispe.lib.dates import fiscal_year
-from sekispe.reports import deemed, exports, services
-from sekispe.reports.charts import BarChart, bar_chart
+from sekispe.reports import deemed, exports, presentation, services
 from sekispe.reports.forms import AsOfForm, DeemedYearForm, FiscalYearForm, PeriodForm, ReportForm
 
 # The missing-course list can reach tens of thousands of rows: the page shows
@@ -126,49 +124,6 @@ PAGES: tuple[ReportPage, ...] = (
 PAGES_BY_NAME = {page.name: page for page in PAGES}
 
 
-@dataclass(frozen=True)
-class DisplayCell:
-    text: str
-    numeric: bool
-
-
-@dataclass(frozen=True)
-class Section:
-    """A table prepared for the page: formatted cells, its chart, and how much is hidden."""
-
-    table: services.Table
-    rows: list[list[DisplayCell]]
-    total: list[DisplayCell] | None
-    chart: BarChart | None
-    hidden_rows: int
-
-
-def _display(value: services.Cell) -> DisplayCell:
-    if isinstance(value, int):
-        return DisplayCell(f"{value:,}", True)
-    if isinstance(value, dt.date):
-        return DisplayCell(day_text(value), False)
-    return DisplayCell(str(value), False)
-
-
-def _sections(report: services.Report) -> list[Section]:
-    sections = []
-    for table in report.tables:
-        shown = table.rows[:DISPLAY_ROWS]
-        sections.append(
-            Section(
-                table=table,
-                rows=[[_display(cell) for cell in row] for row in shown],
-                total=[_display(cell) for cell in table.total] if table.total else None,
-                chart=bar_chart(f"chart-{table.key}", table.title, table.chart)
-                if table.chart
-                else None,
-                hidden_rows=len(table.rows) - len(shown),
-            )
-        )
-    return sections
-
-
 def _bound_form(page: ReportPage, request: HttpRequest, today: dt.date) -> ReportForm:
     """The form bound to the query, or to the defaults when no parameter is given."""
     fields = page.form_class.base_fields
@@ -217,7 +172,7 @@ def _report_view(request: HttpRequest, page: ReportPage) -> HttpResponse:
     base = reverse(f"reports:{page.name}")
     context.update(
         report=report,
-        sections=_sections(report),
+        sections=presentation.sections(report.tables, max_rows=DISPLAY_ROWS),
         csv_url=f"{base}?{urlencode({**params, 'format': 'csv'})}",
         xlsx_url=f"{base}?{urlencode({**params, 'format': 'xlsx'})}",
         csv_name=f"{report.filename_stem}.csv",
