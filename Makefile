@@ -51,13 +51,15 @@ format: $(STAMP)
 
 ## bench: search latency at 50,000 listings, the registry + course import at 50,000 + 300,000
 ## rows, the daily expiry at 300,000 expiries, on SQLite (and PostgreSQL if DATABASE_URL is
-## set), matching quality (fair exposure) and the deemed-attendance copy check
+## set), matching quality (fair exposure), the deemed-attendance copy check, and the
+## insights refresh and pages at 50,000 registrants, 200,000 diagnoses, 1,000,000 searches
 bench: $(STAMP)
 	$(BIN)/sekispe bench search
 	$(BIN)/sekispe bench import
 	$(BIN)/sekispe bench expiry
 	$(BIN)/sekispe bench matching
 	$(BIN)/sekispe bench similarity
+	$(BIN)/sekispe bench insights
 
 ## load: Locust against gunicorn + the worker on loopback, scratch database, 50 users for
 ## 2 minutes (searches, detail pages, diagnoses, signed-in inquiries); fails on any error

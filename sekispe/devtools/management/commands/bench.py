@@ -1,4 +1,4 @@
-"""`sekispe bench search|import|matching|expiry|similarity|mailing`: benchmarks that never touch your database.
+"""`sekispe bench search|import|matching|expiry|similarity|mailing|insights`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
 imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
@@ -9,7 +9,9 @@ relevance of the result ordering, simulated in memory (no database) with the
 production ranking code. `similarity`: the deemed-attendance copy check's
 false refusals on 50 honest descriptions, edited copies and the peer check's
 cost (in memory). `mailing`: queueing a registrant mailing to 50,000 people
-(scratch databases, like expiry). See docs/benchmarks.md.
+(scratch databases, like expiry). `insights`: the insights refresh and every
+policy and statistics page at 50,000 registrants, 200,000 diagnoses, 20,000
+inquiries and 1,000,000 searches (scratch databases). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sekispe.devtools import scratchdb
 from sekispe.devtools.bench import expiry as expiry_bench
 from sekispe.devtools.bench import imports as import_bench
+from sekispe.devtools.bench import insights as insights_bench
 from sekispe.devtools.bench import mailing as mailing_bench
 from sekispe.devtools.bench import matching as matching_bench
 from sekispe.devtools.bench import search as bench
@@ -41,7 +44,8 @@ class Command(BaseCommand):
         "import-courses (fresh, again, updated). matching: simulates SME searches and "
         "inquiries over a synthetic population and compares three orderings (in memory). "
         "expiry: seeds --records active registrations that ran out yesterday and times "
-        "expire-registrations while another thread saves a listing."
+        "expire-registrations while another thread saves a listing. insights: seeds the "
+        "policy view's population and times refresh-insights and every insights page."
     )
     # The orchestrator never touches the configured database, so skip the checks
     # that would; the worker migrates its scratch database itself.
@@ -50,10 +54,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "target",
-            choices=["search", "import", "matching", "expiry", "similarity", "mailing"],
+            choices=["search", "import", "matching", "expiry", "similarity", "mailing", "insights"],
             help="what to benchmark",
         )
-        parser.add_argument("--listings", type=int, default=50_000, help="search only")
+        parser.add_argument(
+            "--listings",
+            type=int,
+            default=None,
+            help=f"search (default 50,000) and insights (default {insights_bench.LISTINGS:,})",
+        )
         parser.add_argument(
             "--queries", type=int, default=1_200, help="search only; at least 1,000"
         )
@@ -72,12 +81,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--registrants",
             type=int,
-            default=matching_bench.REGISTRANTS,
-            help="matching only; about 30%% are listed",
+            default=None,
+            help=f"matching (default {matching_bench.REGISTRANTS:,}; about 30%% are listed) and "
+            f"insights (default {insights_bench.REGISTRANTS:,})",
         )
         parser.add_argument(
-            "--searches", type=int, default=matching_bench.SEARCHES, help="matching only"
+            "--searches",
+            type=int,
+            default=None,
+            help=f"matching (default {matching_bench.SEARCHES:,}) and insights "
+            f"(default {insights_bench.SEARCHES:,}, as search-demand counts)",
         )
+        for flag, default, what in (
+            ("courses", insights_bench.COURSES, "course rows"),
+            ("diagnoses", insights_bench.DIAGNOSES, "diagnoses"),
+            ("inquiries", insights_bench.INQUIRIES, "inquiries"),
+            ("declarations", insights_bench.DECLARATIONS, "SECURITY ACTION declarations"),
+            ("events", insights_bench.EVENTS, "consultation events"),
+            ("requests", insights_bench.REQUESTS, "timed requests per page"),
+        ):
+            parser.add_argument(
+                f"--{flag}", type=int, default=default, help=f"insights only: {what}"
+            )
         parser.add_argument(
             "--unlimited-capacity",
             action="store_true",
@@ -119,11 +144,16 @@ class Command(BaseCommand):
         if options["target"] == "mailing":
             self._mailing(options, out_dir, progress)
             return
+        if options["target"] == "insights":
+            self._insights(options, out_dir, progress)
+            return
         if options["target"] == "similarity":
             report = similarity_bench.run(options["seed"], self.stdout.write, progress)
             path = scratchdb.write_report(report, "similarity.json", out_dir)
             self.stdout.write(f"report: {path}")
             return
+        if options["listings"] is None:
+            options["listings"] = 50_000
         if options["worker"]:
             report = bench.worker(
                 options["worker"],
@@ -290,7 +320,70 @@ class Command(BaseCommand):
         )
         self._verdict(reports, check=options["check"])
 
+    def _insights(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        given = {
+            "registrants": insights_bench.REGISTRANTS,
+            "listings": insights_bench.LISTINGS,
+            "searches": insights_bench.SEARCHES,
+        }
+        sizes = insights_bench.Sizes(
+            **{
+                name: options[name] if options[name] is not None else default
+                for name, default in given.items()
+            },
+            **{
+                name: options[name]
+                for name in (
+                    "courses",
+                    "diagnoses",
+                    "inquiries",
+                    "declarations",
+                    "events",
+                    "requests",
+                )
+            },
+        )
+        if options["worker"]:
+            report = insights_bench.worker(
+                options["worker"],
+                sizes=sizes,
+                seed=options["seed"],
+                out_dir=out_dir,
+                progress=progress,
+            )
+            self.stdout.write(insights_bench.format_report(report, options["worker"]))
+            return
+        if sizes.registrants < 1 or sizes.requests < 1 or sizes.listings > sizes.registrants:
+            raise CommandError(
+                "--registrants and --requests must be at least 1, --listings at most --registrants"
+            )
+        databases, postgres_url = self._databases(options)
+        try:
+            reports = insights_bench.run_scratch_benchmarks(
+                databases=databases,
+                postgres_url=postgres_url,
+                sizes=sizes,
+                seed=options["seed"],
+                out_dir=out_dir,
+                progress=progress,
+                echo=self.stdout.write,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write("")
+        self.stdout.write(insights_bench.format_comparison(reports))
+        self.stdout.write(
+            f"results: {', '.join(str(out_dir / f'insights-{d}.json') for d in reports)}"
+        )
+        self._verdict(reports, check=options["check"])
+
     def _matching(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        for name, default in (
+            ("registrants", matching_bench.REGISTRANTS),
+            ("searches", matching_bench.SEARCHES),
+        ):
+            if options[name] is None:
+                options[name] = default
         if options["registrants"] < 100 or options["searches"] < 100:
             raise CommandError("--registrants and --searches must be at least 100")
         report = matching_bench.run_matching_bench(

@@ -1,0 +1,65 @@
+"""The insights benchmark runs end to end on a tiny data set (no timing asserts)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from sekispe.devtools.bench import insights as bench
+from sekispe.diagnosis.models import Diagnosis
+from sekispe.insights import urls as insights_urls
+from sekispe.search.models import SearchDemand
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+TINY = bench.Sizes(
+    registrants=60,
+    courses=200,
+    listings=15,
+    diagnoses=120,
+    inquiries=40,
+    searches=400,
+    declarations=12,
+    events=3,
+    requests=2,
+)
+
+
+def test_every_insights_route_is_found_and_the_report_prints_every_figure(tmp_path):
+    report = bench.run_insights_bench(TINY, seed=3, progress=False)
+
+    counts = report["seeded"]["counts"]
+    assert counts["registrants"] == TINY.registrants
+    assert counts["diagnoses"] == Diagnosis.objects.count() == TINY.diagnoses
+    assert counts["inquiries"] == TINY.inquiries
+    assert counts["declarations"] == TINY.declarations
+    # The log holds counts: they add up to the searches asked for.
+    assert sum(SearchDemand.objects.values_list("searches", flat=True)) == TINY.searches
+
+    refresh = report["refresh"]
+    assert len(refresh["runs_s"]) == bench.REFRESH_RUNS
+    assert refresh["best_s"] == min(refresh["runs_s"])
+    assert refresh["cells"] > 0
+
+    # Pages are discovered from the URL resolver, so every named route is timed.
+    timed_paths = {page["path"] for page in report["pages"].values()}
+    for pattern in insights_urls.urlpatterns:
+        assert reverse(f"insights:{pattern.name}") in timed_paths, pattern.name
+    assert report["failed_pages"] == {}
+    for page in report["pages"].values():
+        assert page["statuses"] == {"200": TINY.requests}
+        assert {"p50_ms", "p95_ms"} <= page.keys()
+    assert set(report["targets"]) == {"refresh_s", "worst_page_p95_ms"}
+
+    text = bench.format_report(report, "test")
+    assert "refresh_insights():" in text and "best" in text
+    assert "worst_page_p95_ms" in text and "refresh_s" in text
+    assert "insights:overview" in text
+    assert bench.write_report(report, "test", tmp_path).name == "insights-test.json"
+    assert "**refresh, best**" in bench.format_comparison({"test": report})
+
+
+def test_sizes_round_trip_as_flags():
+    args = TINY.args()
+    assert args[args.index("--diagnoses") + 1] == "120"
+    assert len(args) == 2 * len(TINY.__dict__)
