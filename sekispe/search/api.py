@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Router, Schema
 
 from sekispe.reference import services as ref
-from sekispe.search import bots, services
+from sekispe.search import bots, demand, services
 from sekispe.search.forms import query_from_params
 from sekispe.search.services import InvalidQuery
 
@@ -232,6 +232,8 @@ def search_specialists(request: HttpRequest) -> HttpResponse:
     check_parameters(request.GET)
     query = query_from_params(request.GET, api=True)
     result = services.search(query, record_exposure=admission.count_exposure)
+    if admission.count_exposure:
+        demand.record(query)
     # Rows come from the index already encoded in SpecialistOut's shape (a test
     # holds them to the schema); validating and encoding 20 nested rows per
     # request would cost more than the search. SearchOut still documents it.

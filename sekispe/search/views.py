@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from sekispe.search import bots, contact, forms, services
+from sekispe.search import bots, contact, demand, forms, services
 
 # A random number per browser, used only to order results (see ranking.py):
 # each viewer sees their own order, stable across reloads and pages.
@@ -38,9 +38,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
             seed, is_new = _viewer_seed(request)
             query = dataclasses.replace(query, viewer_seed=seed)
             new_seed = seed if is_new else None
-        result = services.search(
-            query, with_facets=True, record_exposure=bots.page_counts_exposure(request)
-        )
+        counts = bots.page_counts_exposure(request)
+        result = services.search(query, with_facets=True, record_exposure=counts)
+        if counts:
+            demand.record(query)
         error = None
     except services.InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
