@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
+from django.http import HttpResponse
+from django.urls import include, path, reverse
 
 from sekispe.devtools.bench import insights as bench
 from sekispe.diagnosis.models import Diagnosis
@@ -63,3 +64,56 @@ def test_sizes_round_trip_as_flags():
     args = TINY.args()
     assert args[args.index("--diagnoses") + 1] == "120"
     assert len(args) == 2 * len(TINY.__dict__)
+
+
+def _tables(request):
+    return HttpResponse(
+        '<a href="/statistics/tables/a.csv">a</a> <a href="/statistics/tables/b.csv">b</a>'
+    )
+
+
+def _table(request, table):
+    return HttpResponse(f"{table}\n1\n", content_type="text/csv")
+
+
+def _prefecture(request, code):
+    return HttpResponse(code)
+
+
+# The pages are found from whatever URL configuration is live: a signed-in page, a
+# route taking a table name (timed through the links to it) and one a prefecture.
+urlpatterns = [
+    path("insights/map/", include(([path("", _tables, name="map")], "insights_map"))),
+    path(
+        "statistics/",
+        include(
+            (
+                [
+                    path("tables/", _tables, name="tables"),
+                    path("tables/<slug:table>.csv", _table, name="table_csv"),
+                    path("prefectures/<str:code>/", _prefecture, name="prefecture"),
+                ],
+                "opendata",
+            )
+        ),
+    ),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_routes_with_arguments_are_timed_through_prefecture_codes_and_links():
+    pages, skipped = bench.discover_pages(prefectures=("13", "47"))
+    paths = {page.path: page for page in pages}
+    assert "/statistics/tables/" in paths and paths["/statistics/tables/"].public
+    assert {"/statistics/prefectures/13/", "/statistics/prefectures/47/"} <= paths.keys()
+    assert not paths["/insights/map/"].public
+    assert skipped == ["/statistics/tables/<slug:table>.csv"]
+
+    extra, untimed = bench.linked_pages(pages, skipped)
+    assert sorted(page.path for page in extra) == [
+        "/statistics/tables/a.csv",
+        "/statistics/tables/b.csv",
+    ]
+    assert untimed == []
+    timed = bench.time_pages([*pages, *extra], requests=1, progress=False)
+    assert all(t["statuses"] == {"200": 1} for t in timed.values())

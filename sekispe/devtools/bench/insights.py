@@ -720,6 +720,51 @@ def discover_pages(prefectures: Iterable[str] = PREFECTURE_PAGES) -> tuple[list[
     return sorted(unique.values(), key=lambda p: (p.public, p.path)), skipped
 
 
+_LINK = re.compile(r"""(/(?:insights|statistics|api/v1/statistics)/[^"'\s<>#?]*)""")
+LINKS_PER_ROUTE = 3
+
+
+def linked_pages(pages: list[Page], skipped: list[str]) -> tuple[list[Page], list[str]]:
+    """Routes that take arguments other than a prefecture (a table's CSV, say) are
+    timed through the links the timed pages and API answers give: up to
+    `LINKS_PER_ROUTE` per route. Returns (the extra pages, routes still untimed)."""
+    from django.urls import Resolver404, resolve
+
+    signed_in, anonymous = _clients()
+    found: dict[str, list[Page]] = {route: [] for route in skipped}
+    seen = {page.path for page in pages}
+    for page in pages:
+        response = (anonymous if page.public else signed_in).get(page.path)
+        for path in sorted(set(_LINK.findall(response.content.decode("utf-8", "replace")))):
+            if path in seen:
+                continue
+            seen.add(path)
+            try:
+                match = resolve(path)
+            except Resolver404:
+                continue
+            route = "/" + match.route.lstrip("^").rstrip("$").replace("\\Z", "")
+            if route in found and len(found[route]) < LINKS_PER_ROUTE:
+                name = f"{match.view_name}[{path.rstrip('/').rsplit('/', 1)[-1]}]"
+                found[route].append(Page(name, path, page.public))
+    extra = [page for route in skipped for page in found[route]]
+    return extra, [route for route in skipped if not found[route]]
+
+
+def _clients() -> tuple[Any, Any]:
+    """A client signed in as an analyst, and an anonymous one."""
+    from django.test import Client
+
+    from sekispe.accounts.models import Role, User
+
+    analyst, _ = User.objects.get_or_create(
+        email="bench-analyst@example.jp", defaults={"role": Role.ANALYST}
+    )
+    signed_in = Client()
+    signed_in.force_login(analyst)
+    return signed_in, Client()
+
+
 def _percentiles(values_ns: list[int]) -> dict[str, float]:
     ms = np.array(values_ns, dtype=np.float64) / 1e6
     p50, p95 = np.percentile(ms, [50, 95])
@@ -752,16 +797,7 @@ def time_pages(
 ) -> dict[str, dict[str, Any]]:
     """Each page `WARMUPS` times untimed, then `requests` times; an analyst's
     session for the policy pages, no session for the public ones."""
-    from django.test import Client
-
-    from sekispe.accounts.models import Role, User
-
-    analyst, _ = User.objects.get_or_create(
-        email="bench-analyst@example.jp", defaults={"role": Role.ANALYST}
-    )
-    signed_in = Client()
-    signed_in.force_login(analyst)
-    anonymous = Client()
+    signed_in, anonymous = _clients()
     results: dict[str, dict[str, Any]] = {}
     with (
         _quiet_request_log(),
@@ -807,6 +843,9 @@ def run_insights_bench(sizes: Sizes, *, seed: int, progress: bool = True) -> dic
     seeded = seed_all(sizes, seed, today, progress)
     refresh = time_refresh(today, progress=progress)
     pages, skipped = discover_pages()
+    with _quiet_request_log():
+        extra, skipped = linked_pages(pages, skipped)
+    pages += extra
     timed = time_pages(pages, requests=sizes.requests, progress=progress)
     worst = max(timed.items(), key=lambda item: item[1]["p95_ms"], default=("", {"p95_ms": 0.0}))
     failed = {name: t["statuses"] for name, t in timed.items() if set(t["statuses"]) != {"200"}}
