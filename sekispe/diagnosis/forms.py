@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sekispe.core.forms import PlainLabelForm, names_itself, with_blank
 from sekispe.diagnosis import rules, services
+from sekispe.diagnosis.models import SecurityActionLevel
 from sekispe.reference import data
 
 ANSWER_LABELS: dict[str, Any] = {
@@ -116,3 +117,44 @@ class DiagnosisForm(PlainLabelForm):
 
     def profile(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in rules.PROFILE_FIELDS}
+
+
+class SecurityActionForm(PlainLabelForm):
+    """An SME account's SECURITY ACTION declaration (security_action.record checks it)."""
+
+    level = forms.TypedChoiceField(
+        label=_("宣言した段階"),
+        coerce=int,
+        choices=[("", _("選んでください"))],
+        error_messages={"required": _("宣言した段階を選んでください。")},
+    )
+    declared_on = forms.DateField(
+        label=_("宣言日"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("IPAから宣言の受付を知らせるメールが届いた日です。例：2026-04-01"),
+        error_messages={
+            "required": _("宣言日を入力してください。"),
+            "invalid": _("宣言日は「2026-04-01」の形で入力してください。"),
+        },
+    )
+    declaration_id = forms.CharField(
+        label=_("自己宣言ID"),
+        max_length=32,
+        help_text=_("宣言後にIPAから届くメールに書かれている番号です。"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("自己宣言IDを入力してください。")},
+    )
+    prefecture = forms.ChoiceField(
+        label=_("所在地（都道府県）"),
+        help_text=_("都道府県別の統計にだけ使います。会社名と一緒に公開することはありません。"),
+        error_messages={"required": _("所在地の都道府県を選んでください。")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["level"].choices = [("", _("選んでください")), *SecurityActionLevel.choices]
+        english_names = english()
+        self.fields["prefecture"].choices = [
+            ("", _("選んでください")),
+            *((p.code, p.name_en if english_names else p.name) for p in data.PREFECTURES),
+        ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sekispe.diagnosis import views
+from sekispe.diagnosis import views, views_security_action
 
 app_name = "diagnosis"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("r/<str:token>/pdf/", views.result_pdf, name="pdf"),
     path("history/", views.history, name="history"),
     path("history/claim/", views.claim, name="claim"),
+    path("security-action/", views_security_action.declarations, name="security_action"),
 ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sekispe.accounts.models import Role
 from sekispe.accounts.permissions import role_required
 from sekispe.core import ratelimit
-from sekispe.diagnosis import presentation, rules, services
+from sekispe.diagnosis import presentation, rules, security_action, services
 from sekispe.diagnosis.forms import DiagnosisForm
 from sekispe.diagnosis.models import Diagnosis
 
@@ -85,6 +85,7 @@ def result(request: HttpRequest, token: str) -> HttpResponse:
         services.SESSION_KEY, []
     )
     context["share_url"] = request.build_absolute_uri()
+    context["security_action"] = security_action.suggestion(context["result"].security_action, user)
     return _private(render(request, "diagnosis/result.html", context))
 
 
