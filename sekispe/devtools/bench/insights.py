@@ -139,22 +139,33 @@ def _bar(total: int, desc: str, progress: bool) -> tqdm:
     )
 
 
-def _bulk(model: type, rows: Iterable[Any], total: int, desc: str, progress: bool) -> list[Any]:
-    """bulk_create in batches behind a progress bar; returns the saved objects (with
-    primary keys on SQLite 3.35+ and PostgreSQL)."""
-    saved: list[Any] = []
+def _batched(
+    rows: Iterable[Any],
+    total: int,
+    desc: str,
+    progress: bool,
+    write: Callable[[list[Any]], list[Any]],
+) -> list[Any]:
+    """`write` each batch of `BATCH` rows behind a progress bar; what it returned, joined."""
+    written: list[Any] = []
     batch: list[Any] = []
     with _bar(total, desc, progress) as bar:
         for row in rows:
             batch.append(row)
             if len(batch) == BATCH:
-                saved += model.objects.bulk_create(batch)  # type: ignore[attr-defined]
+                written += write(batch)
                 bar.update(len(batch))
                 batch = []
         if batch:
-            saved += model.objects.bulk_create(batch)  # type: ignore[attr-defined]
+            written += write(batch)
             bar.update(len(batch))
-    return saved
+    return written
+
+
+def _bulk(model: type, rows: Iterable[Any], total: int, desc: str, progress: bool) -> list[Any]:
+    """bulk_create in batches; returns the saved objects (with primary keys on
+    SQLite 3.35+ and PostgreSQL)."""
+    return _batched(rows, total, desc, progress, model.objects.bulk_create)  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -563,7 +574,7 @@ def seed_search_demand(sizes: Sizes, seed: int, today: dt.date, progress: bool) 
     """`searches` searches over the last year, counted per (day, prefecture, theme,
     form, results) as the search log keeps them. Fewer local results where fewer
     registrants live, so unmet demand has a geography."""
-    from sekispe.search.models import SearchDemand
+    from sekispe.search.demand import add_demand
 
     gen = np.random.default_rng(seed + 40)
     n = sizes.searches
@@ -584,22 +595,26 @@ def seed_search_demand(sizes: Sizes, seed: int, today: dt.date, progress: bool) 
     first_day = today - dt.timedelta(days=SEARCH_DAYS - 1)
     themes = (0, *THEME_CODES)
 
-    def rows() -> Iterator[SearchDemand]:
+    def rows() -> Iterator[tuple[dt.date, str, int, str, int, int]]:
         for key, count in zip(cells.tolist(), counts.tolist(), strict=True):
             key, r = divmod(key, 4)
             key, f = divmod(key, 8)
             key, t = divmod(key, 8)
             d, p = divmod(key, prefectures.size)
-            yield SearchDemand(
-                day=first_day + dt.timedelta(days=d),
-                prefecture=str(prefectures[p]),
-                theme=themes[t],
-                form=FORMS[f],
-                results=r,
-                searches=count,
+            yield (
+                first_day + dt.timedelta(days=d),
+                str(prefectures[p]),
+                themes[t],
+                FORMS[f],
+                r,
+                count,
             )
 
-    _bulk(SearchDemand, rows(), int(cells.size), "search demand", progress)
+    def write(batch: list[tuple[dt.date, str, int, str, int, int]]) -> list[Any]:
+        add_demand(batch)  # the search log's own bulk writer
+        return []
+
+    _batched(rows(), int(cells.size), "search demand", progress, write)
     return {"search_demand_rows": int(cells.size), "searches": int(counts.sum())}
 
 
