@@ -301,13 +301,13 @@ def seed_registry(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> di
     }
 
 
-def _answer_pool(rng: random.Random) -> list[tuple[int, dict[str, str], int, int]]:
+def _answer_pool(rng: random.Random, size: int) -> list[tuple[int, dict[str, str], int, int]]:
     """(version, answers, step, total) drawn with a bias per set, so every Step occurs."""
     from sekispe.diagnosis import rules
 
     questionnaire = rules.current()
     pool = []
-    for _ in range(ANSWER_POOL):
+    for _ in range(size):
         done = rng.random()
         answers = {
             q.id: "done"
@@ -343,7 +343,7 @@ def seed_smes(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict[s
         }
         for user in users
     }
-    pool = _answer_pool(rng)
+    pool = _answer_pool(rng, max(1, min(ANSWER_POOL, sizes.diagnoses)))
     # Accounts answer again over time and mostly improve: a later diagnosis draws
     # from higher in the pool (sorted by score) than the account's last one.
     position: dict[int, int] = {}
@@ -362,7 +362,7 @@ def seed_smes(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict[s
                 if rng.random() < 0.2:
                     profile = {}  # the profile is optional
             else:
-                last = position.get(user_id, rng.randrange(len(pool) // 2))
+                last = position.get(user_id, rng.randrange(max(1, len(pool) // 2)))
                 index = min(len(pool) - 1, last + rng.randint(-len(pool) // 20, len(pool) // 8))
                 position[user_id] = index
                 profile = profiles[user_id]
@@ -808,16 +808,16 @@ def _quiet_request_log() -> Iterator[None]:
 
 
 def time_pages(
-    pages: list[Page], *, requests: int, progress: bool = True
+    pages: list[Page], *, requests: int, warmups: int = WARMUPS, progress: bool = True
 ) -> dict[str, dict[str, Any]]:
-    """Each page `WARMUPS` times untimed, then `requests` times; an analyst's
+    """Each page `warmups` times untimed, then `requests` times; an analyst's
     session for the policy pages, no session for the public ones."""
     signed_in, anonymous = _clients()
     results: dict[str, dict[str, Any]] = {}
     with (
         _quiet_request_log(),
         tqdm(
-            total=len(pages) * (WARMUPS + requests),
+            total=len(pages) * (warmups + requests),
             desc="pages",
             unit="req",
             file=sys.stderr,
@@ -828,7 +828,7 @@ def time_pages(
             client = anonymous if page.public else signed_in
             statuses: Counter[int] = Counter()
             size = 0
-            for _ in range(WARMUPS):
+            for _ in range(warmups):
                 client.get(page.path)
                 bar.update(1)
             timings: list[int] = []
@@ -849,19 +849,28 @@ def time_pages(
     return results
 
 
-def run_insights_bench(sizes: Sizes, *, seed: int, progress: bool = True) -> dict[str, Any]:
-    """Seed the current (empty) database, time the refresh and the pages; the report."""
+def run_insights_bench(
+    sizes: Sizes,
+    *,
+    seed: int,
+    progress: bool = True,
+    refresh_runs: int = REFRESH_RUNS,
+    warmups: int = WARMUPS,
+    prefectures: Iterable[str] = PREFECTURE_PAGES,
+) -> dict[str, Any]:
+    """Seed the current (empty) database, time the refresh and the pages; the report.
+    (The smoke test lowers the runs, warm-ups and prefecture pages to stay quick.)"""
     from django.db import connection
     from django.utils import timezone
 
     today = timezone.localdate()
     seeded = seed_all(sizes, seed, today, progress)
-    refresh = time_refresh(today, progress=progress)
-    pages, skipped = discover_pages()
+    refresh = time_refresh(today, runs=refresh_runs, progress=progress)
+    pages, skipped = discover_pages(prefectures)
     with _quiet_request_log():
         extra, skipped = linked_pages(pages, skipped)
     pages += extra
-    timed = time_pages(pages, requests=sizes.requests, progress=progress)
+    timed = time_pages(pages, requests=sizes.requests, warmups=warmups, progress=progress)
     worst = max(timed.items(), key=lambda item: item[1]["p95_ms"], default=("", {"p95_ms": 0.0}))
     failed = {name: t["statuses"] for name, t in timed.items() if set(t["statuses"]) != {"200"}}
     return {
