@@ -74,6 +74,7 @@ class _Supply:
         self.counts: dict[tuple[str, int, str], int] = {}
 
     def count(self, index: ix.SpecialistIndex, prefecture: str, theme: int, form: str) -> int:
+        """Uncapped: how many accepting specialists cover the cell."""
         key = (prefecture, theme, form)
         with self.lock:
             if self.listing_ids is not index.listing_ids:
@@ -88,7 +89,7 @@ class _Supply:
             rows &= (index.themes & np.uint64(ix.mask_of((theme,), ix.THEME_BIT))) != 0
         if form:
             rows &= index.fees[:, ix.FORM_COL[form]] != ix.NOT_OFFERED
-        found = min(RESULTS_CAP, int(np.count_nonzero(rows)))
+        found = int(np.count_nonzero(rows))
         with self.lock:
             if self.listing_ids is index.listing_ids:
                 self.counts[key] = found
@@ -98,13 +99,24 @@ class _Supply:
 _supply = _Supply()
 
 
+def local_supply(index: ix.SpecialistIndex, prefecture: str, theme: int, form: str) -> int:
+    """Local accepting specialists in `index` for a cell, uncapped (`results` caps it)."""
+    return _supply.count(index, prefecture, theme, form)
+
+
 def cells_for(query: SearchQuery, index: ix.SpecialistIndex, day: dt.date) -> list[Cell]:
     """The demand cells one shown first page of `query` adds 1 to (see the module doc)."""
     prefectures = query.location_codes() or ("",)
     themes = tuple(dict.fromkeys(query.themes)) or (0,)
     form = query.forms[0] if len(set(query.forms)) == 1 else ""
     return [
-        (day, prefecture, theme, form, _supply.count(index, prefecture, theme, form))
+        (
+            day,
+            prefecture,
+            theme,
+            form,
+            min(RESULTS_CAP, _supply.count(index, prefecture, theme, form)),
+        )
         for prefecture in prefectures
         for theme in themes
     ]

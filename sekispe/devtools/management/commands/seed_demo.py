@@ -49,6 +49,7 @@ from sekispe.audit.services import record_event
 from sekispe.deemed.models import DeemedStatus
 from sekispe.devtools.demo.accounts import DEMO_PASSWORD, create_demo_accounts
 from sekispe.devtools.demo.deemed import create_demo_deemed
+from sekispe.devtools.demo.insights import create_demo_insights
 from sekispe.devtools.demo.intake import create_demo_applications
 from sekispe.devtools.demo.listings import (
     DEMO_ANCHOR,
@@ -248,6 +249,7 @@ class Command(BaseCommand):
                     + "、".join(f"{DeemedStatus(s).label} {n}" for s, n in sorted(deemed.items()))
                     + "）"
                 )
+        create_demo_insights(seed, n, accounts=options["accounts"], write=self.stdout.write)
 
     def _mark(self, reason: str | None, data: dict[str, Any]) -> None:
         if reason:
