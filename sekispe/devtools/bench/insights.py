@@ -308,7 +308,9 @@ def _answer_pool(rng: random.Random, size: int) -> list[tuple[int, dict[str, str
     questionnaire = rules.current()
     pool = []
     for _ in range(size):
-        done = rng.random()
+        # Skewed towards done, so companies reach every Step (uniform "done"
+        # shares would leave nearly all at Step 1).
+        done = rng.random() ** 0.25
         answers = {
             q.id: "done"
             if rng.random() < done
@@ -410,6 +412,8 @@ def seed_smes(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict[s
 def seed_funnel(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict[str, int]:
     """Consultation events with participants and individual consultations, and
     inquiries through every state with their transitions and guidance plans."""
+    from django.utils import timezone
+
     from sekispe.accounts.models import Role, User
     from sekispe.events.models import ConsultationEvent, EventParticipant, IndividualConsultation
     from sekispe.inquiries.models import (
@@ -488,6 +492,7 @@ def seed_funnel(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict
 
     _bulk(IndividualConsultation, consultations(), len(consulted), "consultations", progress)
 
+    now = timezone.now()
     ends = rng.choices(list(INQUIRY_ENDS), weights=list(INQUIRY_ENDS.values()), k=sizes.inquiries)
     steps: list[list[tuple[str, dt.datetime]]] = []
 
@@ -497,15 +502,12 @@ def seed_funnel(sizes: Sizes, seed: int, today: dt.date, progress: bool) -> dict
             at, trail, state = created, [], "sent"
             for to in _PATHS[end]:
                 # Hours to answer; days to weeks between later stages.
-                at += (
-                    dt.timedelta(hours=rng.expovariate(1 / 30))
-                    if to
-                    in (
-                        "accepted",
-                        "declined",
-                    )
-                    else dt.timedelta(days=14 if to == "expired" else rng.randint(3, 40))
-                )
+                if to in ("accepted", "declined"):
+                    at += dt.timedelta(hours=rng.expovariate(1 / 30))
+                else:
+                    at += dt.timedelta(days=14 if to == "expired" else rng.randint(3, 40))
+                if at >= now:
+                    break  # a recent inquiry has not got that far yet
                 trail.append((to, at))
                 state = to
             steps.append(trail)
