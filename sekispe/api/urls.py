@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase, _csrf_needed
 
 from sekispe.diagnosis.api import router as diagnosis_router
+from sekispe.opendata.api import router as statistics_router
 from sekispe.reference.api import router as reference_router
 from sekispe.registry.api import router as registry_router
 from sekispe.search.api import router as search_router
@@ -102,6 +103,7 @@ api.add_router("/specialists", search_router)
 api.add_router("/reference", reference_router)
 api.add_router("/registry", registry_router)
 api.add_router("/diagnoses", diagnosis_router)
+api.add_router("/statistics", statistics_router)
 
 
 @api.exception_handler(InvalidQuery)
