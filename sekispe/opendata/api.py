@@ -45,7 +45,13 @@ class NotFoundOut(Schema):
     detail: str
 
 
-@router.get("", response=IndexOut, auth=None, summary="The published statistics tables")
+@router.get(
+    "",
+    response=IndexOut,
+    auth=None,
+    url_name="statistics_index",
+    summary="The published statistics tables",
+)
 def index(request: HttpRequest) -> dict[str, Any]:
     return {
         "licence": str(tables.LICENCE),
@@ -63,6 +69,7 @@ def index(request: HttpRequest) -> dict[str, Any]:
     "/{measure}",
     response={200: TableOut, 404: NotFoundOut},
     auth=None,
+    url_name="statistics_table",
     summary="One statistics table",
 )
 def table(request: HttpRequest, measure: str) -> Any:
