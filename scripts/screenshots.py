@@ -1,4 +1,4 @@
-"""Draws the README's two pictures from a running demo server (see scripts/screenshots).
+"""Draws the README's pictures from a running demo server (see scripts/screenshots).
 
 Each picture puts the start page and a specialist's detail page side by side, so
 the README shows who runs the service and what a listing looks like, on a desktop
@@ -19,6 +19,11 @@ CHROMIUM = "/usr/bin/chromium"
 # page would make the README picture too long to read.
 WIDTHS = {"screenshot.png": (1280, 1100), "screenshot-phone.png": (390, 1500)}
 GAP = 24
+# The map page, signed in as the demo operator (sekispe/devtools/demo/accounts.py).
+MAP_PICTURE = "insights-map.png"
+MAP_SIZE = (1280, 1500)
+DEMO_OPERATOR = "operator@demo.sekispe.example"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password
 
 
 def shoot(page, url: str, width: int, height: int) -> Image.Image:
@@ -51,6 +56,15 @@ def main(base: str, out_dir: str) -> None:
             listing = shoot(page, f"{base}{detail}", width, height)
             side_by_side(start, listing).save(Path(out_dir) / name, optimize=True)
             print(f"{out_dir}/{name}: / and {detail} at {width} px")
+        page.goto(f"{base}/accounts/login/")
+        page.fill('input[name="email"]', DEMO_OPERATOR)
+        page.fill('input[name="password"]', DEMO_PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_load_state()
+        shoot(page, f"{base}/insights/map/", *MAP_SIZE).save(
+            Path(out_dir) / MAP_PICTURE, optimize=True
+        )
+        print(f"{out_dir}/{MAP_PICTURE}: /insights/map/ at {MAP_SIZE[0]} px")
         browser.close()
 
 
