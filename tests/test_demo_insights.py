@@ -13,6 +13,7 @@ from django.utils import timezone
 from sekispe.accounts.models import User
 from sekispe.devtools.demo import insights
 from sekispe.diagnosis.models import Diagnosis, SecurityActionDeclaration
+from sekispe.inquiries.models import Inquiry, InquiryTransition
 from sekispe.search.models import SearchDemand
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,8 @@ def _seed(**options) -> str:
 
 def _snapshot() -> tuple:
     return (
+        list(Inquiry.objects.filter(sender__email__startswith="company-").order_by("sender__email")
+             .values_list("sender__email", "listing_id", "state", "theme", "decline_reason", "close_reason")),
         list(SearchDemand.objects.order_by("day", "prefecture", "theme", "form", "results")
              .values_list("day", "prefecture", "theme", "form", "results", "searches")),
         list(Diagnosis.objects.order_by("created_at", "share_token")
@@ -73,6 +76,20 @@ def test_seed_demo_writes_a_year_of_demand_diagnoses_and_declarations():
     # Every declaring company's account is a demo one, and it cannot sign in.
     for user in User.objects.filter(email__startswith="company-"):
         assert user.email.endswith("@demo.sekispe.example") and not user.has_usable_password()
+    # Past inquiries are all over (nothing holds a specialist's capacity), dated
+    # over the months, each transition no later than now.
+    past = Inquiry.objects.filter(sender__email__startswith="company-")
+    assert past.count() >= 10
+    assert set(past.values_list("state", flat=True)) <= {"declined", "expired", "closed"}
+    assert len({d.strftime("%Y-%m") for d in past.values_list("created_at", flat=True)}) >= 6
+    moves = InquiryTransition.objects.filter(inquiry__in=past)
+    assert not moves.filter(at__gt=timezone.now()).exists()
+    assert moves.filter(to_state="accepted").count() == past.filter(state="closed").count()
+    for inquiry in past.filter(state="closed")[:20]:
+        sent, accepted = (
+            inquiry.transitions.get(to_state=state).at for state in ("sent", "accepted")
+        )
+        assert inquiry.created_at == sent < accepted
     # The demo SME declared ★, so its Step 3 result suggests ★★.
     sme = User.objects.get(email="sme@demo.sekispe.example")
     assert list(declarations.filter(user=sme).values_list("level", flat=True)) == [1]
@@ -86,10 +103,12 @@ def test_seeding_again_adds_nothing_and_the_history_is_deterministic():
     SearchDemand.objects.all().delete()
     SecurityActionDeclaration.objects.all().delete()
     Diagnosis.objects.exclude(user__email="sme@demo.sekispe.example").delete()
+    Inquiry.objects.filter(sender__email__startswith="company-").delete()
     User.objects.filter(email__startswith="company-").delete()
     _seed(accounts=True)
-    assert _snapshot()[0] == first[0] and _snapshot()[2] == first[2]
-    assert [row[:3] for row in _snapshot()[1]] == [row[:3] for row in first[1]]
+    again = _snapshot()
+    assert again[:2] == first[:2] and again[3] == first[3]
+    assert [row[:3] for row in again[2]] == [row[:3] for row in first[2]]
 
 
 def test_without_accounts_there_are_searches_and_anonymous_diagnoses_only():

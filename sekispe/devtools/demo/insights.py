@@ -15,6 +15,12 @@ This adds, deterministically for a seed:
 - demo companies (SME accounts `company-NNNN@demo.sekispe.example`, no
   usable password) with one to three diagnoses climbing the Steps, and
   SECURITY ACTION declarations after them, some stepping up from ★ to ★★;
+- past inquiries of those companies to seeded specialists, each already over
+  (declined, expired, or accepted and later closed), with their transitions
+  dated over the months: the funnel gets inquiries, acceptances, reasons and
+  times to accept without any engagement still open (an open one would take
+  a specialist's capacity and need a consultation, plan and visits the demo
+  cannot make up consistently);
 - a ★ declaration for the demo SME account (when seed-demo made it with
   --accounts), so its result page suggests the step-up to ★★.
 
@@ -38,6 +44,14 @@ from django.utils import timezone
 from sekispe.accounts.models import Role, User
 from sekispe.diagnosis import rules, services
 from sekispe.diagnosis.models import Diagnosis, SecurityActionDeclaration
+from sekispe.inquiries.models import (
+    CloseReason,
+    DeclineReason,
+    Inquiry,
+    InquiryState,
+    InquiryTransition,
+)
+from sekispe.listings.models import Listing, ListingStatus
 from sekispe.reference import data
 from sekispe.reference import services as ref
 from sekispe.search import demand
@@ -228,6 +242,75 @@ def seed_companies(seed: int, today: dt.date, companies: int) -> dict[str, int]:
     }
 
 
+def seed_past_inquiries(seed: int, today: dt.date) -> dict[str, int]:
+    """One past inquiry for about half of the demo companies (see the module doc)."""
+    rng = random.Random(f"inquiries-{seed}")
+    listings = list(
+        Listing.objects.filter(status=ListingStatus.PUBLISHED, record__account__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not listings:
+        return {"inquiries": 0}
+    companies = User.objects.filter(email__startswith="company-", role=Role.SME).order_by("email")
+    latest = dict(
+        Diagnosis.objects.filter(user__in=companies)
+        .order_by("user_id", "created_at")
+        .values_list("user_id", "profile")
+    )
+    declines, closes = list(DeclineReason.values), list(CloseReason.values)
+    days = _days(today - dt.timedelta(days=30), DIAGNOSIS_DAYS - 30)
+    made: list[tuple[Inquiry, list[tuple[str, str, dt.datetime]]]] = []
+    for user in companies:
+        if rng.random() < 0.5:
+            continue
+        sent = _moment(days[int(len(days) * rng.random() ** 0.8)], rng)
+        roll = rng.random()
+        inquiry = Inquiry(
+            listing_id=rng.choice(listings),
+            sender=user,
+            sme_account=user,
+            company_name=user.organization,
+            contact_name="デモ 担当",
+            contact_email=user.email,
+            company_profile=latest.get(user.pk, {}),
+            theme=rng.choice(ref.THEME_CODES),
+            preferred_form=rng.choice(("visit", "online", "either")),
+            message="デモデータの相談です。",
+            wants_free_first_session=rng.random() < 0.6,
+            created_at=sent,
+            answer_by=sent + dt.timedelta(days=7),
+        )
+        accepted = sent + dt.timedelta(hours=rng.randrange(2, 24 * 6))
+        if roll < 0.2:
+            steps = [("sent", "declined", accepted)]
+            inquiry.decline_reason = rng.choice(declines)
+        elif roll < 0.3:
+            steps = [("sent", "expired", sent + dt.timedelta(days=7))]
+        else:
+            closed = accepted + dt.timedelta(days=rng.randrange(3, 30))
+            steps = [("sent", "accepted", accepted), ("accepted", "closed", closed)]
+            inquiry.close_reason = rng.choice(closes)
+        inquiry.state = InquiryState(steps[-1][1])
+        inquiry.state_changed_at = steps[-1][2]
+        made.append((inquiry, [("", "sent", sent), *steps]))
+    Inquiry.objects.bulk_create([inquiry for inquiry, _ in made])
+    transitions = [
+        InquiryTransition(inquiry=inquiry, from_state=a, to_state=b, actor_label="seed-demo")
+        for inquiry, steps in made
+        for a, b, _ in steps
+    ]
+    InquiryTransition.objects.bulk_create(transitions)
+    moments = [at for _, steps in made for _, _, at in steps]
+    table = InquiryTransition._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET at = %s WHERE id = %s",  # noqa: S608
+            [(min(at, timezone.now()), t.pk) for t, at in zip(transitions, moments, strict=True)],
+        )
+    return {"inquiries": len(made)}
+
+
 def declare_for_demo_sme(today: dt.date) -> int:
     """The demo SME reached Step 2 about 180 days ago: it declared ★ then, so its
     latest result (Step 3) suggests stepping up to ★★."""
@@ -266,6 +349,7 @@ def create_demo_insights(
             counts["demo_sme_declarations"] = declare_for_demo_sme(today)
             if not User.objects.filter(email=COMPANY_EMAIL.format(1)).exists():
                 counts.update(seed_companies(seed, today, max(40, specialists // 10)))
+                counts.update(seed_past_inquiries(seed, today))
     if write is not None and "searches" in counts:
         write(
             f"  政策ページ用の履歴: 検索 {counts['searches']} 件（12か月）、"
@@ -274,6 +358,7 @@ def create_demo_insights(
     if write is not None and "companies" in counts:
         write(
             f"  デモ企業 {counts['companies']} 社（自己診断 {counts['company_diagnoses']} 件、"
-            f"SECURITY ACTION の宣言 {counts['declarations']} 件、うち★→★★ {counts['step_ups']} 件）"
+            f"SECURITY ACTION の宣言 {counts['declarations']} 件、うち★→★★ {counts['step_ups']} 件、"
+            f"終わった相談の依頼 {counts['inquiries']} 件）"
         )
     return counts
