@@ -27,6 +27,43 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_postgresql_by_delete():
+    """On PostgreSQL, flush (after every transactional test: live servers, worker
+    processes) deletes the rows instead of truncating the tables. TRUNCATE gives
+    each of the ~100 tables new files whether it holds rows or not: a teardown
+    took 0.6 s on a quiet machine and 1.5-3 s on a busy one; with DELETE it
+    takes 0.25 s (mostly post_migrate re-creating content types), leaving the
+    same empty tables. Foreign keys are deferrable (Django creates
+    them so), checked at the flush's commit, when every table is empty; there
+    are no triggers (no RunSQL in any migration). Sequences are not reset, as
+    with TRUNCATE without RESTART IDENTITY (reset_sequences=True keeps Django's
+    own TRUNCATE)."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [
+            "SET CONSTRAINTS ALL DEFERRED;",
+            # Table names from Django's introspection, quoted: no outside input.
+            *(f"DELETE FROM {self.quote_name(table)};" for table in tables),  # noqa: S608
+        ]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(scope="session")
 def live_server(django_db_setup, live_server):
     """pytest-django's live server, started after (so stopped before) the test
