@@ -28,7 +28,13 @@ TINY = bench.Sizes(
 
 def test_every_insights_route_is_found_and_the_report_prints_every_figure(tmp_path):
     report = bench.run_insights_bench(
-        TINY, seed=3, progress=False, refresh_runs=2, warmups=0, prefectures=("13",)
+        TINY,
+        seed=3,
+        progress=False,
+        refresh_runs=2,
+        warmups=0,
+        prefectures=("13",),
+        links_per_route=1,
     )
 
     counts = report["seeded"]["counts"]
@@ -48,10 +54,12 @@ def test_every_insights_route_is_found_and_the_report_prints_every_figure(tmp_pa
     timed_paths = {page["path"] for page in report["pages"].values()}
     for pattern in insights_urls.urlpatterns:
         assert reverse(f"insights:{pattern.name}") in timed_paths, pattern.name
+    # Every route with arguments was reached through a link or a linked value.
+    assert report["skipped_routes"] == []
     assert report["failed_pages"] == {}
     for page in report["pages"].values():
         assert page["statuses"] == {"200": TINY.requests}
-        assert {"p50_ms", "p95_ms"} <= page.keys()
+        assert {"first_ms", "p50_ms", "p95_ms"} <= page.keys()
     assert set(report["targets"]) == {"refresh_s", "worst_page_p95_ms"}
 
     text = bench.format_report(report, "test")
@@ -78,6 +86,10 @@ def _table(request, table):
     return HttpResponse(f"{table}\n1\n", content_type="text/csv")
 
 
+def _table_api(request, measure):
+    return HttpResponse("{}", status=200 if measure == "a" else 404)
+
+
 def _prefecture(request, code):
     return HttpResponse(code)
 
@@ -85,6 +97,7 @@ def _prefecture(request, code):
 # The pages are found from whatever URL configuration is live: a signed-in page, a
 # route taking a table name (timed through the links to it) and one a prefecture.
 urlpatterns = [
+    path("api/v1/statistics/<str:measure>", _table_api),
     path("insights/map/", include(([path("", _tables, name="map")], "insights_map"))),
     path(
         "statistics/",
@@ -109,10 +122,15 @@ def test_routes_with_arguments_are_timed_through_prefecture_codes_and_links():
     assert "/statistics/tables/" in paths and paths["/statistics/tables/"].public
     assert {"/statistics/prefectures/13/", "/statistics/prefectures/47/"} <= paths.keys()
     assert not paths["/insights/map/"].public
-    assert skipped == ["/statistics/tables/<slug:table>.csv"]
+    assert sorted(route.path for route in skipped) == [
+        "/api/v1/statistics/<str:measure>",
+        "/statistics/tables/<slug:table>.csv",
+    ]
 
     extra, untimed = bench.linked_pages(pages, skipped)
+    # The API route nothing links to is tried with the values the links carried.
     assert sorted(page.path for page in extra) == [
+        "/api/v1/statistics/a",
         "/statistics/tables/a.csv",
         "/statistics/tables/b.csv",
     ]

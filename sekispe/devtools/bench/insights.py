@@ -61,7 +61,7 @@ PREFECTURE_PAGES = ("13", "27", "04", "31", "47")
 # Namespaces whose pages are timed; the public ones are requested anonymously.
 SIGNED_IN_NAMESPACES = ("insights", "insights_map")
 PUBLIC_NAMESPACES = ("opendata",)
-API_PREFIX = "/api/v1/statistics/"
+API_PREFIX = "/api/v1/statistics"
 
 BATCH = 5_000
 DIAGNOSIS_DAYS = 730
@@ -708,14 +708,17 @@ def _walk(
 _ARG = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 
 
-def discover_pages(prefectures: Iterable[str] = PREFECTURE_PAGES) -> tuple[list[Page], list[str]]:
+def discover_pages(
+    prefectures: Iterable[str] = PREFECTURE_PAGES,
+) -> tuple[list[Page], list[Page]]:
     """Every route of the insights, insights_map and opendata namespaces and of the
     statistics API: those without arguments as they are, those taking a prefecture
-    code once per code in `prefectures`. Returns (pages, routes skipped)."""
+    code once per code in `prefectures`. Returns (pages, routes with other arguments,
+    as pages whose path is the route)."""
     from django.urls import get_resolver
 
     pages: list[Page] = []
-    skipped: list[str] = []
+    skipped: list[Page] = []
     namespaces = (*SIGNED_IN_NAMESPACES, *PUBLIC_NAMESPACES)
     for namespace, route, pattern in _walk(get_resolver().url_patterns, "/", None):
         api = route.startswith(API_PREFIX)
@@ -731,24 +734,29 @@ def discover_pages(prefectures: Iterable[str] = PREFECTURE_PAGES) -> tuple[list[
                 Page(f"{name}[{code}]", _ARG.sub(code, route), public) for code in prefectures
             ]
         else:
-            skipped.append(route)
+            skipped.append(Page(name, route, public))
     # The same path mounted twice (ninja's trailing-slash variants) is timed once.
     unique = {page.path: page for page in pages}
     return sorted(unique.values(), key=lambda p: (p.public, p.path)), skipped
 
 
 _LINK = re.compile(r"""(/(?:insights|statistics|api/v1/statistics)/[^"'\s<>#?]*)""")
-LINKS_PER_ROUTE = 3
 
 
-def linked_pages(pages: list[Page], skipped: list[str]) -> tuple[list[Page], list[str]]:
-    """Routes that take arguments other than a prefecture (a table's CSV, say) are
-    timed through the links the timed pages and API answers give: up to
-    `LINKS_PER_ROUTE` per route. Returns (the extra pages, routes still untimed)."""
+def linked_pages(
+    pages: list[Page], skipped: list[Page], *, per_route: int | None = None
+) -> tuple[list[Page], list[Page]]:
+    """Routes that take arguments other than a prefecture (a table's page, CSV or
+    JSON) are timed through the links the timed pages give: every one, or
+    `per_route` of each. A route nothing links to (the API's table, whose index
+    names the tables without links) is tried with the argument values the links
+    carried, keeping those that answer 200. Returns (the extra pages, routes
+    still untimed)."""
     from django.urls import Resolver404, resolve
 
     signed_in, anonymous = _clients()
-    found: dict[str, list[Page]] = {route: [] for route in skipped}
+    found: dict[str, list[Page]] = {route.path: [] for route in skipped}
+    values: dict[str, None] = {}  # the arguments seen, in order
     seen = {page.path for page in pages}
     for page in pages:
         response = (anonymous if page.public else signed_in).get(page.path)
@@ -761,11 +769,25 @@ def linked_pages(pages: list[Page], skipped: list[str]) -> tuple[list[Page], lis
             except Resolver404:
                 continue
             route = "/" + match.route.lstrip("^").rstrip("$").replace("\\Z", "")
-            if route in found and len(found[route]) < LINKS_PER_ROUTE:
-                name = f"{match.view_name}[{path.rstrip('/').rsplit('/', 1)[-1]}]"
-                found[route].append(Page(name, path, page.public))
-    extra = [page for route in skipped for page in found[route]]
-    return extra, [route for route in skipped if not found[route]]
+            if route in found and (per_route is None or len(found[route]) < per_route):
+                values |= dict.fromkeys(str(v) for v in match.kwargs.values())
+                found[route].append(Page(_page_name(match.view_name, path), path, page.public))
+    for route in skipped:
+        found_here = found[route.path]
+        if found_here or len(_ARG.findall(route.path)) != 1:
+            continue
+        for value in values:
+            path = _ARG.sub(value, route.path)
+            if (anonymous if route.public else signed_in).get(path).status_code == 200:
+                found_here.append(Page(_page_name(route.name, path), path, route.public))
+                if per_route is not None and len(found_here) == per_route:
+                    break
+    extra = [page for route in skipped for page in found[route.path]]
+    return extra, [route for route in skipped if not found[route.path]]
+
+
+def _page_name(view: str, path: str) -> str:
+    return f"{view}[{path.rstrip('/').rsplit('/', 1)[-1]}]"
 
 
 def _clients() -> tuple[Any, Any]:
@@ -830,8 +852,12 @@ def time_pages(
             client = anonymous if page.public else signed_in
             statuses: Counter[int] = Counter()
             size = 0
+            # The first request fills whatever the page caches: shown apart.
+            first_ns = None
             for _ in range(warmups):
+                started = time.perf_counter_ns()
                 client.get(page.path)
+                first_ns = first_ns or time.perf_counter_ns() - started
                 bar.update(1)
             timings: list[int] = []
             for _ in range(requests):
@@ -846,6 +872,7 @@ def time_pages(
                 "public": page.public,
                 "statuses": {str(k): v for k, v in sorted(statuses.items())},
                 "bytes": size,
+                "first_ms": round((first_ns or timings[0]) / 1e6, 1),
                 **_percentiles(timings),
             }
     return results
@@ -859,6 +886,7 @@ def run_insights_bench(
     refresh_runs: int = REFRESH_RUNS,
     warmups: int = WARMUPS,
     prefectures: Iterable[str] = PREFECTURE_PAGES,
+    links_per_route: int | None = None,
 ) -> dict[str, Any]:
     """Seed the current (empty) database, time the refresh and the pages; the report.
     (The smoke test lowers the runs, warm-ups and prefecture pages to stay quick.)"""
@@ -870,7 +898,7 @@ def run_insights_bench(
     refresh = time_refresh(today, runs=refresh_runs, progress=progress)
     pages, skipped = discover_pages(prefectures)
     with _quiet_request_log():
-        extra, skipped = linked_pages(pages, skipped)
+        extra, skipped = linked_pages(pages, skipped, per_route=links_per_route)
     pages += extra
     timed = time_pages(pages, requests=sizes.requests, warmups=warmups, progress=progress)
     worst = max(timed.items(), key=lambda item: item[1]["p95_ms"], default=("", {"p95_ms": 0.0}))
@@ -884,7 +912,7 @@ def run_insights_bench(
         "seeded": seeded,
         "refresh": refresh,
         "pages": timed,
-        "skipped_routes": skipped,
+        "skipped_routes": [route.path for route in skipped],
         "failed_pages": failed,
         "worst_page": worst[0],
         "targets": {
@@ -925,13 +953,13 @@ def format_report(report: dict[str, Any], label: str) -> str:
         f"best {refresh['best_s']:.2f} s, {refresh['cells']:,} cells",
         "  best run by area: " + ", ".join(f"{k} {v:.2f} s" for k, v in refresh["areas_s"].items()),
         "",
-        f"{'page':<44}{'status':>8}{'p50 ms':>9}{'p95 ms':>9}{'KB':>7}",
+        f"{'page':<52}{'status':>7}{'first ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'KB':>6}",
     ]
     for name, page in report["pages"].items():
         status = ",".join(page["statuses"])
         lines.append(
-            f"{name[:43]:<44}{status:>8}{page['p50_ms']:>9.1f}{page['p95_ms']:>9.1f}"
-            f"{page['bytes'] / 1024:>7.0f}"
+            f"{name[:51]:<52}{status:>7}{page['first_ms']:>9.1f}{page['p50_ms']:>8.1f}"
+            f"{page['p95_ms']:>8.1f}{page['bytes'] / 1024:>6.0f}"
         )
     if report["skipped_routes"]:
         lines.append(f"routes needing arguments, not timed: {', '.join(report['skipped_routes'])}")
