@@ -128,3 +128,12 @@ def test_the_openapi_document_lists_the_statistics_operations(client) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/statistics" in paths
     assert "/api/v1/statistics/{measure}" in paths
+
+
+def test_the_api_is_rate_limited_per_address(db, client, settings) -> None:
+    settings.STATISTICS_API_PER_IP = (2, 3600)
+    assert client.get("/api/v1/statistics").status_code == 200
+    assert client.get("/api/v1/statistics/supply.listed").status_code == 200
+    refused = client.get("/api/v1/statistics")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0

@@ -6,12 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 
+from sekispe.core import ratelimit
 from sekispe.opendata import tables
 
 router = Router(tags=["statistics"])
+# Per address, as the search API: generous, since the answers are aggregates,
+# but a scraper looping over the tables is slowed down.
+DEFAULT_PER_IP = (1200, 3600)
 
 
 class TableSummary(Schema):
@@ -41,18 +46,39 @@ class TableOut(Schema):
     )
 
 
-class NotFoundOut(Schema):
+class StatisticsMessageOut(Schema):
     detail: str
+
+
+def _rule() -> ratelimit.Limit:
+    count, seconds = getattr(settings, "STATISTICS_API_PER_IP", DEFAULT_PER_IP)
+    return ratelimit.Limit(count, dt.timedelta(seconds=seconds))
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    decision = ratelimit.hit(ratelimit.ip_key("statistics-api", request), _rule())
+    if decision.allowed:
+        return None
+    response = HttpResponse(
+        '{"detail": "Too many requests from this address; retry later."}',
+        status=429,
+        content_type="application/json",
+    )
+    response["Retry-After"] = str(max(1, int(decision.retry_after.total_seconds())))
+    return response
 
 
 @router.get(
     "",
-    response=IndexOut,
+    response={200: IndexOut, 429: StatisticsMessageOut},
     auth=None,
     url_name="statistics_index",
     summary="The published statistics tables",
+    description="Too many requests from one address get a 429 with `Retry-After`.",
 )
-def index(request: HttpRequest) -> dict[str, Any]:
+def index(request: HttpRequest) -> Any:
+    if (refused := _throttled(request)) is not None:
+        return refused
     return {
         "licence": str(tables.LICENCE),
         "licence_url": tables.LICENCE_URL,
@@ -67,12 +93,17 @@ def index(request: HttpRequest) -> dict[str, Any]:
 
 @router.get(
     "/{measure}",
-    response={200: TableOut, 404: NotFoundOut},
+    response={200: TableOut, 404: StatisticsMessageOut, 429: StatisticsMessageOut},
     auth=None,
     url_name="statistics_table",
     summary="One statistics table",
+    description="Small cells are suppressed (docs/statistics.md). An unknown or "
+    "unpublished measure is a 404; too many requests from one address get a 429 "
+    "with `Retry-After`.",
 )
 def table(request: HttpRequest, measure: str) -> Any:
+    if (refused := _throttled(request)) is not None:
+        return refused
     found = tables.BY_SLUG.get(measure)
     if found is None:
         raise Http404
