@@ -4,15 +4,19 @@ import shutil
 
 import pytest
 
+from sekispe.search import demand
 from sekispe.search.index import reset_index
 
 
 @pytest.fixture(autouse=True)
 def _fresh_search_index():
-    """Each test starts with no in-memory index, so it never sees another test's rows."""
+    """Each test starts with no in-memory index and no unflushed search-demand
+    counts, so it never sees another test's rows (nor writes them into its database)."""
     reset_index()
+    demand.reset()
     yield
     reset_index()
+    demand.reset()
 
 
 @pytest.fixture(autouse=True)

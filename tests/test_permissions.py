@@ -40,6 +40,7 @@ from tests import (
     permission_rows_registry_ops,
     permission_rows_reports,
     permission_rows_requests,
+    permission_rows_security_action,
 )
 from tests.factories import create_specialists, make_input
 from tests.permission_common import (
@@ -161,6 +162,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_reports.ROWS,
     # The SME self-diagnosis (issue 5).
     *permission_rows_diagnosis.ROWS,
+    # SECURITY ACTION declarations (issue 17, part 3).
+    *permission_rows_security_action.ROWS,
     # Inquiries, consultation events and the ordering page (issue 6).
     *permission_rows_inquiries.ROWS,
     *permission_rows_events.ROWS,
@@ -199,6 +202,7 @@ AREAS = (
     permission_rows_claim,
     permission_rows_onboarding,
     permission_rows_insights,
+    permission_rows_security_action,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 
