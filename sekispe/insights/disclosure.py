@@ -99,6 +99,17 @@ def primary(grid: Grid) -> frozenset[Position]:
     return frozenset(p for p in grid.positions() if is_small(grid.value(p)))
 
 
+def _eliminate(target: dict[int, int], pivot_row: dict[int, int], column: int) -> None:
+    """Subtract the multiple of `pivot_row` (1 at `column`) that clears `column` in `target`."""
+    factor = target.get(column)
+    if not factor:
+        return
+    for k, v in pivot_row.items():
+        target[k] = (target.get(k, 0) - factor * v) % _PRIME
+        if not target[k]:
+            del target[k]
+
+
 def determined(grid: Grid, hidden: Iterable[Position]) -> set[Position]:
     """The hidden positions whose value follows from the published values and
     the totals: x is determined iff the unit vector of x lies in the row space
@@ -115,31 +126,21 @@ def determined(grid: Grid, hidden: Iterable[Position]) -> set[Position]:
     for row in rows:
         row = dict(row)
         for column, pivot_row in pivots.items():
-            factor = row.get(column)
-            if factor:
-                for k, v in pivot_row.items():
-                    row[k] = (row.get(k, 0) - factor * v) % _PRIME
-                    if not row[k]:
-                        del row[k]
+            _eliminate(row, pivot_row, column)
         if not row:
             continue
         column = min(row)
         inverse = pow(row[column], _PRIME - 2, _PRIME)
         row = {k: v * inverse % _PRIME for k, v in row.items()}
         for other in pivots.values():
-            factor = other.get(column)
-            if factor:
-                for k, v in row.items():
-                    other[k] = (other.get(k, 0) - factor * v) % _PRIME
-                    if not other[k]:
-                        del other[k]
+            _eliminate(other, row, column)
         pivots[column] = row
     return {unknown[column] for column, row in pivots.items() if len(row) == 1}
 
 
 def _preference(grid: Grid, position: Position) -> tuple[bool, bool, int, Position]:
-    # Interior cells before margins, non-zero before zero (a hidden 0 next to
-    # a hidden 3 narrows nothing down less than a hidden 9 does), then smallest.
+    # Interior cells before margins, non-zero before zero (beside a hidden 3,
+    # a hidden 0 bounds it more tightly than a hidden 9 does), then smallest.
     value = grid.value(position)
     return (position[0] != "c", value == 0, value, position)
 
