@@ -33,6 +33,7 @@ from tests import (
     permission_rows_insights,
     permission_rows_intake,
     permission_rows_onboarding,
+    permission_rows_opendata,
     permission_rows_operations,
     permission_rows_ordering,
     permission_rows_pages,
@@ -41,6 +42,7 @@ from tests import (
     permission_rows_reports,
     permission_rows_requests,
     permission_rows_security_action,
+    permission_rows_opendata,
 )
 from tests.factories import create_specialists, make_input
 from tests.permission_common import (
@@ -184,6 +186,8 @@ MATRIX: tuple[Route, ...] = (
     *permission_rows_onboarding.ROWS,
     # The policy view for analysts and operators (issue 17).
     *permission_rows_insights.ROWS,
+    # The supply-and-demand map, prefecture pages and open statistics (issue 17).
+    *permission_rows_opendata.ROWS,
 )
 AREAS = (
     permission_rows_public_registry,
@@ -203,6 +207,7 @@ AREAS = (
     permission_rows_onboarding,
     permission_rows_insights,
     permission_rows_security_action,
+    permission_rows_opendata,
 )
 # Operators' ids in /ops/ URLs are safe: operators may see every object.
 

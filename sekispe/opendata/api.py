@@ -14,9 +14,6 @@ from sekispe.core import ratelimit
 from sekispe.opendata import tables
 
 router = Router(tags=["statistics"])
-# Per address, as the search API: generous, since the answers are aggregates,
-# but a scraper looping over the tables is slowed down.
-DEFAULT_PER_IP = (1200, 3600)
 
 
 class TableSummary(Schema):
@@ -51,7 +48,9 @@ class StatisticsMessageOut(Schema):
 
 
 def _rule() -> ratelimit.Limit:
-    count, seconds = getattr(settings, "STATISTICS_API_PER_IP", DEFAULT_PER_IP)
+    # Per address, as the search API: generous, since the answers are
+    # aggregates, but a scraper looping over the tables is slowed down.
+    count, seconds = settings.STATISTICS_API_PER_IP
     return ratelimit.Limit(count, dt.timedelta(seconds=seconds))
 
 

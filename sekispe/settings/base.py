@@ -155,6 +155,8 @@ DIAGNOSES_PER_IP = (env_int("DIAGNOSES_PER_IP", 120), 3600)
 # results); past it the API answers 429. The web page shares the count but is
 # never refused.
 SEARCH_API_PER_IP = (env_int("SEARCH_API_PER_IP", 1200), 3600)
+# The open statistics' JSON API per client address an hour (then 429).
+STATISTICS_API_PER_IP = (env_int("STATISTICS_API_PER_IP", 1200), 3600)
 # Searches (page and API together) by one address in that hour after which its
 # pages stop counting in the exposure ledger, so a scraper cannot skew the
 # fairness ordering (docs/search.md, "Bots and heavy clients").
