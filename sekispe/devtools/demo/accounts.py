@@ -47,6 +47,8 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
         create_demo_history(User.objects.get(email="sme@demo.sekispe.example"))
         ensure("cci@demo.sekispe.example", Role.INSTITUTION, "支援機関",
                organization="デモ商工会議所", display_name="支援 一郎")  # fmt: skip
+        ensure("analyst@demo.sekispe.example", Role.ANALYST, "政策担当（集計の閲覧）",
+               organization="デモ省 政策課", display_name="政策 花子")  # fmt: skip
         listing = (
             Listing.objects.filter(
                 status=ListingStatus.PUBLISHED,
