@@ -97,7 +97,10 @@ class InviteForm(OpsForm):
         return normalize_email(self.cleaned_data["email"])
 
 
-class InstitutionForm(OpsForm):
+class StaffAccountForm(OpsForm):
+    """An account an operator creates for someone outside the registry; the
+    owner sets a password through the mailed link."""
+
     organization = forms.CharField(label=_("団体名"), max_length=100)
     display_name = forms.CharField(label=_("担当者名"), max_length=100)
     email = forms.EmailField(
@@ -110,19 +113,17 @@ class InstitutionForm(OpsForm):
         return normalize_email(self.cleaned_data["email"])
 
 
-class AnalystForm(OpsForm):
-    organization = forms.CharField(
-        label=_("所属"), max_length=100, help_text=_("例：経済産業省 サイバーセキュリティ課")
-    )
-    display_name = forms.CharField(label=_("氏名"), max_length=100)
-    email = forms.EmailField(
-        label=_("メールアドレス"),
-        max_length=254,
-        help_text=_("このアドレスに、パスワードを設定するためのリンクをお送りします。"),
-    )
+class InstitutionForm(StaffAccountForm):
+    pass
 
-    def clean_email(self) -> str:
-        return normalize_email(self.cleaned_data["email"])
+
+class AnalystForm(StaffAccountForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].label = _("所属")
+        self.fields["organization"].help_text = _("例：経済産業省 サイバーセキュリティ課")
+        self.fields["display_name"].label = _("氏名")
+        self.fields["email"].label = _("メールアドレス")
 
 
 class CriteriaForm(TextRuleMixin, forms.ModelForm):

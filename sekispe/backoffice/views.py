@@ -8,6 +8,8 @@ unknown ids are 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +19,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.models import Invitation, Role, User
@@ -418,24 +422,78 @@ def record_history(request: HttpRequest, record_id: int) -> HttpResponse:
     )
 
 
-# ------------------------------------------------------------- institutions
+# -------------------------------------------- institution and analyst accounts
 
 
-@operator_required
-@require_GET
-def institutions(request: HttpRequest) -> HttpResponse:
-    queryset = User.objects.filter(role=Role.INSTITUTION).order_by("organization", "email")
-    return render(request, "backoffice/institutions.html", {"page": _page(request, queryset)})
+@dataclass(frozen=True)
+class StaffAccounts:
+    """Accounts an operator creates for someone outside IPA's registry: support
+    institutions and policy staff. One list page and one creation form each."""
+
+    role: str
+    list_url: str
+    new_url: str
+    form_class: type[forms.StaffAccountForm]
+    create: Callable[..., User]
+    title: str | Promise
+    create_title: str | Promise
+    back: str | Promise
+    lead: str | Promise
+    empty: str | Promise
+    organization_label: str | Promise
+    name_label: str | Promise
 
 
-@operator_required
-@require_http_methods(["GET", "POST"])
-def institution_new(request: HttpRequest) -> HttpResponse:
-    form = forms.InstitutionForm(request.POST or None)
+INSTITUTION_ACCOUNTS = StaffAccounts(
+    role=Role.INSTITUTION,
+    list_url="backoffice:institutions",
+    new_url="backoffice:institution_new",
+    form_class=forms.InstitutionForm,
+    create=create_institution_account,
+    title=gettext_lazy("支援機関のアカウント"),
+    create_title=gettext_lazy("支援機関のアカウントを作成する"),
+    back=gettext_lazy("支援機関のアカウントの一覧に戻る"),
+    lead=gettext_lazy(
+        "商工会議所・商工会などの支援機関やITベンダーの担当者のアカウントを作成します。"
+        "担当者には、パスワードを設定するためのメールが届きます。"
+    ),
+    empty=gettext_lazy("支援機関のアカウントはまだありません。"),
+    organization_label=gettext_lazy("団体名"),
+    name_label=gettext_lazy("担当者名"),
+)
+ANALYST_ACCOUNTS = StaffAccounts(
+    role=Role.ANALYST,
+    list_url="backoffice:analysts",
+    new_url="backoffice:analyst_new",
+    form_class=forms.AnalystForm,
+    create=create_analyst_account,
+    title=gettext_lazy("政策担当のアカウント"),
+    create_title=gettext_lazy("政策担当のアカウントを作成する"),
+    back=gettext_lazy("政策担当のアカウントの一覧に戻る"),
+    lead=gettext_lazy(
+        "経済産業省やIPAで制度の運営を担う方の閲覧用アカウントを作成します。"
+        "このアカウントでは集計だけを閲覧でき、氏名・メールアドレス・会社名・自由記述などの"
+        "個人に関わる情報は表示されません。本人には、パスワードを設定するためのメールが届きます。"
+    ),
+    empty=gettext_lazy("政策担当のアカウントはまだありません。"),
+    organization_label=gettext_lazy("所属"),
+    name_label=gettext_lazy("氏名"),
+)
+
+
+def _staff_accounts(request: HttpRequest, kind: StaffAccounts) -> HttpResponse:
+    queryset = User.objects.filter(role=kind.role).order_by("organization", "email")
+    return render(
+        request, "backoffice/staff_accounts.html", {"page": _page(request, queryset), "kind": kind}
+    )
+
+
+def _staff_account_new(request: HttpRequest, kind: StaffAccounts) -> HttpResponse:
+    form = kind.form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            create_institution_account(
+            kind.create(
                 data["email"],
                 organization=data["organization"],
                 display_name=data["display_name"],
@@ -446,11 +504,41 @@ def institution_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(organization)sのアカウントを作成し、%(email)s に案内メールを送りました。")
-                % {"organization": data["organization"], "email": data["email"]},
+                _(
+                    "%(organization)s %(name)sさんのアカウントを作成し、%(email)s に案内メールを送りました。"
+                )
+                % {
+                    "organization": data["organization"],
+                    "name": data["display_name"],
+                    "email": data["email"],
+                },
             )
-            return redirect("backoffice:institutions")
-    return render(request, "backoffice/institution_new.html", {"form": form})
+            return redirect(kind.list_url)
+    return render(request, "backoffice/staff_account_new.html", {"form": form, "kind": kind})
+
+
+@operator_required
+@require_GET
+def institutions(request: HttpRequest) -> HttpResponse:
+    return _staff_accounts(request, INSTITUTION_ACCOUNTS)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def institution_new(request: HttpRequest) -> HttpResponse:
+    return _staff_account_new(request, INSTITUTION_ACCOUNTS)
+
+
+@operator_required
+@require_GET
+def analysts(request: HttpRequest) -> HttpResponse:
+    return _staff_accounts(request, ANALYST_ACCOUNTS)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def analyst_new(request: HttpRequest) -> HttpResponse:
+    return _staff_account_new(request, ANALYST_ACCOUNTS)
 
 
 # ------------------------------------------------------------------ criteria
@@ -475,38 +563,3 @@ def criteria(request: HttpRequest) -> HttpResponse:
         "backoffice/criteria.html",
         {"form": form, "criteria": current, "entries": criteria_changes(current)},
     )
-
-
-# ------------------------------------------------------------------ analysts
-
-
-@operator_required
-@require_GET
-def analysts(request: HttpRequest) -> HttpResponse:
-    queryset = User.objects.filter(role=Role.ANALYST).order_by("organization", "email")
-    return render(request, "backoffice/analysts.html", {"page": _page(request, queryset)})
-
-
-@operator_required
-@require_http_methods(["GET", "POST"])
-def analyst_new(request: HttpRequest) -> HttpResponse:
-    form = forms.AnalystForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            create_analyst_account(
-                data["email"],
-                organization=data["organization"],
-                display_name=data["display_name"],
-                actor=request.user,
-            )
-        except AccountError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(
-                request,
-                _("%(name)sさんのアカウントを作成し、%(email)s に案内メールを送りました。")
-                % {"name": data["display_name"], "email": data["email"]},
-            )
-            return redirect("backoffice:analysts")
-    return render(request, "backoffice/analyst_new.html", {"form": form})
