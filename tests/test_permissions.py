@@ -42,7 +42,6 @@ from tests import (
     permission_rows_reports,
     permission_rows_requests,
     permission_rows_security_action,
-    permission_rows_opendata,
 )
 from tests.factories import create_specialists, make_input
 from tests.permission_common import (

@@ -162,7 +162,7 @@ def test_the_time_threshold_flushes_on_its_own(specialists, monkeypatch):
 
 def test_what_is_left_is_flushed_at_exit(specialists, no_auto_flush, served_pages):
     many_searches()
-    exposure._flush_at_exit()
+    exposure._flusher.flush_at_exit()
     assert_ledger_equals(expected_totals(served_pages))
 
 

@@ -33,7 +33,6 @@ buffer is atomic, so nothing is written twice.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
 import threading
@@ -42,10 +41,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sekispe.search import flushing
 from sekispe.search import index as ix
 from sekispe.search.models import SearchDemand
 from sekispe.search.services import SearchQuery
@@ -175,21 +174,7 @@ def record(query: SearchQuery, *, today: dt.date | None = None) -> None:
     today = today or timezone.localdate()
     cells = cells_for(query, ix.get_index(today), today)
     if _buffer.add(cells):
-        if _background():
-            threading.Thread(target=_flush_in_thread, name="demand-flush", daemon=True).start()
-        else:
-            _flush_claimed()
-
-
-def _background() -> bool:
-    # The same switch as the exposure ledger's: tests flush inline.
-    return bool(
-        getattr(
-            settings,
-            "SEARCH_EXPOSURE_BACKGROUND_FLUSH",
-            getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True),
-        )
-    )
+        _flusher.start()
 
 
 def pending() -> int:
@@ -213,30 +198,9 @@ def flush() -> int:
     return len(counts)
 
 
-def _flush_claimed() -> None:
-    try:
-        flush()
-    except Exception:  # counted again at the next flush; search must not fail for it
-        logger.exception("search demand flush failed; kept for the next one")
-    finally:
-        with _buffer.lock:
-            _buffer.flushing = False
-
-
-def _flush_in_thread() -> None:
-    try:
-        _flush_claimed()
-    finally:
-        connection.close()  # this thread's own connection
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    if _buffer.counts:
-        try:
-            flush()
-        except Exception:  # the database may be gone at exit; nothing else to do
-            logger.warning("search demand: unflushed counts lost at exit", exc_info=True)
+_flusher = flushing.Flusher(
+    "search demand flush", _buffer, flush, lambda: bool(_buffer.counts), logger
+)
 
 
 def reset() -> None:

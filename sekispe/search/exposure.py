@@ -34,7 +34,6 @@ Reads (stable, cheap):
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 import time
@@ -44,12 +43,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sekispe.search import flushing, ranking
 from sekispe.search import index as ix
-from sekispe.search import ranking
 from sekispe.search.ranking import Served
 
 logger = logging.getLogger(__name__)
@@ -305,20 +303,7 @@ def record(index: ix.SpecialistIndex, page: Served) -> None:
     if not page.shown.size:
         return
     if _buffer.add(index, page):
-        if _background():
-            threading.Thread(target=_flush_in_thread, name="exposure-flush", daemon=True).start()
-        else:
-            _flush_claimed()
-
-
-def _background() -> bool:
-    return bool(
-        getattr(
-            settings,
-            "SEARCH_EXPOSURE_BACKGROUND_FLUSH",
-            getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True),
-        )
-    )
+        _flusher.start()
 
 
 def flush() -> int:
@@ -337,34 +322,13 @@ def flush() -> int:
     return int(sums[0].size)
 
 
-def _flush_claimed() -> None:
-    try:
-        flush()
-    except Exception:  # counted again at the next flush; search must not fail for it
-        logger.exception("exposure ledger flush failed; kept for the next one")
-    finally:
-        with _buffer.lock:
-            _buffer.flushing = False
-
-
-def _flush_in_thread() -> None:
-    try:
-        _flush_claimed()
-    finally:
-        connection.close()  # this thread's own connection
-
-
 def pending_pages() -> int:
     return _buffer.pages
 
 
-@atexit.register
-def _flush_at_exit() -> None:
-    if _buffer.pending or _buffer.carry:
-        try:
-            flush()
-        except Exception:  # the database may be gone at exit; nothing else to do
-            logger.warning("exposure ledger: unflushed sums lost at exit", exc_info=True)
+_flusher = flushing.Flusher(
+    "exposure ledger flush", _buffer, flush, lambda: bool(_buffer.pending or _buffer.carry), logger
+)
 
 
 # --- snapshots ------------------------------------------------------------------------------
