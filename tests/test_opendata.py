@@ -137,3 +137,21 @@ def test_the_api_is_rate_limited_per_address(db, client, settings) -> None:
     refused = client.get("/api/v1/statistics")
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
+
+
+def test_a_table_is_built_once_per_refresh_and_again_after_the_next(facts, client) -> None:
+    first = client.get("/statistics/supply.listed.json").json()
+    # Facts written behind the refresh's back are not seen until the next refresh ...
+    Fact.objects.filter(measure="supply.listed", prefecture="27", theme="2").update(value=1234)
+    assert client.get("/statistics/supply.listed.json").json() == first
+    # ... which the page, the download and the API then all show (the HTML with separators).
+    now = timezone.now()
+    Refresh.objects.create(started_at=now, finished_at=now, as_of=now.date(), cells=0)
+    rows = client.get("/statistics/supply.listed.json").json()["rows"]
+    assert 1234 in [cell for row in rows for cell in row]
+    assert 1234 in [
+        cell
+        for row in client.get("/api/v1/statistics/supply.listed").json()["rows"]
+        for cell in row
+    ]
+    assert "1,234" in client.get("/statistics/supply.listed/").content.decode()

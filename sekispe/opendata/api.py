@@ -106,7 +106,7 @@ def table(request: HttpRequest, measure: str) -> Any:
     found = tables.BY_SLUG.get(measure)
     if found is None:
         raise Http404
-    published = tables.build(found)
+    published = tables.published(found)
     return {
         **published.as_json(),
         "as_of": tables.last_refresh_date(),

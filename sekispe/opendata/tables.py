@@ -8,10 +8,11 @@ Every format (the HTML page, CSV, JSON and the API) is built from the same
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from sekispe.insights import labels
 from sekispe.insights.disclosure import Grid, publish, suppress
@@ -67,6 +68,13 @@ class PublishedTable:
             found.append(total)
         return found
 
+    def display_body(self) -> list[list[str]]:
+        """`body()` for the HTML page: numbers already formatted, because
+        the template's localisation filters cost more than building the table."""
+        return [
+            [cell if isinstance(cell, str) else f"{cell:,}" for cell in row] for row in self.body()
+        ]
+
     def as_report(self, as_of: dt.date | None) -> Report:
         table = Table(
             key=self.slug.replace(".", "-"),
@@ -119,9 +127,9 @@ def build(measure: Measure) -> PublishedTable:
     query = Fact.objects.filter(measure=measure.slug, **fixed).order_by()
     values: dict[tuple, int] = {}
     seen: dict[str, set] = {d: set() for d in dims}
-    for fact in query:
-        coordinates = tuple(getattr(fact, d) for d in dims)
-        values[coordinates] = fact.value
+    for *coordinates_list, value in query.values_list(*dims, "value"):
+        coordinates = tuple(coordinates_list)
+        values[coordinates] = value
         for d, c in zip(dims, coordinates, strict=True):
             if c not in ("", None):
                 seen[d].add(c)
@@ -188,6 +196,32 @@ def build(measure: Measure) -> PublishedTable:
         measure.suppressed,
         len(hidden),
     )
+
+
+# Built tables by (measure, refresh, language): the facts change only when a
+# refresh commits, so the page, CSV, JSON and API of one table share one build
+# and one suppression until the next refresh.
+_built: dict[tuple[str, int, dt.datetime | None, str], PublishedTable] = {}
+_built_lock = threading.Lock()
+
+
+def published(measure: Measure) -> PublishedTable:
+    """`build(measure)`, kept until the next refresh. Without a refresh row
+    (facts written by hand) nothing is kept."""
+    refresh = latest_refresh()
+    if refresh is None:
+        return build(measure)
+    key = (measure.slug, refresh.pk, refresh.finished_at, get_language() or "")
+    with _built_lock:
+        found = _built.get(key)
+    if found is not None:
+        return found
+    table = build(measure)
+    with _built_lock:
+        if any(k[1:3] != key[1:3] for k in _built):
+            _built.clear()  # an older refresh's tables
+        _built[key] = table
+    return table
 
 
 def last_refresh_date() -> dt.date | None:

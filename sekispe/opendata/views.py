@@ -37,7 +37,7 @@ def _table(slug: str) -> tables.PublishedTable:
     measure = tables.BY_SLUG.get(slug)
     if measure is None:
         raise Http404
-    return tables.build(measure)
+    return tables.published(measure)
 
 
 @require_GET
