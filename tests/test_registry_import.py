@@ -144,6 +144,22 @@ def test_a_revoked_registration_imports_like_the_other_statuses(tmp_path: Path, 
     assert RegistryRecord.objects.get(registration_number="123456").status == "revoked"
 
 
+def test_an_extract_never_undoes_a_revocation(tmp_path: Path) -> None:
+    """A revocation (取消) is the minister's decision, recorded through
+    registry.services.revoke_registration; an extract that still says active
+    updates the other columns but keeps the record revoked, and says so."""
+    run_import(write_csv(tmp_path / "first.csv", [row(status="revoked")]))
+    output = run_import(
+        write_csv(tmp_path / "later.csv", [row(status="active", email="new@example.jp")])
+    )
+    record = RegistryRecord.objects.get(registration_number="123456")
+    assert (record.status, record.email) == ("revoked", "new@example.jp")
+    assert "登録取消のため状態を変えなかった 1 件（123456）" in output
+    # Both imports share the frozen clock: the later one is the later row.
+    event = AuditEvent.objects.filter(action="registry.import").latest("id")
+    assert event.data["kept_revoked"] == ["123456"]
+
+
 def test_an_unknown_status_names_revoked_among_the_accepted_ones(tmp_path: Path) -> None:
     [_summary, line] = rejected(write_csv(tmp_path / "bad.csv", [row(status="retired")]))
     assert line.startswith("行 2, 列 status:")

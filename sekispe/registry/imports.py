@@ -32,7 +32,7 @@ from sekispe.audit.services import record_event
 from sekispe.lib.cells import RowError
 from sekispe.lib.text import visible
 from sekispe.registry.importer import CourseRow, RegistryRow
-from sekispe.registry.models import CourseCompletion, RegistryRecord
+from sekispe.registry.models import CourseCompletion, RegistryRecord, RegistryStatus
 
 T = TypeVar("T")
 
@@ -103,6 +103,9 @@ class ImportCounts:
     # Registration numbers with an inserted or changed row, in file order (repeats are
     # dropped in the audit event).
     changed: list[str] = field(default_factory=list)
+    # Revoked records whose row asked for another status: a revocation is only
+    # undone by a decision recorded in sekispe, never by an extract.
+    kept_revoked: list[str] = field(default_factory=list)
 
     def audit_data(self) -> dict[str, Any]:
         changed = list(dict.fromkeys(self.changed))
@@ -116,6 +119,8 @@ class ImportCounts:
         if len(changed) > CHANGED_CAP:
             data["changed_truncated"] = True
             data["changed_count"] = len(changed)
+        if self.kept_revoked:
+            data["kept_revoked"] = self.kept_revoked[:CHANGED_CAP]
         return data
 
 
@@ -372,9 +377,17 @@ def write_registry(
 
         new: list[dict[str, Any]] = []
         changed: list[tuple[Any, ...]] = []
+        status_at = REGISTRY_FIELDS.index("status")
         for row in rows:
             wanted = row.values()
             found = stored.get(row.registration_number)
+            if (
+                found is not None
+                and found[1][status_at] == RegistryStatus.REVOKED
+                and wanted["status"] != RegistryStatus.REVOKED
+            ):
+                wanted["status"] = RegistryStatus.REVOKED
+                counts.kept_revoked.append(row.registration_number)
             if found is None:
                 new.append({"registration_number": row.registration_number, **wanted})
                 counts.inserted += 1

@@ -123,6 +123,15 @@ class ImportCommand(BaseCommand):
             self.stdout.write("データベースには書き込んでいません。")
         else:
             self.stdout.write(self.style.SUCCESS(f"取り込みました: {summary}{detail}"))
+        kept = counts.kept_revoked
+        if kept:
+            shown = "、".join(kept[:20]) + ("ほか" if len(kept) > 20 else "")
+            self.stdout.write(
+                self.style.WARNING(
+                    f"登録取消のため状態を変えなかった {len(kept)} 件（{shown}）："
+                    "取消を解くのは sekispe での決定だけです。"
+                )
+            )
 
     def _operator(self, email: str) -> Any:
         if not email:
