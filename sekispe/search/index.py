@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -110,6 +111,15 @@ class SpecialistIndex:
     )
     serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     serialized_json: dict[int, str] = field(default_factory=dict, repr=False)
+    # Random per build: with `row_versions`, a key for anything derived from one
+    # row (its rendered HTML) that changes exactly when the row does.
+    token: int = field(default_factory=lambda: secrets.randbits(62))
+    row_versions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def row_key(self, pos: int) -> tuple[int, int]:
+        """Changes whenever the row at `pos` changes (a delta bumps its version)."""
+        versions = self.row_versions
+        return (self.token, int(versions[pos]) if pos < versions.size else 0)
 
     def verify_term(self, term: str, rows: np.ndarray) -> np.ndarray:
         return verify_term(self.text_signatures, self.search_texts, term, rows)
