@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sekispe.audit.models import AuditEvent
+from sekispe.core.changes import latest_change
 from sekispe.registry.importer import COURSE_COLUMNS
 from sekispe.registry.models import CourseCompletion, RegistryRecord
-from sekispe.search.models import SearchGeneration
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +113,7 @@ def stored() -> set[tuple[str, str, int, str, str, dt.date]]:
 
 
 def generation() -> int:
-    found = SearchGeneration.objects.filter(pk=1).first()
-    return found.value if found else 0
+    return latest_change()
 
 
 # -- a valid file -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 import time_machine
 
 from sekispe.audit.models import AuditEvent
+from sekispe.core.changes import latest_change
 from sekispe.listings.models import Listing
 from sekispe.listings.services import CourseInput
 from sekispe.registrant_requests.models import RequestKind
@@ -31,7 +32,6 @@ from sekispe.registry.services import (
     revoke_registration,
     withdraw_deemed_credit,
 )
-from sekispe.search.models import SearchGeneration
 from sekispe.search.services import SearchQuery, get_specialist, search
 from tests.factories import create_specialists, make_input, make_specialist_user, text
 
@@ -65,8 +65,7 @@ def registrant(number: str, **overrides) -> RegistryRecord:
 
 
 def generation() -> int:
-    found = SearchGeneration.objects.filter(pk=1).first()
-    return found.value if found else 0
+    return latest_change()
 
 
 def practical(record: RegistryRecord, today: dt.date = BEFORE_DEADLINE) -> rules.CourseRequirement:

@@ -15,11 +15,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sekispe.audit.models import AuditEvent
+from sekispe.core.changes import latest_change
 from sekispe.devtools.bench import imports as bench
 from sekispe.registry.importer import REGISTRY_COLUMNS
 from sekispe.registry.imports import CHANGED_CAP, ImportCounts
 from sekispe.registry.models import CourseCompletion, RegistryRecord
-from sekispe.search.models import SearchGeneration
 from tests.factories import TODAY, make_user
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,7 @@ def rejected(path: Path, *args: str) -> list[str]:
 
 
 def generation() -> int:
-    found = SearchGeneration.objects.filter(pk=1).first()
-    return found.value if found else 0
+    return latest_change()
 
 
 SAMPLE_ROWS = [

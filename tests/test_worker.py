@@ -71,6 +71,7 @@ def test_every_daily_job_is_scheduled_and_keeps_its_manual_command():
     assert names == [
         "expire-registrations",
         "listings-maintenance",
+        "search-snapshot",
         "expire-inquiries",
         "exposure-maintenance",
         "refresh-insights",
@@ -78,7 +79,7 @@ def test_every_daily_job_is_scheduled_and_keeps_its_manual_command():
         "send-reminders",
     ]
     commands = get_commands()
-    for name in names[:5] + names[6:]:
+    for name in names[:6] + names[7:]:
         assert name.replace("-", "_") in commands, name
 
 

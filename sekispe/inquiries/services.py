@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from sekispe.accounts.models import Role
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
+from sekispe.core.changes import record_changes
 from sekispe.inquiries import rules
 from sekispe.inquiries.models import (
     CloseReason,
@@ -149,11 +150,9 @@ def availability_of(listing: Listing, today: dt.date | None = None) -> Availabil
     return Availability(True, "")
 
 
-def _capacity_changed() -> None:
+def _capacity_changed(listing_id: int) -> None:
     # The index counts a full specialist as not accepting; tell every process.
-    from sekispe.search.services import bump_generation
-
-    bump_generation()
+    record_changes(listing_ids=[listing_id])
 
 
 # ---------------------------------------------------------------- e-mail
@@ -377,7 +376,7 @@ def _move(
         data={"from": previous, "to": rule.target, **({"note": note} if note else {})},
     )
     if rules.is_open_engagement(previous or "") != rules.is_open_engagement(rule.target):
-        transaction.on_commit(_capacity_changed)
+        _capacity_changed(inquiry.listing_id)
     inquiry.refresh_from_db()
     return previous or ""
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sekispe.audit.services import record_event
+from sekispe.core.changes import record_changes
 from sekispe.listings.criteria import criteria_met, evaluate_criteria
 from sekispe.listings.history import quiet_history, snapshot_listings
 from sekispe.listings.models import (
@@ -123,10 +124,8 @@ def _actor_label(actor: Any) -> str:
     return getattr(actor, "email", "") or "system"
 
 
-def _bump() -> None:
-    from sekispe.search.services import bump_generation
-
-    bump_generation()
+def _bump(listing: Listing) -> None:
+    record_changes(listing_ids=[listing.pk])
 
 
 def _transition(
@@ -170,7 +169,7 @@ def _transition(
         target_id=listing.pk,
         data={"from": previous, "to": target, "note": note},
     )
-    _bump()
+    _bump(listing)
     return listing
 
 
@@ -472,7 +471,7 @@ def update_listing(listing: Listing, changes: ListingChanges, *, actor: Any) -> 
             pending = tuple(to_review)
         elif plan.current is not None and plan.current.status == RevisionStatus.PENDING:
             pending = tuple(changed_fields(plan.live, revision_state(plan.current)))
-        _bump()
+        _bump(listing)
     return UpdateResult(frozenset(changed), resubmitted, pending)
 
 
@@ -548,7 +547,7 @@ def approve_change(
                 "after": after.as_json(),
             },
         )
-        _bump()
+        _bump(listing)
         _notify(listing, "listing_change_approved")
         return listing
 
@@ -590,7 +589,7 @@ def confirm_listing(listing: Listing, *, actor: Any) -> Listing:
             listing.save(update_fields=["updated_at", "stale_notified_at", "hidden_notified_at"])
         snapshot_listings([listing], user=actor, reason="confirmed unchanged")
         record_event("listings.confirm", actor=actor, target_type="listing", target_id=listing.pk)
-        _bump()
+        _bump(listing)
     return listing
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
+from sekispe.core.changes import record_everything
 from sekispe.listings.history import snapshot_listings
 from sekispe.listings.models import (
     HIDDEN_AFTER_DAYS,
@@ -124,7 +125,5 @@ def run_listing_maintenance(today: dt.date | None = None) -> MaintenanceReport:
         lambda listing: {"name": listing.record.name},
     )
     if report.availability_flipped:
-        from sekispe.search.services import bump_generation
-
-        bump_generation()
+        record_everything()
     return report

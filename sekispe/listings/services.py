@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
+from sekispe.core.changes import deferred_changes, record_everything
 from sekispe.lib.dates import fiscal_year
 from sekispe.listings.history import snapshot_listings, snapshot_records
 from sekispe.listings.models import Availability, Listing, ListingStatus, ServiceOffer
@@ -189,11 +190,9 @@ def write_listings(
         raise ValueError(f"duplicate registration numbers: {', '.join(dupes)}")
     counts = WriteCounts()
     now = timezone.now()
-    # Saves and deletes bump through signals; one bump at the end instead, so
-    # the generation row is not locked for the whole write (deferred_bumps).
-    from sekispe.search.services import bump_generation, deferred_bumps
-
-    with transaction.atomic(), deferred_bumps():
+    # Saves and deletes log their changes through signals; one write at the
+    # end instead (deferred_changes), and one rebuild rather than many deltas.
+    with transaction.atomic(), deferred_changes():
         for batch in _chunks(items, 500):
             _write_batch(
                 batch, counts, now, status, actor if record_history else False, actor_label
@@ -214,7 +213,7 @@ def write_listings(
             },
         )
         if counts.inserted or counts.updated:
-            bump_generation()
+            record_everything()
     return counts
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from sekispe.audit.models import AuditEvent
 from sekispe.audit.services import record_event
+from sekispe.core.changes import deferred_changes, record_everything
 from sekispe.lib.dates import fiscal_year
 from sekispe.registry import rules
 from sekispe.registry.models import (
@@ -364,10 +365,8 @@ def apply_disaster_measure(measure: DisasterMeasure, *, actor: Any) -> MeasureRe
         expires_on__gte=measure.deadline_from + offset,
         expires_on__lte=last_deadline + offset,
     ).select_related("extension_measure")
-    # One index bump at the end, not one per record: see deferred_bumps.
-    from sekispe.search.services import deferred_bumps
-
-    with transaction.atomic(), deferred_bumps():
+    # One change-log write at the end, not one per record: see deferred_changes.
+    with transaction.atomic(), deferred_changes():
         for record in candidates.select_for_update(of=("self",)):
             current = record.extension_measure
             if current is not None and (
@@ -486,7 +485,6 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
         RequestStatus,
     )
     from sekispe.registry.imports import _Table, _tracked, _write_history
-    from sekispe.search.services import bump_generation
 
     now = timezone.now()
     # Every tracked column is read with the claim, so the history rows need no
@@ -560,7 +558,7 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
                 for number in numbers
             ]
         )
-        bump_generation()
+        record_everything()
     result.expired.extend(numbers)
 
 

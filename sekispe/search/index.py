@@ -1,31 +1,48 @@
-"""An in-memory, column-oriented index of the visible Active List.
+"""The search index of the visible Active List: columns, a shared snapshot, deltas.
 
 Why in memory: a search must answer filters, a total count, per-value facet
-counts and a fair ordering over up to 50,000 listings in a few milliseconds.
+counts and a fair ordering over up to 1,000,000 listings in a few milliseconds.
 Row-wise SQL over six many-to-many tables cannot do that on SQLite, and the
 numbers would differ between SQLite and PostgreSQL. Each multi-valued item is
 held as a bitmask per listing in a numpy array, so "OR within a facet" is
 `(mask & wanted) != 0` over the whole column, and "AND across facets" is the
 `&` of those boolean vectors.
 
-The database stays the single source of truth. An index is stale when the
-`SearchGeneration` token moves (any write to listings or the registry) or the
-date changes (availability dates and course status depend on today). A stale
-index keeps serving while one background thread builds its successor, so a
-write never stalls searchers; only a process with no index at all builds in
-the foreground. `SEARCH_INDEX_BACKGROUND_REFRESH = False` (tests) makes every
-refresh synchronous, so a write is visible to the very next search.
+How it stays current at little cost (docs/search.md):
+- One build, shared. A full build writes the columns into a snapshot file
+  (snapshot.py) for the day; every process maps that file copy-on-write, so
+  the operating system shares its pages. The worker builds it just after
+  midnight; otherwise the first process to need it builds it, under a file
+  lock, while the others wait for it (in the background once they serve).
+- Deltas, not rebuilds. Every write logs the listings it changed in the
+  change log (core.changes). Each process polls the log (SEARCH_POLL_SECONDS)
+  and rewrites only those listings' rows in its mapping, which makes private
+  copies of just the pages touched. New listings take spare rows the build
+  left at the end; hidden ones are marked not `live`. A change naming no
+  listing (an import) or too many makes one process build a new snapshot.
+- Nothing per request: a search reads the index this process holds; the
+  poller thread (or, with SEARCH_INDEX_BACKGROUND_REFRESH = False in tests, the
+  search itself) applies the log.
+
+The database stays the single source of truth: the detail page and the
+contact reveal check visibility there on every call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
+import json
 import logging
+import os
 import secrets
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,10 +50,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from sekispe.core.changes import latest_change
 from sekispe.lib.text import normalize_many
 from sekispe.reference import data
 from sekispe.reference import services as ref
 from sekispe.registry.services import course_status, extensions_by_record
+from sekispe.search import snapshot as snap
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +72,19 @@ QUAL_NAMES = {code: name for code, name, _ in data.QUALIFICATIONS}
 
 # Fee stored for a form that is not offered: larger than any real cap.
 NOT_OFFERED = np.iinfo(np.int64).max
-TERM_CACHE_SIZE = 256
-# The sort key keeps a row's position in 18 bits (ranking.py): 5x the 2030 target.
-MAX_ROWS = 1 << 18
-FACET_CACHE_SIZE = 1024
+# Rows a build leaves free for listings that appear before the next build.
+SPARE_ROWS_MIN = 1024
+SPARE_ROWS_SHARE = 0.02
+# A change naming more listings than this rebuilds rather than applies deltas.
+DELTA_LIMIT = 5000
+# Bytes of per-query caches (term, facet and points vectors) kept per index:
+# whole-index vectors are 1 byte per row, so the count adapts to the size.
+CACHE_BYTES = 64 << 20
+ROW_CACHE_SIZE = 4096
+# Change-log rows committed late (a long transaction) are still found for this long.
+LOOKBACK_SECONDS = 30.0
+# Kept for callers that sized arrays by it; the index no longer has a row limit.
+MAX_ROWS = 1 << 31
 
 
 def mask_of(codes: Any, bits: dict[Any, int]) -> int:
@@ -70,12 +98,209 @@ def codes_of(mask: int, order: tuple[Any, ...]) -> list[Any]:
     return [code for i, code in enumerate(order) if mask >> i & 1]
 
 
+class TextColumn:
+    """Each row's normalised search text, from one UTF-8 blob and row offsets.
+
+    `overrides` holds rows rewritten by a delta; the blob stays shared.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.blob = blob
+        self.offsets = offsets
+        self.overrides: dict[int, str] = {}
+
+    @classmethod
+    def of(cls, texts: list[str], capacity: int) -> TextColumn:
+        encoded = [t.encode() for t in texts]
+        offsets = np.zeros(capacity + 1, dtype=np.int64)
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        np.cumsum(lengths, out=offsets[1 : len(encoded) + 1])
+        offsets[len(encoded) + 1 :] = offsets[len(encoded)]
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    def __getitem__(self, pos: int) -> str:
+        text = self.overrides.get(pos)
+        if text is not None:
+            return text
+        start, end = int(self.offsets[pos]), int(self.offsets[pos + 1])
+        return self.blob[start:end].tobytes().decode()
+
+
+class RowColumn:
+    """What a result shows beyond the columns (names, dates), one JSON text per row."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.text = TextColumn(blob, offsets)
+        self.overrides: dict[int, dict[str, Any] | None] = {}
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]], capacity: int) -> RowColumn:
+        column = TextColumn.of([_row_json(r) for r in rows], capacity)
+        return cls(column.blob, column.offsets)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def __getitem__(self, pos: int) -> dict[str, Any] | None:
+        if pos in self.overrides:
+            return self.overrides[pos]
+        raw = self.text[pos]
+        return _row_from_json(raw) if raw else None
+
+
+def _row_json(row: dict[str, Any]) -> str:
+    verified = row["verified"]
+    return json.dumps(
+        [
+            row["registration_number"],
+            row["name"],
+            row["name_kana"],
+            row["company_name"],
+            row["other_qualifications"],
+            row["updated_at"].isoformat(),
+            verified["registered_on"].isoformat(),
+            verified["expires_on"].isoformat(),
+            verified["renewal_count"],
+            verified["courses_up_to_date"],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _row_from_json(raw: str) -> dict[str, Any]:
+    number, name, kana, company, other, updated, registered, expires, renewals, courses = (
+        json.loads(raw)
+    )
+    return {
+        "registration_number": number,
+        "name": name,
+        "name_kana": kana,
+        "company_name": company,
+        "other_qualifications": other,
+        "updated_at": dt.datetime.fromisoformat(updated),
+        "verified": {
+            "registration_number": number,
+            "registered_on": dt.date.fromisoformat(registered),
+            "expires_on": dt.date.fromisoformat(expires),
+            "renewal_count": renewals,
+            "courses_up_to_date": courses,
+        },
+    }
+
+
+class NumberLookup:
+    """Registration number -> row, by binary search over the build's sorted numbers.
+
+    A dict of 1,000,000 strings would cost ~100 MB per process; the sorted
+    array lives in the shared mapping. Rows placed by deltas are in `extra`.
+    """
+
+    def __init__(self, keys: np.ndarray, positions: np.ndarray) -> None:
+        self.keys = keys
+        self.positions = positions
+        self.extra: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, numbers: list[str]) -> NumberLookup:
+        width = max((len(n.encode()) for n in numbers), default=1)
+        keys = np.array([n.encode() for n in numbers], dtype=f"S{max(width, 1)}")
+        order = np.argsort(keys, kind="stable")
+        return cls(keys[order], order.astype(np.int64))
+
+    def get(self, number: str, default: int | None = None) -> int | None:
+        found = self.extra.get(number)
+        if found is not None:
+            return found
+        encoded = number.encode()
+        if not self.keys.size or len(encoded) > self.keys.dtype.itemsize:
+            return default
+        i = int(np.searchsorted(self.keys, encoded))
+        if i < self.keys.size and self.keys[i] == encoded:
+            return int(self.positions[i])
+        return default
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, str) and self.get(number) is not None
+
+    def items(self) -> Iterable[tuple[str, int]]:
+        for key, pos in zip(self.keys.tolist(), self.positions.tolist(), strict=True):
+            if key.decode() not in self.extra:
+                yield key.decode(), pos
+        yield from self.extra.items()
+
+    def __getitem__(self, number: str) -> int:
+        found = self.get(number)
+        if found is None:
+            raise KeyError(number)
+        return found
+
+
+class CacheBudget:
+    """An LRU of per-query vectors bounded by their total bytes, not their count."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.entries: OrderedDict[Any, Any] = OrderedDict()
+
+    @staticmethod
+    def _size(value: Any) -> int:
+        if isinstance(value, np.ndarray):
+            return value.nbytes
+        if isinstance(value, tuple):
+            return sum(v.nbytes for v in value if isinstance(v, np.ndarray))
+        return 64
+
+    def get(self, key: Any) -> Any:
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.used -= self._size(old)
+        self.entries[key] = value
+        self.used += self._size(value)
+        while self.used > self.limit and len(self.entries) > 1:
+            _, dropped = self.entries.popitem(last=False)
+            self.used -= self._size(dropped)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.entries
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return list(self.entries.items())
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.used = 0
+
+
+def _cache() -> CacheBudget:
+    return CacheBudget(CACHE_BYTES)
+
+
+def _row_cache() -> OrderedDict[int, Any]:
+    return OrderedDict()
+
+
 @dataclass
 class SpecialistIndex:
-    generation: int
+    """The columns of every visible listing, one row each (plus spare rows not `live`)."""
+
+    generation: int  # the newest change-log id applied
     today: dt.date
-    size: int
-    listing_ids: np.ndarray  # int64
+    size: int  # rows, spare ones included: every column's length
+    listing_ids: np.ndarray  # int64; 0 for a spare row
     tie_base: np.ndarray  # uint64, splitmix64(listing id): the raw material of tie-breaks
     prefectures: np.ndarray  # uint64 mask
     themes: np.ndarray  # uint64 mask
@@ -86,11 +311,11 @@ class SpecialistIndex:
     fees: np.ndarray  # int64 [size, forms]; NOT_OFFERED where absent
     first_free: np.ndarray  # bool
     affiliation: np.ndarray  # uint8
-    accepting: np.ndarray  # bool: available, and below capacity (see accepting_rule)
-    # Row-wise Python values, used to serialise one page of results.
-    rows: list[dict[str, Any]]
-    search_texts: list[str]
-    position_by_number: dict[str, int]
+    accepting: np.ndarray  # bool: live, available, and below capacity (see accepting_rule)
+    # What a result shows beyond the columns: RowColumn, or a list in simulations.
+    rows: Any
+    search_texts: Any  # TextColumn, or a list of normalised texts
+    position_by_number: Any  # NumberLookup, or a dict
     # Bloom-style bigram signatures, SIGNATURE_WORDS x size: which hashed
     # character pairs each row's text contains (see text_candidates).
     text_signatures: np.ndarray
@@ -99,42 +324,70 @@ class SpecialistIndex:
     capacity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     # Available by their own setting but full: open engagements >= capacity.
     at_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    # raw text -> normalised text, handed on to the next build (see _normalize_all).
-    normalized: dict[str, str] = field(default_factory=dict, repr=False)
-    # Per-term match vectors; the index is immutable, so they never go stale.
-    term_cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
-    facet_cache: dict[tuple[str, int], np.ndarray] = field(default_factory=dict, repr=False)
-    # Relevance points over every row, per points-relevant part of a query
-    # (ranking.points): the same few theme and location choices recur all day.
-    points_cache: OrderedDict[tuple[Any, ...], np.ndarray] = field(
-        default_factory=OrderedDict, repr=False
-    )
-    serialized: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
-    serialized_json: dict[int, str] = field(default_factory=dict, repr=False)
+    # Rows holding a visible listing; spare rows and rows hidden by a delta are not.
+    live: np.ndarray | None = None
+    # Where `listing_ids` is ascending (a build's rows); rows after it were placed by deltas.
+    sorted_rows: int = -1
+    # Listing id -> row, for rows placed by deltas (the build's rows are found by bisection).
+    placed: dict[int, int] = field(default_factory=dict, repr=False)
+    next_spare: int = -1
     # Random per build: with `row_versions`, a key for anything derived from one
     # row (its rendered HTML) that changes exactly when the row does.
     token: int = field(default_factory=lambda: secrets.randbits(62))
-    row_versions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_versions: dict[int, int] = field(default_factory=dict, repr=False)
+    path: str = ""  # the snapshot file mapped, if any
+    # A fresh build's (metadata, columns), until written to a snapshot file.
+    built: tuple[dict[str, Any], dict[str, np.ndarray]] | None = field(default=None, repr=False)
+    mapping: Any = field(default=None, repr=False)
+    # Per-query vectors over every row; deltas patch the rows they change.
+    term_cache: CacheBudget = field(default_factory=_cache, repr=False)
+    facet_cache: CacheBudget = field(default_factory=_cache, repr=False)
+    # Relevance points over every row, per points-relevant part of a query
+    # (ranking.points): the same few theme and location choices recur all day.
+    points_cache: CacheBudget = field(default_factory=_cache, repr=False)
+    serialized: OrderedDict[int, dict[str, Any]] = field(default_factory=_row_cache, repr=False)
+    serialized_json: OrderedDict[int, str] = field(default_factory=_row_cache, repr=False)
+    # Searches read, deltas write: one at a time per process.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.live is None:
+            self.live = np.ones(self.size, dtype=bool)
+        if self.sorted_rows < 0:
+            self.sorted_rows = self.size
+        if self.next_spare < 0:
+            self.next_spare = self.size
+
+    @property
+    def visible(self) -> int:
+        return int(np.count_nonzero(self.live))
 
     def row_key(self, pos: int) -> tuple[int, int]:
         """Changes whenever the row at `pos` changes (a delta bumps its version)."""
-        versions = self.row_versions
-        return (self.token, int(versions[pos]) if pos < versions.size else 0)
+        return (self.token, self.row_versions.get(pos, 0))
+
+    def row_of(self, listing_id: int) -> int | None:
+        """The row holding (or that last held) `listing_id`, live or not."""
+        placed = self.placed.get(listing_id)
+        if placed is not None:
+            return placed
+        ids = self.listing_ids[: self.sorted_rows]
+        i = int(np.searchsorted(ids, listing_id))
+        if i < ids.size and int(ids[i]) == listing_id:
+            return i
+        return None
 
     def verify_term(self, term: str, rows: np.ndarray) -> np.ndarray:
         return verify_term(self.text_signatures, self.search_texts, term, rows)
 
     def term_mask(self, term: str) -> np.ndarray:
         """Rows whose search text contains `term`; cached, since people search
-        the same few words (ランサム, クラウド) over and over."""
+        the same few words (ランサム, クラウド) over and over. Deltas patch it."""
         cached = self.term_cache.get(term)
         if cached is not None:
-            self.term_cache.move_to_end(term)
             return cached
-        mask = self.verify_term(term, np.ones(self.size, dtype=bool))
+        mask = self.verify_term(term, self.live)
         self.term_cache[term] = mask
-        if len(self.term_cache) > TERM_CACHE_SIZE:
-            self.term_cache.popitem(last=False)
         return mask
 
 
@@ -189,25 +442,6 @@ def _chunk_signatures(texts: list[str]) -> np.ndarray:
         slots = row_of[inside] * SIGNATURE_WORDS + (bits >> np.uint64(6)).astype(np.int64)
         np.bitwise_or.at(flat, slots, np.uint64(1) << (bits & np.uint64(63)))
     return flat.reshape(size, SIGNATURE_WORDS).T
-
-
-def _signatures_reusing(texts: list[str], previous: SpecialistIndex | None) -> np.ndarray:
-    """Signatures for `texts`, copied from the previous build where a text is unchanged."""
-    if previous is None or not previous.size:
-        return text_signatures(texts)
-    # The texts are the very objects of the previous build (see _normalize_all),
-    # so their hashes are cached and this dict is cheap.
-    previous_position = {text: i for i, text in enumerate(previous.search_texts)}
-    source = np.fromiter(
-        (previous_position.get(text, -1) for text in texts), dtype=np.int64, count=len(texts)
-    )
-    signatures = np.empty((SIGNATURE_WORDS, len(texts)), dtype=np.uint64)
-    reused = source >= 0
-    signatures[:, reused] = previous.text_signatures[:, source[reused]]
-    missing = np.flatnonzero(~reused)
-    if missing.size:
-        signatures[:, missing] = text_signatures([texts[i] for i in missing])
-    return signatures
 
 
 def text_candidates(signatures: np.ndarray, term: str) -> np.ndarray:
@@ -277,107 +511,159 @@ def open_engagements() -> dict[int, int]:
 
 
 def current_generation() -> int:
-    # Raw SQL: this runs on every search, and the ORM costs 20x the query here.
+    """The newest change-log id: what an index that applied everything has seen."""
+    return latest_change()
+
+
+_M2M_COLUMNS = (
+    ("prefectures", "prefecture_id", PREF_BIT, str),
+    ("themes", "guidancetheme_id", THEME_BIT, int),
+    ("syllabus_items", "syllabusitem_id", SYLLABUS_BIT, str),
+    ("industries", "industry_id", INDUSTRY_BIT, str),
+    ("periods", "supportperiod_id", PERIOD_BIT, str),
+    ("qualifications", "qualification_id", QUAL_BIT, str),
+)
+# The index's name for each many-to-many field's mask column.
+_MASK_NAMES = {
+    "prefectures": "prefectures",
+    "themes": "themes",
+    "syllabus_items": "syllabus",
+    "industries": "industries",
+    "periods": "periods",
+    "qualifications": "qualifications",
+}
+# Per-row columns: name -> dtype (fees is 2-D and handled apart).
+_ROW_COLUMNS = {
+    "listing_ids": np.int64,
+    "tie_base": np.uint64,
+    "prefectures": np.uint64,
+    "themes": np.uint64,
+    "syllabus": np.uint64,
+    "industries": np.uint64,
+    "periods": np.uint64,
+    "qualifications": np.uint64,
+    "first_free": bool,
+    "affiliation": np.uint8,
+    "accepting": bool,
+    "age_days": np.int32,
+    "capacity": np.int32,
+    "at_capacity": bool,
+    "live": bool,
+}
+_IN_CHUNK = 900  # ids per IN (...): below every backend's parameter limit
+
+
+@dataclass
+class Batch:
+    """Visible listings loaded from the database, in listing id order."""
+
+    columns: dict[str, np.ndarray]  # _ROW_COLUMNS and "fees"
+    texts: list[str]
+    row_texts: list[str]
+    numbers: list[str]
+
+    @property
+    def size(self) -> int:
+        return int(self.columns["listing_ids"].size)
+
+
+def _where_ids(column: str, ids: list[int] | None) -> Iterable[tuple[str, list[int]]]:
+    if ids is None:
+        yield "", []
+        return
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        yield f" WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk
+
+
+def _pairs(sql: str, column: str, ids: list[int] | None) -> Iterable[tuple[Any, ...]]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM search_searchgeneration WHERE id = 1")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+        for where, params in _where_ids(column, ids):
+            cursor.execute(sql + where, params)
+            yield from cursor.fetchall()
 
 
-def _pairs(sql: str) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall()
+def load(today: dt.date, listing_ids: Iterable[int] | None = None) -> Batch:
+    """Every visible listing (or those of `listing_ids` that are visible), as columns.
 
-
-def _normalize_all(raw: list[str], previous: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """Normalise every row's text, reusing the previous build's results, so
-    after the first build only the texts that changed are normalised again."""
-    missing = list({text for text in raw if text not in previous})
-    table = {text: previous[text] for text in raw if text in previous}
-    table.update(zip(missing, normalize_many(missing), strict=True))
-    return [table[text] for text in raw], table
-
-
-def build_index(
-    today: dt.date, generation: int | None = None, previous: SpecialistIndex | None = None
-) -> SpecialistIndex:
-    """Load every visible listing from the database into column arrays.
-
-    One query per table, never one per row.
+    One query per table (per chunk of ids), never one per row.
     """
     from sekispe.listings.models import Listing, effective_accepting
+    from sekispe.registry.models import CourseCompletion
 
-    if generation is None:
-        generation = current_generation()
-
-    listing_rows = list(
-        Listing.objects.visible(today)
-        .order_by("id")
-        .values_list(
-            "id",
-            "record_id",
-            "record__registration_number",
-            "record__name",
-            "record__name_kana",
-            "record__registered_on",
-            "record__expires_on",
-            "record__renewal_count",
-            "first_free",
-            "affiliation",
-            "company_name",
-            "availability",
-            "availability_until",
-            "other_qualifications",
-            "profile",
-            "track_record",
-            "updated_at",
-            "capacity",
-        )
+    wanted = None if listing_ids is None else sorted({int(i) for i in listing_ids})
+    listings = Listing.objects.visible(today).order_by("id")
+    fields = (
+        "id",
+        "record_id",
+        "record__registration_number",
+        "record__name",
+        "record__name_kana",
+        "record__registered_on",
+        "record__expires_on",
+        "record__renewal_count",
+        "first_free",
+        "affiliation",
+        "company_name",
+        "availability",
+        "availability_until",
+        "other_qualifications",
+        "profile",
+        "track_record",
+        "updated_at",
+        "capacity",
     )
-    # Rows are stored in a per-day pseudo-random order: for a search that
-    # ranks nothing, the order of its results is then just this order rotated
-    # by a per-query offset, and a page needs no sort (see services._ordered_page).
-    day = today.toordinal()
-    listing_rows.sort(key=lambda row: splitmix64_int(row[0] * 1_000_003 + day))
+    if wanted is None:
+        listing_rows = list(listings.values_list(*fields).iterator(chunk_size=20000))
+    else:
+        listing_rows = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            listing_rows += list(listings.filter(pk__in=chunk).values_list(*fields))
+        listing_rows.sort(key=lambda row: row[0])
     n = len(listing_rows)
-    if n > MAX_ROWS:  # the sort key holds the row position in 18 bits (ranking.py)
-        raise ValueError(f"{n} visible listings: the search index holds at most {MAX_ROWS}")
-    position = {row[0]: i for i, row in enumerate(listing_rows)}
-    record_position = {row[1]: i for i, row in enumerate(listing_rows)}
+    ids = [row[0] for row in listing_rows]
+    position = {listing_id: i for i, listing_id in enumerate(ids)}
+    query_ids = None if wanted is None else ids
 
-    def masks(table: str, column: str, bits: dict[Any, int], cast: Any = str) -> np.ndarray:
+    columns: dict[str, np.ndarray] = {}
+    for name, column, bits, cast in _M2M_COLUMNS:
+        table = getattr(Listing, name).through._meta.db_table
         values = [0] * n
-        for listing_id, code in _pairs(f"SELECT listing_id, {column} FROM {table}"):  # noqa: S608
+        for listing_id, code in _pairs(
+            f"SELECT listing_id, {column} FROM {table}",  # noqa: S608
+            "listing_id",
+            query_ids,
+        ):
             pos = position.get(listing_id)
             if pos is not None:
                 values[pos] |= 1 << bits[cast(code)]
-        return np.array(values, dtype=np.uint64)
-
-    through = {name: getattr(Listing, name).through._meta.db_table for name in _M2M_COLUMNS}
-    prefectures = masks(through["prefectures"], "prefecture_id", PREF_BIT)
-    themes = masks(through["themes"], "guidancetheme_id", THEME_BIT, int)
-    syllabus = masks(through["syllabus_items"], "syllabusitem_id", SYLLABUS_BIT)
-    industries = masks(through["industries"], "industry_id", INDUSTRY_BIT)
-    periods = masks(through["periods"], "supportperiod_id", PERIOD_BIT)
-    qualifications = masks(through["qualifications"], "qualification_id", QUAL_BIT)
+        columns[_MASK_NAMES[name]] = np.array(values, dtype=np.uint64)
 
     fees = np.full((n, len(FORM_COL)), NOT_OFFERED, dtype=np.int64)
     for listing_id, form, fee in _pairs(
-        "SELECT listing_id, form, fee_yen FROM listings_serviceoffer"
+        "SELECT listing_id, form, fee_yen FROM listings_serviceoffer", "listing_id", query_ids
     ):
         pos = position.get(listing_id)
         if pos is not None:
             fees[pos, FORM_COL[form]] = fee
+    columns["fees"] = fees
 
-    from sekispe.registry.models import CourseCompletion
-
+    record_ids = [row[1] for row in listing_rows]
     completions: dict[int, list[tuple[str, int, dt.date]]] = defaultdict(list)
-    for record_id, kind, fy, completed_on in CourseCompletion.objects.values_list(
+    completion_rows = CourseCompletion.objects.values_list(
         "record_id", "kind", "fiscal_year", "completed_on"
-    ).iterator(chunk_size=20000):
-        if record_id in record_position:
-            completions[record_id].append((kind, fy, completed_on))
+    )
+    if wanted is None:
+        record_set = set(record_ids)
+        for record_id, kind, fy, completed_on in completion_rows.iterator(chunk_size=20000):
+            if record_id in record_set:
+                completions[record_id].append((kind, fy, completed_on))
+    else:
+        for start in range(0, len(record_ids), _IN_CHUNK):
+            chunk = record_ids[start : start + _IN_CHUNK]
+            for record_id, kind, fy, completed_on in completion_rows.filter(record_id__in=chunk):
+                completions[record_id].append((kind, fy, completed_on))
 
     extensions = extensions_by_record()
     engagements = open_engagements()
@@ -387,14 +673,17 @@ def build_index(
     open_now = np.zeros(n, dtype=np.int32)
     first_free = np.zeros(n, dtype=bool)
     affiliation = np.zeros(n, dtype=np.uint8)
+    qualifications = columns["qualifications"]
     raw_texts: list[str] = []
-    rows: list[dict[str, Any]] = []
+    row_texts: list[str] = []
+    numbers: list[str] = []
+    localtime = timezone.localtime
     for i, row in enumerate(listing_rows):
         (listing_id, record_id, number, name, kana, registered_on, expires_on, renewals, free,
          affil, company, availability, until, other_quals, profile, track, updated_at,
          cap) = row  # fmt: skip
         available[i] = effective_accepting(availability, until, today)
-        age_days[i] = (today - timezone.localtime(updated_at).date()).days
+        age_days[i] = (today - localtime(updated_at).date()).days
         capacity[i] = cap
         open_now[i] = engagements.get(listing_id, 0)
         first_free[i] = free
@@ -406,67 +695,471 @@ def build_index(
         status = course_status(
             expires_on, completions.get(record_id, ()), today, extensions.get(record_id)
         )
-        rows.append(
-            {
-                "registration_number": number,
-                "name": name,
-                "name_kana": kana,
-                "company_name": company,
-                "other_qualifications": other_quals,
-                "updated_at": updated_at,
-                "verified": {
-                    "registration_number": number,
-                    "registered_on": registered_on,
-                    "expires_on": expires_on,
-                    "renewal_count": renewals,
-                    "courses_up_to_date": status.up_to_date,
-                },
-            }
+        numbers.append(number)
+        row_texts.append(
+            json.dumps(
+                [
+                    number,
+                    name,
+                    kana,
+                    company,
+                    other_quals,
+                    updated_at.isoformat(),
+                    registered_on.isoformat(),
+                    expires_on.isoformat(),
+                    renewals,
+                    status.up_to_date,
+                ],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
         )
-    listing_ids = np.array([r[0] for r in listing_rows], dtype=np.int64)
+    listing_ids_array = np.array(ids, dtype=np.int64)
     accepting = accepting_rule(available, capacity, open_now)
-    texts, normalized = _normalize_all(raw_texts, previous.normalized if previous else {})
-
-    return SpecialistIndex(
-        generation=generation,
-        today=today,
-        size=n,
-        listing_ids=listing_ids,
-        tie_base=splitmix64(listing_ids),
-        prefectures=prefectures,
-        themes=themes,
-        syllabus=syllabus,
-        industries=industries,
-        periods=periods,
-        qualifications=qualifications,
-        fees=fees,
+    columns.update(
+        listing_ids=listing_ids_array,
+        tie_base=splitmix64(listing_ids_array),
         first_free=first_free,
         affiliation=affiliation,
         accepting=accepting,
-        rows=rows,
-        search_texts=texts,
-        position_by_number={r["registration_number"]: i for i, r in enumerate(rows)},
-        normalized=normalized,
-        text_signatures=_signatures_reusing(texts, previous),
         age_days=age_days,
         capacity=capacity,
         at_capacity=available & ~accepting,
+        live=np.ones(n, dtype=bool),
+    )
+    return Batch(
+        columns=columns, texts=normalize_many(raw_texts), row_texts=row_texts, numbers=numbers
     )
 
 
-_M2M_COLUMNS = (
-    "prefectures",
-    "themes",
-    "syllabus_items",
-    "industries",
-    "periods",
-    "qualifications",
-)
+def spare_rows(visible: int) -> int:
+    return max(SPARE_ROWS_MIN, int(visible * SPARE_ROWS_SHARE))
+
+
+def build_columns(today: dt.date, generation: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A full build as snapshot metadata and columns (spare rows included).
+
+    Called through `build_index`, the one entry point of a full build.
+    """
+    batch = load(today)
+    n = batch.size
+    capacity = n + spare_rows(n)
+    columns: dict[str, np.ndarray] = {}
+    for name, dtype in _ROW_COLUMNS.items():
+        column = np.zeros(capacity, dtype=dtype)
+        column[:n] = batch.columns[name]
+        columns[name] = column
+    fees = np.full((capacity, len(FORM_COL)), NOT_OFFERED, dtype=np.int64)
+    fees[:n] = batch.columns["fees"]
+    columns["fees"] = fees
+    signatures = np.zeros((SIGNATURE_WORDS, capacity), dtype=np.uint64)
+    signatures[:, :n] = text_signatures(batch.texts)
+    columns["text_signatures"] = signatures
+    texts = TextColumn.of(batch.texts, capacity)
+    columns["text_blob"], columns["text_offsets"] = texts.blob, texts.offsets
+    rows = TextColumn.of(batch.row_texts, capacity)
+    columns["row_blob"], columns["row_offsets"] = rows.blob, rows.offsets
+    numbers = NumberLookup.of(batch.numbers)
+    columns["number_keys"], columns["number_rows"] = numbers.keys, numbers.positions
+    meta = {
+        "today": today.isoformat(),
+        "generation": generation,
+        "stamp": _stamp(generation),
+        "database": _database_identity(),
+        "visible": n,
+        "size": capacity,
+    }
+    return meta, columns
+
+
+def index_from_columns(
+    meta: dict[str, Any], columns: dict[str, np.ndarray], *, path: str = "", mapping: Any = None
+) -> SpecialistIndex:
+    n = int(meta["visible"])
+    return SpecialistIndex(
+        generation=int(meta["generation"]),
+        today=dt.date.fromisoformat(meta["today"]),
+        size=int(meta["size"]),
+        **{name: columns[name] for name in _ROW_COLUMNS},
+        fees=columns["fees"],
+        rows=RowColumn(columns["row_blob"], columns["row_offsets"]),
+        search_texts=TextColumn(columns["text_blob"], columns["text_offsets"]),
+        position_by_number=NumberLookup(columns["number_keys"], columns["number_rows"]),
+        text_signatures=columns["text_signatures"],
+        sorted_rows=n,
+        next_spare=n,
+        path=path,
+        mapping=mapping,
+    )
+
+
+def build_index(today: dt.date, generation: int | None = None, **_: Any) -> SpecialistIndex:
+    """A full build from the database, held in this process's memory.
+
+    `write_snapshot` writes its columns to a file for every process to map.
+    """
+    if generation is None:
+        generation = current_generation()
+    meta, columns = build_columns(today, generation)
+    index = index_from_columns(meta, columns)
+    index.built = (meta, columns)
+    return index
+
+
+def column_schema() -> dict[str, str]:
+    """The dtypes a snapshot of this code holds, to refuse another version's files."""
+    return snap.schema_of(_empty_columns()[1])
+
+
+def _empty_columns() -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    columns: dict[str, np.ndarray] = {
+        name: np.zeros(0, dtype=dtype) for name, dtype in _ROW_COLUMNS.items()
+    }
+    columns["fees"] = np.zeros((0, len(FORM_COL)), dtype=np.int64)
+    columns["text_signatures"] = np.zeros((SIGNATURE_WORDS, 0), dtype=np.uint64)
+    for name in ("text_blob", "row_blob"):
+        columns[name] = np.zeros(0, dtype=np.uint8)
+    for name in ("text_offsets", "row_offsets", "number_rows"):
+        columns[name] = np.zeros(0, dtype=np.int64)
+    columns["number_keys"] = np.zeros(0, dtype="S1")
+    return {}, columns
+
+
+def _stamp(generation: int) -> str:
+    """The change-log row a snapshot includes, as only this database has it.
+
+    A snapshot is served only where that row exists with this time: a restored
+    or different database (or a rolled-back test) never gets another's snapshot.
+    """
+    if not generation:
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT created_at FROM core_searchchange WHERE id = %s", [generation])
+        row = cursor.fetchone()
+    return str(row[0]) if row else "missing"
+
+
+def _database_identity() -> str:
+    db = connection.settings_dict
+    key = f"{db['ENGINE']}|{db.get('HOST', '')}|{db.get('PORT', '')}|{db['NAME']}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+# --- deltas ------------------------------------------------------------------------------
+
+
+class NeedsRebuild(Exception):
+    """A change this index cannot take as a delta (no spare rows left, too many changes)."""
+
+
+@dataclass
+class _Rows:
+    """A few rows of an index, with the attributes ranking._points_of_every_row reads."""
+
+    size: int
+    themes: np.ndarray
+    industries: np.ndarray
+    periods: np.ndarray
+    qualifications: np.ndarray
+    syllabus: np.ndarray
+    fees: np.ndarray
+    first_free: np.ndarray
+    age_days: np.ndarray
+
+    @classmethod
+    def of(cls, index: SpecialistIndex, rows: np.ndarray) -> _Rows:
+        return cls(
+            size=int(rows.size),
+            **{
+                name: getattr(index, name)[rows]
+                for name in (
+                    "themes",
+                    "industries",
+                    "periods",
+                    "qualifications",
+                    "syllabus",
+                    "fees",
+                    "first_free",
+                    "age_days",
+                )
+            },
+        )
+
+
+def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
+    """Rewrite the rows of `listing_ids` from the database; returns the rows touched.
+
+    A listing now visible is written into its row (its old one, or a spare
+    row); one no longer visible is marked not live. The caches of per-query
+    vectors are patched for those rows only, so they stay valid.
+    """
+    wanted = sorted({int(i) for i in listing_ids})
+    if not wanted:
+        return 0
+    if len(wanted) > DELTA_LIMIT:
+        raise NeedsRebuild(f"{len(wanted)} listings changed")
+    batch = load(index.today, wanted)
+    found = {int(listing_id): i for i, listing_id in enumerate(batch.columns["listing_ids"])}
+    new_rows = [i for i in wanted if i in found and index.row_of(i) is None]
+    if index.next_spare + len(new_rows) > index.size:
+        raise NeedsRebuild("no spare rows left")
+    touched: list[int] = []
+    signatures = text_signatures(batch.texts) if batch.texts else None
+    with index.lock:
+        for listing_id in wanted:
+            pos = index.row_of(listing_id)
+            at = found.get(listing_id)
+            if at is None:
+                if pos is not None and index.live[pos]:
+                    index.live[pos] = False
+                    index.accepting[pos] = False
+                    index.at_capacity[pos] = False
+                    touched.append(pos)
+                continue
+            if pos is None:
+                pos = index.next_spare
+                index.next_spare += 1
+                index.placed[listing_id] = pos
+            for name in _ROW_COLUMNS:
+                getattr(index, name)[pos] = batch.columns[name][at]
+            index.fees[pos] = batch.columns["fees"][at]
+            index.text_signatures[:, pos] = signatures[:, at]  # type: ignore[index]
+            index.search_texts.overrides[pos] = batch.texts[at]
+            index.rows.overrides[pos] = _row_from_json(batch.row_texts[at])
+            lookup = index.position_by_number
+            number = batch.numbers[at]
+            if lookup.get(number) != pos:
+                lookup.extra[number] = pos
+            touched.append(pos)
+        if touched:
+            _patch_caches(index, np.array(sorted(set(touched)), dtype=np.int64))
+    return len(touched)
+
+
+def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
+    for pos in rows.tolist():
+        index.row_versions[pos] = index.row_versions.get(pos, 0) + 1
+        index.serialized.pop(pos, None)
+        index.serialized_json.pop(pos, None)
+    live = index.live[rows]
+    for term, mask in index.term_cache.items():
+        mask[rows] = live & np.fromiter(
+            (term in index.search_texts[p] for p in rows.tolist()), dtype=bool, count=rows.size
+        )
+    for (name, wanted), mask in index.facet_cache.items():
+        mask[rows] = (getattr(index, name)[rows] & np.uint64(wanted)) != 0
+    if len(index.points_cache):
+        subset = _Rows.of(index, rows)
+        # Each entry carries the function that computed it (ranking._columns).
+        for _key, (recompute, points, inverted) in index.points_cache.items():
+            points[rows], inverted[rows] = recompute(subset)
+
+
+# --- the snapshot files ------------------------------------------------------------------
+
+
+def snapshot_dir() -> Path:
+    return Path(settings.SEARCH_SNAPSHOT_DIR)
+
+
+def _snapshot_path(today: dt.date, generation: int) -> Path:
+    return snapshot_dir() / f"index-{today.isoformat()}-{generation:015d}-{os.getpid()}.snap"
+
+
+def write_snapshot(today: dt.date, generation: int | None = None) -> Path:
+    """Build from the database and write the day's snapshot file (the worker's job).
+
+    The generation is read before the listings, so a change committed during
+    the build is applied again as a delta rather than lost.
+    """
+    if generation is None:
+        generation = current_generation()
+    meta, columns = build_index(today, generation).built  # type: ignore[misc]
+    path = _snapshot_path(today, generation)
+    snap.write(path, meta, columns)
+    _prune(today)
+    return path
+
+
+def _prune(today: dt.date, keep: int = 2) -> None:
+    """Drop all but the newest files of today (a process mapping one keeps it until it lets go)."""
+    files = sorted(snapshot_dir().glob("index-*.snap"), reverse=True)
+    todays = [f for f in files if f.name.startswith(f"index-{today.isoformat()}-")]
+    for path in todays[keep:] + [f for f in files if f not in todays]:
+        path.unlink(missing_ok=True)
+
+
+def newest_snapshot(today: dt.date, at_least: int = 0) -> SpecialistIndex | None:
+    """Map the newest valid snapshot of `today` holding change `at_least`, if any."""
+    folder = snapshot_dir()
+    if not folder.is_dir():
+        return None
+    schema = column_schema()
+    identity = _database_identity()
+    for path in sorted(folder.glob(f"index-{today.isoformat()}-*.snap"), reverse=True):
+        try:
+            meta = snap.read_meta(path)
+            if int(meta.get("generation", -1)) < at_least:
+                return None  # newest first: the rest are older still
+            if meta.get("database") != identity or meta.get("stamp") != _stamp(
+                int(meta["generation"])
+            ):
+                continue  # another database's, or one restored since
+            if not meta["generation"]:
+                continue  # built before the change log began: cannot tell what it misses
+            loaded = snap.read(path, schema=schema)
+        except (snap.SnapshotInvalid, KeyError, ValueError, OSError) as exc:
+            logger.warning("search snapshot %s refused, rebuilding: %s", path.name, exc)
+            path.unlink(missing_ok=True)
+            continue
+        return index_from_columns(loaded.meta, loaded.columns, path=str(path), mapping=loaded)
+    return None
+
+
+class _FileLock:
+    """One builder per host: the others wait, then map what it wrote."""
+
+    def __enter__(self) -> _FileLock:
+        snapshot_dir().mkdir(parents=True, exist_ok=True)
+        self.file = open(snapshot_dir() / ".build.lock", "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def load_or_build(today: dt.date, at_least: int = 0) -> SpecialistIndex:
+    """The day's index from its snapshot, building the snapshot if none will do."""
+    if not current_generation():
+        # An empty log cannot date a file (see newest_snapshot): build here, share nothing.
+        started = time.perf_counter()
+        index = build_index(today, 0)
+        _health.build_seconds = time.perf_counter() - started
+        _health.built_at = timezone.now()
+        return index
+    index = newest_snapshot(today, at_least)
+    if index is None:
+        with _FileLock():
+            index = newest_snapshot(today, at_least)  # built while we waited?
+            if index is None:
+                started = time.perf_counter()
+                path = write_snapshot(today, max(at_least, current_generation()))
+                _health.build_seconds = time.perf_counter() - started
+                index = newest_snapshot(today, at_least)
+                if index is None:  # pragma: no cover - a file we just wrote must map
+                    raise IndexUnavailable(f"snapshot {path.name} could not be read back")
+    _health.built_at = timezone.now()
+    return index
+
+
+# --- following the change log ------------------------------------------------------------
+
+
+@dataclass
+class _Follower:
+    """What this process has applied from the change log."""
+
+    watermark: int = 0
+    # When the watermark row was written: if that row is gone or differs, the
+    # log was rolled back or restored, and only a rebuild is safe.
+    watermark_stamp: str = ""
+    # Rows applied from the look-back window, as (id, time): a row committed
+    # late (lower id than one already seen) is found by its time, applied once.
+    seen: set[tuple[int, str]] = field(default_factory=set)
+    polls: int = 0
+    applied: int = 0
+    last_poll: float = 0.0
+
+
+class LogRewound(Exception):
+    """The change log no longer holds what this process applied (a restore, a rollback)."""
+
+
+def _poll(index: SpecialistIndex, follower: _Follower) -> tuple[set[int], int, _Follower]:
+    """(listing ids to apply, id of the newest rebuild marker not yet in `index`,
+    the follower once they are applied): committed by the caller only after
+    success, so a failed rebuild or delta is tried again, never skipped."""
+    cutoff = timezone.now() - dt.timedelta(seconds=LOOKBACK_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, listing_id, record_id, created_at FROM core_searchchange"
+            " WHERE id >= %s OR created_at >= %s",
+            [follower.watermark, cutoff],
+        )
+        rows = [(i, listing, record, str(at)) for i, listing, record, at in cursor.fetchall()]
+    if follower.watermark:
+        stamps = [at for i, _, _, at in rows if i == follower.watermark]
+        if stamps != [follower.watermark_stamp]:
+            raise LogRewound(f"change {follower.watermark} is gone or was rewritten")
+    listings: set[int] = set()
+    records: set[int] = set()
+    rebuild = 0
+    for change_id, listing_id, record_id, at in rows:
+        if (change_id, at) in follower.seen or change_id == follower.watermark:
+            continue
+        if listing_id is not None:
+            listings.add(listing_id)
+        elif record_id is not None:
+            records.add(record_id)
+        elif change_id > index.generation:
+            rebuild = max(rebuild, change_id)
+    if records:
+        with connection.cursor() as cursor:
+            for where, params in _where_ids("record_id", sorted(records)):
+                cursor.execute("SELECT id FROM listings_listing" + where, params)  # noqa: S608
+                listings.update(row[0] for row in cursor.fetchall())
+    after = _Follower(
+        watermark=follower.watermark,
+        watermark_stamp=follower.watermark_stamp,
+        seen={(i, at) for i, _, _, at in rows},
+        polls=follower.polls + 1,
+        applied=follower.applied,
+        last_poll=time.monotonic(),
+    )
+    if rows:
+        newest = max(rows)
+        after.watermark, after.watermark_stamp = newest[0], newest[3]
+    return listings, rebuild, after
+
+
+def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
+    """Apply what the log holds beyond `index`; a new index when it had to rebuild."""
+    try:
+        listings, rebuild, after = _poll(index, follower)
+    except LogRewound as exc:
+        logger.warning("search index: %s; rebuilding", exc)
+        index = load_or_build(index.today, current_generation())
+        after = _Follower(watermark=index.generation, watermark_stamp=_stamp(index.generation))
+        index = catch_up(index, after)
+        follower.__dict__.update(after.__dict__)
+        return index
+    if not rebuild and listings:
+        try:
+            after.applied += apply_changes(index, listings)
+        except NeedsRebuild as exc:
+            logger.info("search index: %s; loading a new snapshot", exc)
+            rebuild = after.watermark
+    if rebuild:
+        index = load_or_build(index.today, rebuild)
+        after = _Follower(watermark=index.generation, watermark_stamp=_stamp(index.generation))
+        index = catch_up(index, after)
+    follower.__dict__.update(after.__dict__)
+    if follower.watermark > index.generation:
+        index.generation = follower.watermark
+    return index
+
+
+# --- this process's index ----------------------------------------------------------------
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
 _current: SpecialistIndex | None = None
-_refreshing = False
+_follower = _Follower()
+_poller: threading.Thread | None = None
+_poller_pid = 0
+_stop = threading.Event()
 
 # A failed build is retried after 1 s, 2, 4, … at most 5 minutes, not on every
 # request: a database that cannot serve the build must not also get one
@@ -494,12 +1187,25 @@ class BuildHealth:
 _health = BuildHealth()
 
 
-def _build(today: dt.date, generation: int) -> SpecialistIndex:
-    """Build, and record the outcome for the back-off and for readiness."""
-    global _current
-    started = time.perf_counter()
+def _refresh(today: dt.date) -> SpecialistIndex:
+    """Bring this process's index up to the log (and to `today`), recording failures."""
+    global _current, _follower
     try:
-        index = build_index(today, generation, previous=_current)
+        index = _current
+        if index is None or index.today != today:
+            index = load_or_build(today)
+            follower = _Follower(
+                watermark=index.generation, watermark_stamp=_stamp(index.generation)
+            )
+            index = catch_up(index, follower)
+            with _lock:
+                _current, _follower = index, follower
+        else:
+            fresh = catch_up(index, _follower)
+            if fresh is not index:
+                with _lock:
+                    _current = fresh
+            index = fresh
     except Exception as exc:
         _health.failures += 1
         delay = min(
@@ -513,70 +1219,82 @@ def _build(today: dt.date, generation: int) -> SpecialistIndex:
             delay,
         )
         raise
-    with _lock:
-        _current = index
-    _health.built_at = timezone.now()
-    _health.build_seconds = time.perf_counter() - started
     _health.failures, _health.last_error, _health.retry_at = 0, "", 0.0
     return index
 
 
-def _is_current(index: SpecialistIndex | None, generation: int, today: dt.date) -> bool:
-    return index is not None and index.generation == generation and index.today == today
-
-
 def get_index(today: dt.date) -> SpecialistIndex:
-    """The index to answer a search with. Costs one single-row query when fresh.
+    """The index to answer a search with: this process's, as the poller keeps it.
 
-    A stale index keeps answering while a build is due or backing off; only a
-    process with no index at all waits for (or, backing off, is refused) a build.
+    Costs nothing per request once loaded. Only a process with no index at all
+    waits, for a snapshot to map (or, when none exists yet, for its build).
+    With SEARCH_INDEX_BACKGROUND_REFRESH = False (tests) every call reads the
+    change log itself, so a write is visible to the very next search.
     """
-    generation = current_generation()
     index = _current
-    if _is_current(index, generation, today):
-        return index  # type: ignore[return-value]
-    if index is not None and (
-        getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True) or _health.backing_off()
-    ):
-        _start_background_refresh(today)
+    if not getattr(settings, "SEARCH_INDEX_BACKGROUND_REFRESH", True):
+        with _build_lock:
+            if _health.backing_off() and _current is not None:
+                return _current
+            if _health.backing_off():
+                raise IndexUnavailable(_health.last_error)
+            return _refresh(today)
+    if index is not None:
+        _ensure_poller()
         return index
-    # One foreground build at a time: the other first requests wait for it.
     with _build_lock:
-        index = _current
-        if _is_current(index, generation, today):
-            return index  # type: ignore[return-value]
-        if _health.backing_off():
-            raise IndexUnavailable(_health.last_error)
-        return _build(today, generation)
+        if _current is None:
+            if _health.backing_off():
+                raise IndexUnavailable(_health.last_error)
+            _refresh(today)
+    _ensure_poller()
+    return _current  # type: ignore[return-value]
 
 
-def _start_background_refresh(today: dt.date) -> None:
-    global _refreshing
-    with _lock:
-        if _refreshing or _health.backing_off():
-            return
-        _refreshing = True
-    threading.Thread(target=_refresh, args=(today,), name="search-index", daemon=True).start()
-
-
-def _refresh(today: dt.date) -> None:
-    """Build until the index matches the database; writes during a build loop once more."""
-    global _refreshing
-    try:
-        while True:
-            generation = current_generation()
-            if _is_current(_current, generation, today):
-                return
-            index = _build(today, generation)
-            logger.info(
-                "search index rebuilt: %d listings in %.2fs", index.size, _health.build_seconds
-            )
-    except Exception:  # logged by _build; the old index keeps serving
+def _ensure_poller() -> None:
+    """One thread per process follows the log; started after a fork, not before."""
+    global _poller, _poller_pid
+    if _poller is not None and _poller_pid == os.getpid() and _poller.is_alive():
         return
+    with _lock:
+        if _poller is not None and _poller_pid == os.getpid() and _poller.is_alive():
+            return
+        _poller_pid = os.getpid()
+        _poller = threading.Thread(target=_poll_forever, name="search-index", daemon=True)
+        _poller.start()
+
+
+def _poll_forever() -> None:
+    interval = float(getattr(settings, "SEARCH_POLL_SECONDS", 0.2))
+    try:
+        while not _stop.wait(interval):
+            if _health.backing_off():
+                continue
+            try:
+                with _build_lock:
+                    if _current is not None:
+                        _refresh(timezone.localdate())
+            except Exception:  # logged by _refresh; the index we have keeps serving
+                connection.close()
     finally:
-        connection.close()  # this thread's own; closed before anyone waits on us
-        with _lock:
-            _refreshing = False
+        connection.close()
+
+
+def stop_poller() -> None:
+    """Stop this process's poller thread (tests; a fresh one starts on demand)."""
+    global _poller
+    thread = _poller
+    if thread is not None and thread.is_alive():
+        _stop.set()
+        thread.join(timeout=10)
+    _stop.clear()
+    _poller = None
+
+
+def poll_now(today: dt.date | None = None) -> SpecialistIndex:
+    """Apply the change log at once (tests, the benchmark, the worker)."""
+    with _build_lock:
+        return _refresh(today or timezone.localdate())
 
 
 @dataclass(frozen=True)
@@ -591,6 +1309,8 @@ class IndexStatus:
     failures: int
     last_error: str
     retry_in_seconds: float
+    snapshot: str = ""
+    spare_rows: int = 0
 
 
 def index_status() -> IndexStatus:
@@ -598,28 +1318,79 @@ def index_status() -> IndexStatus:
     return IndexStatus(
         built=index is not None,
         generation=index.generation if index is not None else None,
-        size=index.size if index is not None else 0,
+        size=index.visible if index is not None else 0,
         built_at=_health.built_at,
         build_seconds=round(_health.build_seconds, 3),
         failures=_health.failures,
         last_error=_health.last_error,
         retry_in_seconds=round(max(0.0, _health.retry_at - time.monotonic()), 1),
+        snapshot=Path(index.path).name if index is not None else "",
+        spare_rows=index.size - index.next_spare if index is not None else 0,
     )
 
 
-def reset_index() -> None:
-    """Forget the index and the per-process exposure state (tests start from nothing)."""
-    global _current, _health
+def reset_index(*, files: bool = True) -> None:
+    """Forget the index, the per-process exposure state and (tests) the snapshot files."""
+    global _current, _health, _follower
     from sekispe.search import exposure
 
+    stop_poller()
     with _lock:
         _current = None
         _health = BuildHealth()
+        _follower = _Follower()
+    if files and snapshot_dir().is_dir():
+        for path in snapshot_dir().glob("index-*.snap"):
+            path.unlink(missing_ok=True)
     exposure.reset()
 
 
 def wait_for_refresh(timeout: float = 30.0) -> None:
-    """Block until no background build is running (tests and the benchmark)."""
-    deadline = time.monotonic() + timeout
-    while _refreshing and time.monotonic() < deadline:
-        time.sleep(0.01)
+    """Bring the index up to date now, if it can be (tests and the benchmark)."""
+    if _current is not None and not _health.backing_off():
+        try:
+            poll_now(_current.today)
+        except Exception:  # logged by _refresh; the index held keeps serving
+            return
+
+
+# --- the worker's part -------------------------------------------------------------------
+
+# Change-log rows older than this are deleted daily: every snapshot in use is
+# of today, so no process needs to replay further back.
+KEEP_CHANGES_DAYS = 2
+
+
+@dataclass(frozen=True)
+class SnapshotReport:
+    path: str
+    visible: int
+    rows: int
+    generation: int
+    seconds: float
+    bytes: int
+    changes_deleted: int
+
+
+def refresh_snapshot(today: dt.date) -> SnapshotReport:
+    """Build the day's snapshot now (so no web process has to) and prune the change log."""
+    from sekispe.core.models import SearchChange
+
+    started = time.perf_counter()
+    with _FileLock():
+        path = write_snapshot(today)
+    seconds = time.perf_counter() - started
+    meta = snap.read_meta(path)
+    newest = current_generation()
+    cutoff = timezone.now() - dt.timedelta(days=KEEP_CHANGES_DAYS)
+    # The newest row stays: it dates the snapshots (see _stamp).
+    deleted, _ = SearchChange.objects.filter(created_at__lt=cutoff).exclude(pk=newest).delete()
+    return SnapshotReport(
+        path=str(path),
+        visible=int(meta["visible"]),
+        rows=int(meta["size"]),
+        generation=int(meta["generation"]),
+        seconds=round(seconds, 2),
+        bytes=path.stat().st_size,
+        changes_deleted=deleted,
+    )

@@ -5,17 +5,6 @@ from django.db import models
 from django.utils import timezone
 
 
-class SearchGeneration(models.Model):
-    """A single-row counter bumped in the same transaction as any change that
-    affects search results. Every process compares it with the generation of
-    its in-memory index, so a write in one worker is seen by all of them."""
-
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
 class ContactReveal(models.Model):
     """One showing of a specialist's e-mail address and phone number.
 

@@ -77,9 +77,6 @@ def _popcount(values: np.ndarray) -> np.ndarray:
     return np.bitwise_count(values).astype(np.int64)
 
 
-POINTS_CACHE_SIZE = 128
-
-
 def _points_key(query: SearchQuery) -> tuple[object, ...]:
     """The parts of a query that points depend on (not the filters' other effects)."""
 
@@ -102,16 +99,22 @@ def _points_key(query: SearchQuery) -> tuple[object, ...]:
 
 
 def _columns(index: ix.SpecialistIndex, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
-    """(points, 127 - tier) of every row for `query`, memoised on the index."""
+    """(points, 127 - tier) of every row for `query`, memoised on the index.
+
+    Each cache entry carries the function that computed it, so a delta can
+    recompute just the rows it changed (index._patch_caches).
+    """
     key = _points_key(query)
     found = index.points_cache.get(key)
     if found is None:
-        every = _points_of_every_row(index, query)
-        found = (every, (MAX_TIER - tiers(every)).astype(np.uint8))
+
+        def recompute(rows: object) -> tuple[np.ndarray, np.ndarray]:
+            every = _points_of_every_row(rows, query)  # type: ignore[arg-type]
+            return every, (MAX_TIER - tiers(every)).astype(np.uint8)
+
+        found = (recompute, *recompute(index))
         index.points_cache[key] = found
-        if len(index.points_cache) > POINTS_CACHE_SIZE:
-            index.points_cache.popitem(last=False)
-    return found
+    return found[1], found[2]
 
 
 def points(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
@@ -178,18 +181,17 @@ def tiers(score: np.ndarray) -> np.ndarray:
 
 
 # --- the sort key -----------------------------------------------------------------------
-# uint64, ascending = shown first, and unique (the row's position is its last
-# field), so the pages cut from it by argpartition never overlap nor miss a row:
-#   [not accepting: 1 | 127 - tier: 7 | standing step: 16 | viewer hash: 22 | row: 18]
+# uint64, ascending = shown first; equal keys (rare) are ordered by listing id,
+# so the order never depends on where a row sits in the index (a delta puts
+# new listings in spare rows) and pages never overlap nor miss a row:
+#   [not accepting: 1 | 127 - tier: 7 | standing step: 16 | viewer hash: 40]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _GROUP_SHIFT = np.uint64(56)
 _STEP_SHIFT = np.uint64(40)
 _STEP_LIMIT = (1 << 16) - 1
 _MIDDLE_STEP = 1 << 15
-_HASH_SHIFT = np.uint64(42)  # the top 22 bits of the mixed hash...
-_HASH_PLACE = np.uint64(18)  # ...placed above the row
-MAX_ROWS = ix.MAX_ROWS  # 262,144 listings; build_index refuses more
+_HASH_SHIFT = np.uint64(24)  # the top 40 bits of the mixed hash
 
 
 def order_seed(query: SearchQuery, today: object, viewer_seed: int = 0) -> int:
@@ -217,6 +219,8 @@ class Ranking:
     # Points of every index row for this query (ranking.points), gathered on demand.
     every_points: np.ndarray = field(repr=False)
     _groups: np.ndarray | None = field(default=None, repr=False)
+    # Listing ids, one per row: the tie-break of equal keys (rows when absent).
+    ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -243,11 +247,14 @@ class Ranking:
         if start >= end:
             return np.empty(0, dtype=np.int64)
         if end < self.size:
-            # Only the rows up to this page need ordering: partition, then sort those.
-            head = np.argpartition(self.keys, end - 1)[:end]
-            head = head[np.argsort(self.keys[head], kind="stable")]
+            # Only the rows up to this page need ordering: everything keyed at
+            # most the end-th smallest key (ties at the cut included), sorted.
+            last = np.partition(self.keys, end - 1)[end - 1]
+            head = np.flatnonzero(self.keys <= last)
         else:
-            head = np.argsort(self.keys, kind="stable")
+            head = np.arange(self.size)
+        ties = self.rows if self.ids is None else self.ids
+        head = head[np.lexsort((ties[head], self.keys[head]))]
         return head[start:end]
 
 
@@ -273,9 +280,8 @@ def rank(
     # tie_base is splitmix64(listing id); one xor-multiply with the seed
     # re-mixes it into a fresh order (uint64 array arithmetic wraps silently).
     mixed = (index.tie_base[rows] ^ np.uint64(seed)) * _GOLDEN
-    keys |= (mixed >> _HASH_SHIFT) << _HASH_PLACE
-    keys |= rows.astype(np.uint64)
-    return Ranking(rows=rows, keys=keys, every_points=every_points)
+    keys |= mixed >> _HASH_SHIFT
+    return Ranking(rows=rows, keys=keys, every_points=every_points, ids=index.listing_ids[rows])
 
 
 # --- what a served page gives each listing -------------------------------------------------

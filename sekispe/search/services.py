@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
 
+from sekispe.core.changes import record_everything
 from sekispe.lib.text import search_terms
 from sekispe.reference import services as ref
 from sekispe.search import exposure, ranking
@@ -176,15 +172,13 @@ def _any_bits(column: np.ndarray, codes: tuple[Any, ...], bits: dict[Any, int]) 
 def _cached_any_bits(
     index: ix.SpecialistIndex, name: str, codes: tuple[Any, ...], bits: dict[Any, int]
 ) -> np.ndarray:
-    """Rows having any of `codes` in facet `name`, memoised on the (immutable)
-    index: the same few locations and themes are asked for all day long."""
+    """Rows having any of `codes` in facet `name`, memoised on the index (deltas
+    patch it): the same few locations and themes are asked for all day long."""
     key = (name, ix.mask_of(codes, bits))
     mask = index.facet_cache.get(key)
     if mask is None:
         mask = _any_bits(getattr(index, name), codes, bits)
         index.facet_cache[key] = mask
-        if len(index.facet_cache) > ix.FACET_CACHE_SIZE:
-            index.facet_cache.pop(next(iter(index.facet_cache)))
     return mask
 
 
@@ -253,7 +247,7 @@ def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarra
 
 
 def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str = "") -> np.ndarray:
-    result = np.ones(index.size, dtype=bool)
+    result = index.live.copy()
     for name, mask in masks.items():
         if name != skip:
             result &= mask
@@ -263,11 +257,18 @@ def _combine(index: ix.SpecialistIndex, masks: dict[str, np.ndarray], skip: str 
 # --- serialisation ----------------------------------------------------------
 
 
+def _remember(cache: Any, pos: int, value: Any) -> Any:
+    cache[pos] = value
+    if len(cache) > ix.ROW_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
 def serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
-    """One result, built once per index and reused (callers must not mutate it)."""
+    """One result, built once per row version and reused (callers must not mutate it)."""
     cached = index.serialized.get(pos)
     if cached is None:
-        cached = index.serialized[pos] = _serialize_row(index, pos)
+        cached = _remember(index.serialized, pos, _serialize_row(index, pos))
     return cached
 
 
@@ -276,8 +277,10 @@ def row_json(index: ix.SpecialistIndex, pos: int) -> str:
     request would otherwise cost as much as the search."""
     cached = index.serialized_json.get(pos)
     if cached is None:
-        cached = index.serialized_json[pos] = json.dumps(
-            serialize_row(index, pos), cls=DjangoJSONEncoder, ensure_ascii=False
+        cached = _remember(
+            index.serialized_json,
+            pos,
+            json.dumps(serialize_row(index, pos), cls=DjangoJSONEncoder, ensure_ascii=False),
         )
     return cached
 
@@ -435,7 +438,7 @@ def matches(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarray:
 
     The filter step of `search` without free text, for `sekispe bench matching`.
     """
-    base = np.ones(index.size, dtype=bool) if query.include_not_accepting else index.accepting
+    base = index.live if query.include_not_accepting else index.accepting
     return base & _combine(index, _facet_masks(index, query, text=False))
 
 
@@ -472,12 +475,19 @@ def search(
     validate_query(query)
     today = today or timezone.localdate()
     index = ix.get_index(today)
+    with index.lock:  # the poller's deltas wait for this search, and it for them
+        return _search(index, query, with_facets=with_facets, record_exposure=record_exposure)
+
+
+def _search(
+    index: ix.SpecialistIndex, query: SearchQuery, *, with_facets: bool, record_exposure: bool
+) -> SearchResult:
     terms = search_terms(query.q)
     # Facet counts and the fallback recombine masks without one facet, so they
     # need the text match over every row; a plain search only needs it over
     # the rows the other filters left.
     masks = _facet_masks(index, query, text=with_facets)
-    base = np.ones(index.size, dtype=bool) if query.include_not_accepting else index.accepting
+    base = index.live if query.include_not_accepting else index.accepting
     matched = base & _combine(index, masks)
     if terms and "q" not in masks:
         matched = _narrow_by_text(index, terms, matched)
@@ -532,14 +542,18 @@ def get_specialist(
 
     today = today or timezone.localdate()
     index = ix.get_index(today)
-    pos = index.position_by_number.get(registration_number)
-    if pos is None:
+    with index.lock:
+        pos = index.position_by_number.get(registration_number)
+        if pos is None or not index.live[pos]:
+            raise LookupError(registration_number)
+        detail = dict(serialize_row(index, pos))
+        listing_id = int(index.listing_ids[pos])
+    if detail["registration_number"] != registration_number:
         raise LookupError(registration_number)
-    detail = dict(serialize_row(index, pos))
     fields = PUBLIC_DETAIL_FIELDS + (CONTACT_FIELDS if with_contact else ())
     extra = (
         Listing.objects.visible(today)
-        .filter(pk=int(index.listing_ids[pos]))
+        .filter(pk=listing_id)
         .values(*fields, *_EXTENSION_FIELDS)
         .first()
     )
@@ -581,47 +595,9 @@ def _application_deadline(
     return rules.application_deadline(expires_on, extension)
 
 
-_deferred = threading.local()
-
-
-@contextmanager
-def deferred_bumps() -> Iterator[None]:
-    """Inside a long transaction: every bump in the block becomes one bump at its end.
-
-    A bump row-locks the single SearchGeneration row until the transaction
-    commits, and every other write waits on that lock. A bulk write that bumps
-    (or whose saves bump through signals) row by row would hold it for its
-    whole length; deferred, the row is locked only while the transaction
-    finishes. Use it directly inside the `transaction.atomic()` it belongs to.
-    """
-    depth = getattr(_deferred, "depth", 0)
-    _deferred.depth = depth + 1
-    if depth == 0:
-        _deferred.pending = False
-    try:
-        yield
-    finally:
-        _deferred.depth = depth
-    # Reached only when the block succeeded: a failed one rolls back anyway.
-    if depth == 0 and _deferred.pending:
-        _deferred.pending = False
-        bump_generation()
-
-
 def bump_generation() -> None:
-    """Mark search results stale in every process (see SearchGeneration)."""
-    from sekispe.search.models import SearchGeneration
-
-    if getattr(_deferred, "depth", 0):
-        _deferred.pending = True
-        return
-
-    # A random token rather than a counter: a rolled-back or restored database
-    # can never bring back a value some process has already indexed.
-    token = secrets.randbits(62) + 1
-    with transaction.atomic():
-        if not SearchGeneration.objects.filter(pk=1).update(value=token):
-            SearchGeneration.objects.update_or_create(pk=1, defaults={"value": token})
+    """Everything may have changed: search rebuilds its snapshot once (core.changes)."""
+    record_everything()
 
 
 def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> dict[str, Any]:

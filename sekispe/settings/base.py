@@ -238,6 +238,12 @@ SEKISPE_CONTACT_EMAIL = env_str("SEKISPE_CONTACT_EMAIL", "contact@sekispe.exampl
 
 # Search results page size for the web page; the API takes page_size (max 100).
 SEARCH_PAGE_SIZE = 20
+# Where search snapshots are written and mapped (docs/search.md): one per host,
+# local disk; every web process and the worker of the host share it.
+SEARCH_SNAPSHOT_DIR = env_str("SEARCH_SNAPSHOT_DIR", str(VAR_DIR / "search"))
+# How often each process reads the change log: a change is visible everywhere
+# within about this long after its commit.
+SEARCH_POLL_SECONDS = float(env_str("SEARCH_POLL_SECONDS", "0.2"))
 
 # One line per record on stderr, with the request id, user id and role
 # (sekispe.core.logging): LOG_FORMAT=json (production's default) or text.

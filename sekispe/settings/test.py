@@ -14,6 +14,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SEARCH_INDEX_BACKGROUND_REFRESH = False  # a write is visible to the next search
+# One snapshot folder per test process (xdist workers included).
+SEARCH_SNAPSHOT_DIR = str(VAR_DIR / f"test-search-{os.getpid()}")  # noqa: F405
 # Threads (live server, index refresh) must not hold connections past a
 # request, or PostgreSQL refuses to drop the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -23,7 +23,7 @@ from sekispe.listings.maintenance import run_listing_maintenance
 from sekispe.outbox.services import purge_sent
 from sekispe.registry.reminders import send_reminders
 from sekispe.registry.services import run_daily_expiry
-from sekispe.search import demand, exposure
+from sekispe.search import demand, exposure, index
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ def _expire_inquiries(today: dt.date) -> dict[str, Any]:
     return {"expired": len(expire_overdue())}
 
 
+def _search_snapshot(today: dt.date) -> dict[str, Any]:
+    report = index.refresh_snapshot(today)
+    return {
+        "visible": report.visible,
+        "seconds": report.seconds,
+        "megabytes": round(report.bytes / 1e6, 1),
+        "changes_deleted": report.changes_deleted,
+    }
+
+
 def _exposure_maintenance(today: dt.date) -> dict[str, Any]:
     # The web processes flush on their own; this catches counts of a quiet process.
     return {**exposure.maintenance(), "demand_rows_flushed": demand.flush()}
@@ -69,6 +79,9 @@ def _outbox_maintenance(today: dt.date) -> dict[str, Any]:
 JOBS: tuple[Job, ...] = (
     Job("expire-registrations", dt.time(0, 5), _expire_registrations, "登録の失効"),
     Job("listings-maintenance", dt.time(0, 15), _listings_maintenance, "掲載情報の日次処理"),
+    # After the two jobs above, whose bulk changes each ask for a rebuild: the
+    # day's snapshot then holds them, and the change log is pruned.
+    Job("search-snapshot", dt.time(0, 20), _search_snapshot, "検索スナップショットの作成"),
     Job("expire-inquiries", dt.time(0, 25), _expire_inquiries, "依頼の返答期限切れ"),
     Job("exposure-maintenance", dt.time(0, 35), _exposure_maintenance, "表示実績の整理"),
     # After the jobs that change who is valid, listed or waiting, so it counts their result.

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from sekispe.accounts.models import Role, User
+from sekispe.core.changes import record_everything
 from sekispe.devtools.demo.diagnosis import create_demo_history
 from sekispe.devtools.demo.inquiries import create_demo_inquiries
 from sekispe.devtools.demo.listings import create_demo_review_queue
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registry.models import RegistryStatus
-from sekispe.search.services import bump_generation
 
 # Printed by seed-demo; only ever used on a developer's machine.
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105
@@ -70,5 +70,5 @@ def create_demo_accounts(review_queue: int = 12) -> list[DemoAccount]:
         create_demo_review_queue(changes=review_queue * 2 // 3, first_time=review_queue // 3)
     create_demo_inquiries()
     if review_queue:
-        bump_generation()
+        record_everything()
     return accounts
