@@ -18,10 +18,10 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _default_workers() -> int:
-    # Each worker holds its own in-memory search index (about 6 s to build at
-    # 50,000 listings, docs/benchmarks.md), so the usual 2 x cores + 1 would
-    # spend memory on copies rather than throughput; the threads below absorb
-    # I/O waits. Capped so a big host does not start dozens.
+    # Workers share the search snapshot (mapped), but each still has a private
+    # part and a database connection pool, so the usual 2 x cores + 1 buys
+    # little; the threads below absorb I/O waits. Capped so a big host does
+    # not start dozens.
     return max(2, min(2 * (os.cpu_count() or 1), 8))
 
 
@@ -30,7 +30,7 @@ def _default_workers() -> int:
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
 # gthread: requests are short and mostly wait on the database, so a few
-# threads per process serve concurrent visitors without another index copy.
+# threads per process serve concurrent visitors cheaply.
 worker_class = "gthread"
 workers = _env_int("GUNICORN_WORKERS", _default_workers())
 threads = _env_int("GUNICORN_THREADS", 4)
@@ -45,13 +45,13 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle a worker after this many requests to bound slow memory growth; the
-# jitter keeps workers from restarting (and rebuilding the index) together.
+# jitter keeps workers from restarting together.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 
-# No preloading: the index is built per process in post_worker_init. Building
-# it in the master before fork would hold a database connection across fork
-# (shared sockets) and copy-on-write would not survive the first refresh anyway.
+# No preloading: each worker maps the search snapshot in post_worker_init.
+# Mapping it in the master before fork would hold a database connection across
+# fork (shared sockets); the file is shared through the page cache anyway.
 preload_app = False
 
 # The app writes one JSON access line per request with its request id, so
@@ -79,12 +79,13 @@ control_socket_disable = True
 
 
 def post_worker_init(worker) -> None:
-    """Build the search index before this worker accepts its first request.
+    """Map the search snapshot before this worker accepts its first request.
 
-    A visitor would otherwise pay the cold build (about 6 s at 50,000
-    listings). A failure is logged and the worker serves anyway: searches then
-    build the index on demand, and the worker does not crash-loop on a
-    database that is briefly away.
+    Milliseconds when the day's snapshot exists; when none does yet, this
+    worker builds it (or waits for the worker that is), so no visitor does. A
+    failure is logged and the worker serves anyway: searches then load the
+    index on demand, and the worker does not crash-loop on a database that is
+    briefly away.
     """
     import time
 
@@ -100,7 +101,7 @@ def post_worker_init(worker) -> None:
         index = get_index(timezone.localdate())
         log.info(
             "search index warmed: %d listings in %.2fs (pid %s)",
-            index.size,
+            index.visible,
             time.perf_counter() - started,
             os.getpid(),
         )
