@@ -13,13 +13,17 @@ Two halves:
   connection settings are fixed at startup, so a fresh process is the only
   clean way to point every connection at the scratch database.
 
-Targets (from the product brief): search p95 <= 50 ms, and search p50 at most
-3x the /healthz p50 (search should cost little more than the request itself).
+Targets (issue 18, on the 2-core bench machine): search p95 <= 10 ms at 50,000
+listings (<= 20 ms above, the 1,000,000 figure), search p50 at most 2x the
+/healthz p50 (search should cost little more than the request itself), and
+free-text p95 <= 30 ms. The worker then runs the scale part (search_scale.py):
+build, start, memory, reads under writes and freshness, in separate processes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import sys
 import time
@@ -33,13 +37,21 @@ import numpy as np
 from tqdm import tqdm
 
 from sekispe.devtools import scratchdb
+from sekispe.devtools.bench import search_scale
 from sekispe.devtools.demo.listings import DEMO_ANCHOR, generate_specialists, write_demo_specialists
 from sekispe.devtools.scratchdb import prepare_worker_database, run_workers
 from sekispe.reference import data
 
-TARGET_P95_MS = 50.0
-TARGET_P50_RATIO = 3.0
+TARGET_P50_RATIO = 2.0
+TARGET_TEXT_P95_MS = 30.0
 SCRATCH_PG_NAME = "sekispe_bench"
+
+
+def target_p95_ms(listings: int) -> float:
+    """10 ms up to 50,000 listings, 20 ms beyond (the issue's 1,000,000 figure)."""
+    return 10.0 if listings <= 50_000 else 20.0
+
+
 SEARCH_PATH = "/api/v1/specialists"
 HEALTH_PATH = "/healthz"
 
@@ -272,6 +284,8 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
 
     all_search = [v for values in search_ns.values() for v in values]
     overall = _summary(all_search)
+    listing_count = Listing.objects.count()
+    p95_limit = target_p95_ms(listing_count)
     healthz = _summary(health_ns)
     ratio = overall["p50_ms"] / healthz["p50_ms"] if healthz["p50_ms"] else float("inf")
     categories = {}
@@ -286,7 +300,7 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
         "date": timezone.now().isoformat(timespec="seconds"),
         "vendor": connection.vendor,
         "db_version": scratchdb.db_version(connection),
-        "listings": Listing.objects.count(),
+        "listings": listing_count,
         "visible_listings": built.size,
         "queries": len(queries),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
@@ -300,9 +314,9 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
         "p50_ratio": round(ratio, 2),
         "targets": {
             "search_p95_ms": {
-                "target": TARGET_P95_MS,
+                "target": p95_limit,
                 "value": overall["p95_ms"],
-                "pass": overall["p95_ms"] <= TARGET_P95_MS,
+                "pass": overall["p95_ms"] <= p95_limit,
             },
             "search_p50_over_healthz_p50": {
                 "target": TARGET_P50_RATIO,
@@ -339,7 +353,8 @@ def format_report(report: dict[str, Any], label: str) -> str:
     lines = [
         f"Search benchmark: {label} ({report['db_version']}), {report['listings']:,} listings "
         f"({report['visible_listings']:,} visible), {report['queries']:,} queries, "
-        f"{report['machine']['cpus']} CPUs, {report['date']}",
+        f"{report['machine']['cpus']} CPUs, {report['date']}"
+        + (f", load {report['load_average']}" if "load_average" in report else ""),
         f"seed {seed['total_s']:.1f} s (generate {seed['generate_s']:.1f} s, "
         f"write {seed['write_s']:.1f} s); index build {report['index_build_ms']:,.0f} ms "
         f"(cold first request {report['cold_first_request_ms']:,.0f} ms)",
@@ -370,6 +385,14 @@ def format_report(report: dict[str, Any], label: str) -> str:
         f"{_verdict(ratio['pass'])}",
         f"HTTP statuses: search {report['statuses']}, healthz {report['healthz_statuses']}",
     ]
+    if "scale" in report:
+        lines += search_scale.format_scale(report["scale"])
+        lines += ["", "Targets:"]
+        for name, target in report["targets"].items():
+            lines.append(
+                f"  {name:<30} {target['value']:>10} (target <= {target['target']}): "
+                f"{_verdict(target['pass'])}"
+            )
     return "\n".join(lines)
 
 
@@ -411,14 +434,27 @@ def run_scratch_benchmarks(
     out_dir: Path,
     progress: bool,
     echo: Callable[[str], None],
+    scratch_name: str = SCRATCH_PG_NAME,
+    scale_args: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run the worker once per database against a scratch copy; return the reports."""
+    """Run the worker once per database against a scratch copy; return the reports.
+
+    `scratch_name`: the PostgreSQL scratch database (dropped and created), so
+    two people benchmarking on one server do not drop each other's."""
     return run_workers(
         "search",
         databases=databases,
         postgres_url=postgres_url,
-        pg_name=SCRATCH_PG_NAME,
-        worker_args=["--listings", str(listings), "--queries", str(queries), "--seed", str(seed)],
+        pg_name=scratch_name,
+        worker_args=[
+            "--listings",
+            str(listings),
+            "--queries",
+            str(queries),
+            "--seed",
+            str(seed),
+            *(scale_args or []),
+        ],
         out_dir=out_dir,
         progress=progress,
         echo=echo,
@@ -426,14 +462,60 @@ def run_scratch_benchmarks(
 
 
 def worker(
-    label: str, *, listings: int, queries: int, seed: int, out_dir: Path, progress: bool
+    label: str,
+    *,
+    listings: int,
+    queries: int,
+    seed: int,
+    out_dir: Path,
+    progress: bool,
+    scale: bool = True,
+    write_seconds: float = search_scale.WRITE_SECONDS,
+    build_runs: int = 0,
 ) -> dict[str, Any]:
-    """Inside the subprocess: check we are on the scratch database, migrate, seed, measure."""
+    """Inside the subprocess: check we are on the scratch database, migrate, seed,
+    measure in this process, then (`scale`) across processes (search_scale.py)."""
+    import tempfile
+
+    from django.conf import settings
+
     from sekispe.listings.models import Listing
 
     migrate_s = prepare_worker_database("seed", must_be_empty=Listing)
-    report = run_search_bench(listings=listings, queries=queries, seed=seed, progress=progress)
+    # Snapshot files of this run only: the shared folder may hold another
+    # database's, and reset_index() deletes what it finds there.
+    snapshots = tempfile.mkdtemp(prefix="sekispe-bench-snapshots-")
+    settings.SEARCH_SNAPSHOT_DIR = snapshots
+    # One address sends every search: the per-address API limit would answer
+    # 429 and the bench would time refusals.
+    settings.SEARCH_API_PER_IP = (10**9, 3600)
+    try:
+        report = run_search_bench(listings=listings, queries=queries, seed=seed, progress=progress)
+        text = report["categories"].get("text", {}).get("p95_ms", 0.0)
+        report["targets"]["text_p95_ms"] = {
+            "target": TARGET_TEXT_P95_MS,
+            "value": text,
+            "pass": text <= TARGET_TEXT_P95_MS,
+        }
+        if scale:
+            runs = build_runs or (3 if listings <= 200_000 else 1)
+            report["scale"] = search_scale.run_scale(
+                build_queries(queries, seed),
+                seed=seed,
+                write_seconds=write_seconds,
+                build_runs=runs,
+                progress=progress,
+            )
+            report["targets"].update(report["scale"]["targets"])
+    finally:
+        import shutil
+
+        from sekispe.search import index as ix
+
+        ix.reset_index()
+        shutil.rmtree(snapshots, ignore_errors=True)
     report["label"] = label
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
     report["migrate_s"] = round(migrate_s, 2)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_report(report, label, out_dir)

@@ -108,6 +108,30 @@ class Command(BaseCommand):
             action="store_true",
             help="matching only: the counterfactual where nobody is ever full",
         )
+        parser.add_argument(
+            "--scratch-name",
+            default="",
+            help="search only: the PostgreSQL scratch database to drop and create "
+            "(default sekispe_bench); give each person benchmarking on one server their own",
+        )
+        parser.add_argument(
+            "--write-seconds",
+            type=float,
+            default=30.0,
+            help="search only: how long the reads run without, then with, a write a second",
+        )
+        parser.add_argument(
+            "--build-runs",
+            type=int,
+            default=0,
+            help="search only: full snapshot builds timed (best of; default 3, 1 above 200,000)",
+        )
+        parser.add_argument(
+            "--no-scale",
+            action="store_true",
+            help="search only: skip the multi-process part (build, start, memory, writes, "
+            "freshness)",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--databases",
@@ -162,6 +186,9 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 out_dir=out_dir,
                 progress=progress,
+                scale=not options["no_scale"],
+                write_seconds=options["write_seconds"],
+                build_runs=options["build_runs"],
             )
             self.stdout.write(bench.format_report(report, options["worker"]))
             return
@@ -180,6 +207,14 @@ class Command(BaseCommand):
                 out_dir=out_dir,
                 progress=progress,
                 echo=self.stdout.write,
+                scratch_name=options["scratch_name"] or bench.SCRATCH_PG_NAME,
+                scale_args=[
+                    "--write-seconds",
+                    str(options["write_seconds"]),
+                    "--build-runs",
+                    str(options["build_runs"]),
+                    *(["--no-scale"] if options["no_scale"] else []),
+                ],
             )
         except (RuntimeError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
