@@ -77,9 +77,17 @@ SPARE_ROWS_MIN = 1024
 SPARE_ROWS_SHARE = 0.02
 # A change naming more listings than this rebuilds rather than applies deltas.
 DELTA_LIMIT = 5000
-# Bytes of per-query caches (term, facet and points vectors) kept per index:
-# whole-index vectors are 1 byte per row, so the count adapts to the size.
-CACHE_BYTES = 64 << 20
+# Bytes of each per-query cache (term, facet and points vectors) per index:
+# whole-index vectors are 1 to 3 bytes per row, so what fits adapts to the size
+# (at 50,000 rows several hundred vectors, at 1,000,000 a few dozen).
+CACHE_BYTES_MIN = 16 << 20
+CACHE_BYTES_PER_ROW = 48
+
+
+def cache_limit(rows: int) -> int:
+    return max(CACHE_BYTES_MIN, CACHE_BYTES_PER_ROW * rows)
+
+
 ROW_CACHE_SIZE = 4096
 # Change-log rows committed late (a long transaction) are still found for this long.
 LOOKBACK_SECONDS = 30.0
@@ -286,7 +294,7 @@ class CacheBudget:
 
 
 def _cache() -> CacheBudget:
-    return CacheBudget(CACHE_BYTES)
+    return CacheBudget(CACHE_BYTES_MIN)
 
 
 def _row_cache() -> OrderedDict[int, Any]:
@@ -357,6 +365,8 @@ class SpecialistIndex:
             self.sorted_rows = self.size
         if self.next_spare < 0:
             self.next_spare = self.size
+        for cache in (self.term_cache, self.facet_cache, self.points_cache):
+            cache.limit = cache_limit(self.size)
 
     @property
     def visible(self) -> int:
@@ -651,19 +661,25 @@ def load(today: dt.date, listing_ids: Iterable[int] | None = None) -> Batch:
 
     record_ids = [row[1] for row in listing_rows]
     completions: dict[int, list[tuple[str, int, dt.date]]] = defaultdict(list)
-    completion_rows = CourseCompletion.objects.values_list(
-        "record_id", "kind", "fiscal_year", "completed_on"
-    )
-    if wanted is None:
-        record_set = set(record_ids)
-        for record_id, kind, fy, completed_on in completion_rows.iterator(chunk_size=20000):
-            if record_id in record_set:
-                completions[record_id].append((kind, fy, completed_on))
-    else:
-        for start in range(0, len(record_ids), _IN_CHUNK):
-            chunk = record_ids[start : start + _IN_CHUNK]
-            for record_id, kind, fy, completed_on in completion_rows.filter(record_id__in=chunk):
-                completions[record_id].append((kind, fy, completed_on))
+    record_set = set(record_ids)
+    # Raw rows, dates parsed once per distinct value: the ORM's per-row
+    # converters cost more than the rest of this loop at 300,000 completions.
+    day_of: dict[Any, dt.date] = {}
+    table = CourseCompletion._meta.db_table
+    for record_id, kind, fy, completed_on in _pairs(
+        f"SELECT record_id, kind, fiscal_year, completed_on FROM {table}",  # noqa: S608
+        "record_id",
+        None if wanted is None else record_ids,
+    ):
+        if record_id in record_set:
+            day = day_of.get(completed_on)
+            if day is None:
+                day = day_of[completed_on] = (
+                    completed_on
+                    if isinstance(completed_on, dt.date)
+                    else dt.date.fromisoformat(str(completed_on))
+                )
+            completions[record_id].append((kind, fy, day))
 
     extensions = extensions_by_record()
     engagements = open_engagements()
@@ -677,13 +693,13 @@ def load(today: dt.date, listing_ids: Iterable[int] | None = None) -> Batch:
     raw_texts: list[str] = []
     row_texts: list[str] = []
     numbers: list[str] = []
-    localtime = timezone.localtime
+    zone = timezone.get_current_timezone()
     for i, row in enumerate(listing_rows):
         (listing_id, record_id, number, name, kana, registered_on, expires_on, renewals, free,
          affil, company, availability, until, other_quals, profile, track, updated_at,
          cap) = row  # fmt: skip
         available[i] = effective_accepting(availability, until, today)
-        age_days[i] = (today - localtime(updated_at).date()).days
+        age_days[i] = (today - updated_at.astimezone(zone).date()).days
         capacity[i] = cap
         open_now[i] = engagements.get(listing_id, 0)
         first_free[i] = free

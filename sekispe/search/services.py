@@ -222,11 +222,16 @@ def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
     return mask
 
 
+# A never-seen term is matched over the whole index (and cached) once more
+# than 1/TEXT_CACHE_SHARE of the rows are still in play, else over those only.
+TEXT_CACHE_SHARE = 16
+
+
 def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarray) -> np.ndarray:
     """`rows` (a boolean vector) keeping only those whose text has every term.
 
     Cached terms cost an AND. A term never seen before is matched over the
-    whole index (and cached) when most rows are still in play, else only over
+    whole index (and cached) when over 1/16 of the rows are in play, else only over
     the remaining rows. Either way only rows whose bigram signature admits
     the term are scanned.
     """
@@ -239,7 +244,9 @@ def _narrow_by_text(index: ix.SpecialistIndex, terms: list[str], rows: np.ndarra
         else:
             remaining = remaining & cached
     for term in pending:
-        if np.count_nonzero(remaining) * 2 > index.size:
+        # Beyond a few rows, match the whole index once and cache it: the same
+        # terms come back with other filters (a location, a theme) all day.
+        if np.count_nonzero(remaining) * TEXT_CACHE_SHARE > index.size:
             remaining = remaining & index.term_mask(term)
         else:
             remaining = index.verify_term(term, remaining)
