@@ -81,6 +81,10 @@ class Process:
         # The bench process is one address sending thousands of searches: the
         # per-address API limit would answer 429 and time the refusal instead.
         settings.SEARCH_API_PER_IP = (10**9, 3600)
+        # A web process: the poller thread applies the change log (test settings turn it off).
+        settings.SEARCH_INDEX_BACKGROUND_REFRESH = True
+        if os.environ.get("SEARCH_SNAPSHOT_DIR"):
+            settings.SEARCH_SNAPSHOT_DIR = os.environ["SEARCH_SNAPSHOT_DIR"]
         self.client = Client()
         self.writer: Writer | None = None
 
