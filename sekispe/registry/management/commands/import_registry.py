@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,22 @@ from sekispe.registry.imports import (
     record_rejected,
     write_registry,
 )
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Parsing and writing allocate millions of objects that live until the end
+    (rows, cells, parsed values), and each full pass of the cyclic garbage
+    collector walks all of them: about 2 s of a 50,000 + 300,000 row import.
+    They hold no reference cycles worth collecting early, so the collector waits
+    until the import is done and then finds whatever the run left behind."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _DryRunRollback(Exception):
@@ -97,6 +115,19 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"{path.name}: {exc}") from exc
         source = dataclasses.replace(source, encoding=encoding)
 
+        with _cyclic_gc_paused():
+            self._run(path, text, encoding, source, dry_run=dry_run, no_progress=no_progress)
+
+    def _run(
+        self,
+        path: Path,
+        text: str,
+        encoding: str,
+        source: ImportSource,
+        *,
+        dry_run: bool,
+        no_progress: bool,
+    ) -> None:
         # tqdm decides on its own not to draw when stderr is not a terminal (disable=None).
         with self._bar("検証", None, no_progress) as bar:
             rows, errors = self.parse(text, timezone.localdate(), bar.update)
