@@ -87,6 +87,23 @@ class Process:
             settings.SEARCH_SNAPSHOT_DIR = os.environ["SEARCH_SNAPSHOT_DIR"]
         self.client = Client()
         self.writer: Writer | None = None
+        self.deltas_ms: list[float] = []
+        self._time_deltas()
+
+    def _time_deltas(self) -> None:
+        """Time each delta the poller applies (catch_up looks the function up per call)."""
+        from sekispe.search import index as ix
+
+        apply = ix.apply_changes
+
+        def timed(index: Any, listing_ids: Any) -> int:
+            started = time.perf_counter()
+            try:
+                return apply(index, listing_ids)
+            finally:
+                self.deltas_ms.append((time.perf_counter() - started) * 1e3)
+
+        ix.apply_changes = timed
 
     def get(self, qs: str) -> tuple[int, dict[str, Any] | None]:
         response = self.client.get(f"{SEARCH_PATH}?{qs}")
@@ -115,11 +132,28 @@ class Process:
             "spare_rows": state.spare_rows,
             "build_seconds": state.build_seconds,
             "poller": bool(ix._poller is not None and ix._poller.is_alive()),
+            "deltas": len(self.deltas_ms),
+            "delta_p50_ms": round(sorted(self.deltas_ms)[len(self.deltas_ms) // 2], 1)
+            if self.deltas_ms
+            else None,
+            "delta_max_ms": round(max(self.deltas_ms), 1) if self.deltas_ms else None,
         }
 
-    def mix(self, queries: list[list[str]], seconds: float = 0.0) -> dict[str, Any]:
-        """Run the query mix (again and again for `seconds`); per-category times in ns."""
+    def mix(
+        self, queries: list[list[str]], seconds: float = 0.0, service: bool = False
+    ) -> dict[str, Any]:
+        """Run the query mix (again and again for `seconds`); per-category times in ns.
+
+        `service`: time each query a second time through `services.search`
+        alone, to tell the index's cost from the request's (rate limit, JSON).
+        """
+        from django.http import QueryDict
+
+        from sekispe.search import services
+        from sekispe.search.forms import query_from_params
+
         times: dict[str, list[int]] = {}
+        service_times: dict[str, list[int]] = {}
         statuses: dict[str, int] = {}
         deadline = time.monotonic() + seconds
         rounds = 0
@@ -129,12 +163,22 @@ class Process:
                 status, _body = self.get(qs)
                 times.setdefault(category, []).append(time.perf_counter_ns() - started)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
+                if service:
+                    started = time.perf_counter_ns()
+                    services.search(query_from_params(QueryDict(qs), api=True))
+                    elapsed = time.perf_counter_ns() - started
+                    service_times.setdefault(category, []).append(elapsed)
                 if seconds and time.monotonic() >= deadline:
                     break
             rounds += 1
             if not seconds or time.monotonic() >= deadline:
                 break
-        return {"times_ns": times, "statuses": statuses, "rounds": rounds}
+        return {
+            "times_ns": times,
+            "service_ns": service_times,
+            "statuses": statuses,
+            "rounds": rounds,
+        }
 
     def memory(self) -> dict[str, Any]:
         from sekispe.search import index as ix

@@ -215,9 +215,11 @@ def profile_build(today: dt.date, top: int = 15) -> list[str]:
 def _mix_summary(answer: dict[str, Any]) -> dict[str, Any]:
     times: dict[str, list[int]] = answer["times_ns"]
     every = [v for values in times.values() for v in values]
+    engine: dict[str, list[int]] = answer.get("service_ns", {})
     return {
         "search": summary(every),
         "text": summary(times.get("text", [])),
+        "service": summary([v for values in engine.values() for v in values]),
         "statuses": answer["statuses"],
         "rounds": answer["rounds"],
     }
@@ -369,6 +371,9 @@ def run_scale(
             child.close()
 
     ratio = busy["search"]["p95_ms"] / quiet["search"]["p95_ms"] if quiet["search"]["p95_ms"] else 0
+    engine_ratio = (
+        busy["service"]["p95_ms"] / quiet["service"]["p95_ms"] if quiet["service"]["p95_ms"] else 0
+    )
     worst_uss = max(m["uss_mb"] for m in memory.values())
     worst_pss = max(m["pss_mb"] for m in memory.values())
     worst_peak = max(max(p["uss_ratio"], p["pss_ratio"]) for p in peak.values())
@@ -394,6 +399,7 @@ def run_scale(
         "reads_no_writes": quiet,
         "reads_with_writes": busy,
         "writes": writes,
+        "writes_p95_ratio_service_only": round(engine_ratio, 2),
         "poller_running": status["poller"],
         "freshness": freshness,
         "final_status": final_status,
@@ -405,7 +411,7 @@ def _timed_mix(
     web: Child, mix: list[list[str]], seconds: float, desc: str, progress: bool
 ) -> dict[str, Any]:
     """The mix for `seconds` in the web process, with a time bar here."""
-    web.send("mix", queries=mix, seconds=seconds)
+    web.send("mix", queries=mix, seconds=seconds, service=True)
     if progress:
         with tqdm(total=int(seconds), desc=desc, unit="s", file=sys.stderr) as bar:
             started = time.monotonic()
@@ -455,6 +461,13 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
         f"p95 {busy['search']['p95_ms']:.2f} ms ({busy['search']['n']:,} searches); "
         f"writes {w['counts']} (errors {w['error_count']}, commit p50 {w['commit_p50_ms']} ms); "
         f"poller running: {scale['poller_running']}",
+        f"the same queries through services.search alone: no writes p50 "
+        f"{quiet['service']['p50_ms']:.2f} / p95 {quiet['service']['p95_ms']:.2f} ms, with writes "
+        f"p50 {busy['service']['p50_ms']:.2f} / p95 {busy['service']['p95_ms']:.2f} ms "
+        f"(ratio {scale['writes_p95_ratio_service_only']:.2f})",
+        f"deltas applied by the web process's poller: {scale['final_status']['deltas']} "
+        f"(p50 {scale['final_status']['delta_p50_ms']} ms, max "
+        f"{scale['final_status']['delta_max_ms']} ms each)",
         f"freshness over {f['changes']} changes: p50 {f['p50_s']:.3f} s, p95 {f['p95_s']:.3f} s, "
         f"max {f['max_s']:.3f} s (timed out: {f['timed_out']})",
     ]
