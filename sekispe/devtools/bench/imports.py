@@ -11,8 +11,10 @@ Two halves, like the search benchmark (sekispe/devtools/bench/search.py):
   `sekispe_bench_import` on the PostgreSQL server), re-runs the bench command
   in a subprocess pointed at it with `DATABASE_URL`, and drops it afterwards.
 
-Target (issue 4): 50,000 registry rows plus 300,000 course rows in under 60 s,
-on SQLite and on PostgreSQL.
+Targets: a fresh import of 50,000 registry rows plus 300,000 course rows in at
+most 10 s (issue 18; it was 60 s in issue 4), a re-import of both in under 60 s,
+on SQLite and on PostgreSQL. Each report notes the load average at its start,
+as the machine may be shared with other work.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import random
 import shutil
 import sys
@@ -40,6 +43,8 @@ from sekispe.reference import data
 from sekispe.registry.importer import COURSE_COLUMNS, REGISTRY_COLUMNS
 
 TARGET_S = 60.0
+# A fresh import of both extracts (issue 18).
+FRESH_TARGET_S = 10.0
 SCRATCH_PG_NAME = "sekispe_bench_import"
 # Data is drawn as of this day (or today, if earlier), so the same seed gives
 # the same files; see sekispe/devtools/demo/listings.py.
@@ -359,6 +364,7 @@ def run_import_bench(
     from sekispe.registry.models import CourseCompletion, RegistryRecord
 
     anchor = min(ANCHOR, timezone.localdate())
+    load_average = _load_average()
     started = time.perf_counter()
     files = write_files(
         work_dir, registry_rows=registry_rows, course_rows=course_rows, seed=seed, anchor=anchor
@@ -411,14 +417,23 @@ def run_import_bench(
         },
         "targets": {
             "fresh_import_s": {
-                "target": TARGET_S,
+                "target": FRESH_TARGET_S,
                 "value": round(fresh, 2),
-                "pass": fresh < TARGET_S,
+                "pass": fresh <= FRESH_TARGET_S,
             },
             "re_import_s": {"target": TARGET_S, "value": round(again, 2), "pass": again < TARGET_S},
         },
         "machine": scratchdb.machine(),
+        "load_average": load_average,
     }
+
+
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, where the system has them."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 # --- reporting -------------------------------------------------------------------------
@@ -438,7 +453,8 @@ def format_report(report: dict[str, Any], label: str) -> str:
         f"Import benchmark: {label} ({report['db_version']}), {report['registry_rows']:,} "
         f"registry rows + {report['course_rows']:,} course rows, "
         f"{report['machine']['cpus']} CPUs, {report['date']}",
-        f"files generated in {report['generate_s']:.1f} s",
+        f"files generated in {report['generate_s']:.1f} s"
+        + (f", load average {report['load_average'][0]}" if report.get("load_average") else ""),
         "",
         f"{'step':<30}{'rows':>9}{'seconds':>9}{'rows/s':>9}{'ins':>8}{'upd':>7}{'same':>8}",
     ]
@@ -450,9 +466,7 @@ def format_report(report: dict[str, Any], label: str) -> str:
     lines.append("")
     for name, target in report["targets"].items():
         verdict = "PASS" if target["pass"] else "FAIL"
-        lines.append(
-            f"{name} {target['value']:.2f} s (target < {target['target']:.0f} s): {verdict}"
-        )
+        lines.append(f"{name} {target['value']:.2f} s (target {target['target']:.0f} s): {verdict}")
     stored = report["stored"]
     lines.append(
         f"stored: {stored['records']:,} records ({stored['record_history']:,} history rows), "
