@@ -361,3 +361,36 @@ def test_large_import_reads_stored_rows_in_one_pass() -> None:
     assert (counts.inserted, counts.updated, counts.unchanged) == (30, 30, 0)
     assert RegistryRecord.history.filter(history_type="~").count() == 30
     assert set(RegistryRecord.objects.values_list("name", flat=True)) == {"山田 次郎"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ids_that_are_not_one_range_get_exactly_their_history_rows() -> None:
+    """PostgreSQL falls back to such ids when another session drew from the sequence
+    at the same moment; the history rows must then be those rows, not the range."""
+    from django.utils import timezone
+
+    from sekispe.registry.imports import _insert_new
+
+    write_registry(_registry(["000001"]), SOURCE)
+    other = RegistryRecord.objects.get()
+    RegistryRecord.objects.filter(pk=other.pk).update(id=other.pk + 1)
+    between = RegistryRecord.objects.get()  # sits between the ids drawn below
+    RegistryRecord.history.all().delete()
+
+    ids = [between.pk - 1, between.pk + 2, between.pk + 5]
+    rows = _registry(["000002", "000003", "000004"])
+    values = [row.values() for row in rows]
+    columns = {"registration_number": [row.registration_number for row in rows]}
+    columns.update({name: [v[name] for v in values] for name in values[0]})
+    with transaction.atomic():
+        _insert_new(
+            RegistryRecord,
+            columns,
+            history={"user": None, "reason": "test"},
+            now=timezone.now(),
+            ids=ids,
+        )
+    assert list(RegistryRecord.objects.order_by("id").values_list("id", flat=True)) == sorted(
+        [*ids, between.pk]
+    )
+    assert sorted(RegistryRecord.history.values_list("id", flat=True)) == ids

@@ -499,6 +499,7 @@ def _insert_new(
     history: Mapping[str, Any] | None,
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
+    ids: Sequence[int] | None = None,
 ) -> None:
     """Insert new rows, given as one list per column (attname), in list order, with
     one "+" history row each (`history`: user and reason; None for none).
@@ -549,10 +550,9 @@ def _insert_new(
             for f, v in zip(extra_fields.values(), extra_values, strict=True)
         ]
 
-    reserved = _reserve_ids(model, count)
-    ids: Sequence[int] = (
-        range(reserved[0], reserved[1] + 1) if isinstance(reserved, tuple) else reserved
-    )
+    # `ids` given: drawn by the caller (the tests pass ids that are not one range).
+    reserved = _reserve_ids(model, count) if ids is None else list(ids)
+    ids = range(reserved[0], reserved[1] + 1) if isinstance(reserved, tuple) else reserved
     with connection.cursor() as cursor:
 
         def write_history(first: int, last: int) -> None:
