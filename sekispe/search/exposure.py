@@ -6,7 +6,8 @@ share comes first. This follows Biega et al. 2018 "Equity of Attention":
 amortised over many searches, each listing's exposure should be proportional
 to its relevance. Inside one tier relevance is equal by definition, so a page
 view's fair share for a tier is the exposure the page gave that tier, divided
-equally among all of the tier's members.
+equally among all of the tier's members. How exposure and inquiries combine
+into one standing is the controller in fairness.py.
 
 Writes (cheap, never lost on a clean shutdown):
 - A served page adds position weights (exposure), its tier shares (deserved)
@@ -46,7 +47,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sekispe.search import flushing, ranking
+from sekispe.search import fairness, flushing, ranking
 from sekispe.search import index as ix
 from sekispe.search.ranking import Served
 
@@ -57,11 +58,6 @@ BUCKET_SECONDS = 30 * 60
 KEEP_BUCKETS = 8
 FLUSH_SECONDS = 60.0
 FLUSH_PAGES = 1000
-# Share of the standing that comes from inquiries rather than exposure: enough
-# to spread inquiries (see `sekispe bench matching`), little enough to keep
-# exposure balanced. Inquiries are converted to exposure units at the overall
-# rate, so one inquiry weighs what it takes on average to earn one.
-INQUIRY_WEIGHT = 0.05
 _UPSERT_CHUNK = 2000
 
 
@@ -91,19 +87,11 @@ class Accumulator:
 
 
 def standing(exposure: np.ndarray, deserved: np.ndarray, inquiries: np.ndarray) -> np.ndarray:
-    """How far ahead of its fair share each listing is, in units of exposure.
-
-    Positive: shown (or contacted) more than equally suitable peers, so it
-    moves down within its tier; negative: moves up. Inquiries are converted to
-    exposure units at the overall rate of inquiries per unit of fair share.
-    """
-    ahead = exposure - deserved
-    total_inquiries = float(inquiries.sum())
-    total_deserved = float(deserved.sum())
-    if total_inquiries > 0 and total_deserved > 0:
-        rate = total_inquiries / total_deserved
-        ahead = (1 - INQUIRY_WEIGHT) * ahead + INQUIRY_WEIGHT * (inquiries / rate - deserved)
-    return ahead
+    """How far ahead of its fair share each listing is, in units of exposure:
+    exposure ahead of the fair share plus the inquiry error, weighted by
+    `fairness.INQUIRY_GAIN` (fairness.standing). Positive moves a listing down
+    within its tier, negative up."""
+    return fairness.standing(exposure, deserved, inquiries)
 
 
 @dataclass
