@@ -114,11 +114,26 @@ class Process:
     def ping(self) -> dict[str, Any]:
         return {"pid": os.getpid()}
 
-    def first_search(self, qs: str = "theme=1") -> dict[str, Any]:
+    def first_search(self, qs: str = "theme=1", profile: bool = False) -> dict[str, Any]:
+        """This process's first search; `profile`: with the top of its cProfile."""
+        import cProfile
+        import io
+        import pstats
+
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         status, _body = self.get(qs)
+        if profiler is not None:
+            profiler.disable()
         elapsed = time.perf_counter() - started
-        return {"ms": round(elapsed * 1e3, 1), "status": status} | self.status()
+        answer = {"ms": round(elapsed * 1e3, 1), "status": status} | self.status()
+        if profiler is not None:
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(20)
+            answer["profile"] = [line for line in out.getvalue().splitlines() if line.strip()][-21:]
+        return answer
 
     def status(self) -> dict[str, Any]:
         from sekispe.search import index as ix
