@@ -37,6 +37,8 @@ import json
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -1061,13 +1063,32 @@ def load_or_build(today: dt.date, at_least: int = 0) -> SpecialistIndex:
             index = newest_snapshot(today, at_least)  # built while we waited?
             if index is None:
                 started = time.perf_counter()
-                path = write_snapshot(today, max(at_least, current_generation()))
+                if getattr(settings, "SEARCH_BUILD_IN_SUBPROCESS", True):
+                    _build_in_subprocess(today)
+                else:
+                    write_snapshot(today, max(at_least, current_generation()))
                 _health.build_seconds = time.perf_counter() - started
                 index = newest_snapshot(today, at_least)
-                if index is None:  # pragma: no cover - a file we just wrote must map
-                    raise IndexUnavailable(f"snapshot {path.name} could not be read back")
+                if index is None:
+                    raise IndexUnavailable("the snapshot just built could not be read back")
     _health.built_at = timezone.now()
     return index
+
+
+def _build_in_subprocess(today: dt.date) -> None:
+    """Build the snapshot in a child process (`sekispe search-snapshot --no-lock`; we hold it).
+
+    Why: a build holds every listing as Python objects for a moment (several
+    hundred MB at 50,000, GBs at 1,000,000). In a web process that memory would
+    stay with it; in a child it is returned when the child exits, so a web
+    process's peak stays near its steady state.
+    """
+    env = {**os.environ, "SEARCH_SNAPSHOT_DIR": str(snapshot_dir())}
+    command = [sys.executable, "-m", "sekispe", "search-snapshot", "--no-lock"]
+    command += ["--today", today.isoformat(), "--no-prune"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode:
+        raise RuntimeError(f"search-snapshot exited {done.returncode}: {done.stderr[-400:]}")
 
 
 # --- following the change log ------------------------------------------------------------
@@ -1388,19 +1409,28 @@ class SnapshotReport:
     changes_deleted: int
 
 
-def refresh_snapshot(today: dt.date) -> SnapshotReport:
-    """Build the day's snapshot now (so no web process has to) and prune the change log."""
+def refresh_snapshot(today: dt.date, *, lock: bool = True, prune: bool = True) -> SnapshotReport:
+    """Build the day's snapshot now (so no web process has to) and prune the change log.
+
+    `lock=False` when the caller holds the build lock (a web process that
+    runs this command as its builder).
+    """
     from sekispe.core.models import SearchChange
 
     started = time.perf_counter()
-    with _FileLock():
+    if lock:
+        with _FileLock():
+            path = write_snapshot(today)
+    else:
         path = write_snapshot(today)
     seconds = time.perf_counter() - started
     meta = snap.read_meta(path)
-    newest = current_generation()
-    cutoff = timezone.now() - dt.timedelta(days=KEEP_CHANGES_DAYS)
-    # The newest row stays: it dates the snapshots (see _stamp).
-    deleted, _ = SearchChange.objects.filter(created_at__lt=cutoff).exclude(pk=newest).delete()
+    deleted = 0
+    if prune:
+        newest = current_generation()
+        cutoff = timezone.now() - dt.timedelta(days=KEEP_CHANGES_DAYS)
+        # The newest row stays: it dates the snapshots (see _stamp).
+        deleted, _ = SearchChange.objects.filter(created_at__lt=cutoff).exclude(pk=newest).delete()
     return SnapshotReport(
         path=str(path),
         visible=int(meta["visible"]),

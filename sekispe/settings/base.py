@@ -244,6 +244,9 @@ SEARCH_SNAPSHOT_DIR = env_str("SEARCH_SNAPSHOT_DIR", str(VAR_DIR / "search"))
 # How often each process reads the change log: a change is visible everywhere
 # within about this long after its commit.
 SEARCH_POLL_SECONDS = float(env_str("SEARCH_POLL_SECONDS", "0.2"))
+# A web process that must build a snapshot does it in a child process, so the
+# build's memory is returned when the child exits (docs/search.md).
+SEARCH_BUILD_IN_SUBPROCESS = True
 
 # One line per record on stderr, with the request id, user id and role
 # (sekispe.core.logging): LOG_FORMAT=json (production's default) or text.

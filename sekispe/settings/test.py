@@ -14,6 +14,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SEARCH_INDEX_BACKGROUND_REFRESH = False  # a write is visible to the next search
+# A child process per build costs a second of start-up; tests build in-process.
+SEARCH_BUILD_IN_SUBPROCESS = False
 # One snapshot folder per test process (xdist workers included).
 SEARCH_SNAPSHOT_DIR = str(VAR_DIR / f"test-search-{os.getpid()}")  # noqa: F405
 # Threads (live server, index refresh) must not hold connections past a

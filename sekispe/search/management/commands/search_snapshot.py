@@ -8,6 +8,7 @@ process keeps the file it maps until it moves to a newer one.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -22,9 +23,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", help="build for this date (YYYY-MM-DD)")
+        # A web process that builds through this command holds the lock itself.
+        parser.add_argument("--no-lock", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--no-prune", action="store_true", help="keep the change log as is")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = refresh_snapshot(parse_today(options["today"]) or timezone.localdate())
+        report = refresh_snapshot(
+            parse_today(options["today"]) or timezone.localdate(),
+            lock=not options["no_lock"],
+            prune=not options["no_prune"],
+        )
         self.stdout.write(
             f"{report.path}: {report.visible:,} listings visible ({report.rows:,} rows), "
             f"change {report.generation}, {report.bytes / 1e6:,.1f} MB in {report.seconds:.2f} s; "
