@@ -133,3 +133,28 @@ def test_a_snapshot_of_another_database_state_is_not_served(listed):
     forget_process_state()
     assert sorted(numbers()) == ["000001", "000002", "000003", "000004"]
     assert ix.get_index(TODAY).path != str(path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_process_builds_in_a_child_so_the_build_memory_leaves_with_it(settings, monkeypatch):
+    """SEARCH_BUILD_IN_SUBPROCESS (production): the child writes the file, we map it."""
+    import os
+
+    from django.db import connection
+
+    settings.SEARCH_BUILD_IN_SUBPROCESS = True
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db['NAME']}")
+    else:
+        monkeypatch.setenv(
+            "DATABASE_URL", f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "sekispe.settings.test")
+    monkeypatch.setattr(ix, "build_index", lambda *a, **k: pytest.fail("built in the web process"))
+    create_specialists(make_input(registration_number="000001", profile="ランサムウェア対策"))
+    today = ix.timezone.localdate()
+    index = ix.get_index(today)
+    assert index.path and not index.path.endswith(f"-{os.getpid()}.snap")  # the child's file
+    result = search(SearchQuery(q="ランサム"), today=today)
+    assert [row["registration_number"] for row in result.results] == ["000001"]

@@ -859,7 +859,7 @@ def _stamp(generation: int) -> str:
 
 def _database_identity() -> str:
     db = connection.settings_dict
-    key = f"{db['ENGINE']}|{db.get('HOST', '')}|{db.get('PORT', '')}|{db['NAME']}"
+    key = f"{db['ENGINE']}|{db.get('HOST') or ''}|{db.get('PORT') or ''}|{db['NAME']}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -1083,10 +1083,9 @@ def _build_in_subprocess(today: dt.date) -> None:
     stay with it; in a child it is returned when the child exits, so a web
     process's peak stays near its steady state.
     """
-    env = {**os.environ, "SEARCH_SNAPSHOT_DIR": str(snapshot_dir())}
-    command = [sys.executable, "-m", "sekispe", "search-snapshot", "--no-lock"]
-    command += ["--today", today.isoformat(), "--no-prune"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    command = [sys.executable, "-m", "sekispe", "search-snapshot", "--no-lock", "--no-prune"]
+    command += ["--today", today.isoformat(), "--dir", str(snapshot_dir())]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode:
         raise RuntimeError(f"search-snapshot exited {done.returncode}: {done.stderr[-400:]}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
@@ -26,8 +27,11 @@ class Command(BaseCommand):
         # A web process that builds through this command holds the lock itself.
         parser.add_argument("--no-lock", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("--no-prune", action="store_true", help="keep the change log as is")
+        parser.add_argument("--dir", help="the snapshot folder (default: SEARCH_SNAPSHOT_DIR)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["dir"]:
+            settings.SEARCH_SNAPSHOT_DIR = options["dir"]
         report = refresh_snapshot(
             parse_today(options["today"]) or timezone.localdate(),
             lock=not options["no_lock"],
