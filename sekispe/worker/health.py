@@ -61,6 +61,9 @@ def _search_index(now: dt.datetime, problems: list[str]) -> dict[str, Any]:
         "failures": status.failures,
         "last_error": status.last_error,
         "retry_in_seconds": status.retry_in_seconds,
+        # The shared file this process maps, and room left for new listings before a rebuild.
+        "snapshot": status.snapshot,
+        "spare_rows": status.spare_rows,
     }
     if status.last_error:
         problems.append("search_index_build_failing")
