@@ -234,7 +234,7 @@ def test_standing_is_exposure_ahead_of_the_fair_share():
     shown = np.array([3.0, 1.0, 2.0])
     deserved = np.array([2.0, 2.0, 2.0])
     assert exposure.standing(shown, deserved, np.zeros(3)).tolist() == [1.0, -1.0, 0.0]
-    # With inquiries: one at the overall rate weighs INQUIRY_WEIGHT of its exposure equivalent.
+    # With inquiries: the inquiry error, at the overall rate, times fairness.INQUIRY_GAIN.
     with_inquiries = exposure.standing(shown, deserved, np.array([0.0, 3.0, 0.0]))
     assert with_inquiries[1] > -1.0 and with_inquiries[0] < 1.0
 
