@@ -249,7 +249,11 @@ def page_context(
     query: SearchQuery,
     result: SearchResult | None,
     error: InvalidQuery | None,
+    *,
+    with_rows: bool = True,
 ) -> dict[str, Any]:
+    """`with_rows=False`: leave out `rows` (the page renders its cards through
+    search.rendering, cached)."""
     lab = labels()
     facets = result.facets if result else {}
     params = _params(request)
@@ -295,7 +299,7 @@ def page_context(
             for code, name in lab.qualification.items()
         ],
         "first_free_count": facets.get("first_free", {}).get(True),
-        "rows": [row_context(r) for r in result.results] if result else [],
+        "rows": [row_context(r) for r in result.results] if result and with_rows else [],
         "selected_prefecture_names": [lab.pref.get(c, c) for c in query.prefectures],
         "selected_region_name": lab.block.get(query.region or ""),
     }

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from sekispe.search import bots, contact, demand, forms, services
+from sekispe.search import bots, contact, demand, forms, rendering, services
 
 # A random number per browser, used only to order results (see ranking.py):
 # each viewer sees their own order, stable across reloads and pages.
@@ -45,7 +45,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         error = None
     except services.InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
-    context = forms.page_context(request, query, result, error)
+    context = forms.page_context(request, query, result, error, with_rows=False)
+    # The cards and the facet options as ready strings: rendered by the template
+    # engine they were most of the page's time (search/rendering.py).
+    context["cards"] = rendering.result_cards(result) if result else []
+    rendering.add_option_html(context)
     template = "search/_results.html" if request.htmx else "search/index.html"
     response = render(request, template, context, status=400 if error else 200)
     if new_seed is not None:

@@ -1,0 +1,258 @@
+"""Search page benchmark: the HTML page `/specialists/` against the JSON API
+`/api/v1/specialists` over the same seeded query mix (issue 18).
+
+The API's p95 is the floor the page is measured against: both run the same
+search on the same index, so whatever the page costs above it is rendering.
+Target: page p95 <= 2x API p95 at 50,000 listings.
+
+Runs on the current database, which must be a scratch one (its name contains
+"bench", or it is the orchestrator's scratch database):
+
+    DATABASE_URL=sqlite:////tmp/html_bench.sqlite3 .venv/bin/sekispe migrate
+    DATABASE_URL=sqlite:////tmp/html_bench.sqlite3 DJANGO_SETTINGS_MODULE=sekispe.settings.dev \\
+        .venv/bin/python -m sekispe.devtools.bench.search_page --listings 50000
+
+Seeding happens once: a database that already holds exactly `--listings`
+listings is reused, so a second run measures without re-seeding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from sekispe.devtools import scratchdb
+
+# The seeding and the query mix are search.py's (imported late: that module
+# loads models, and `python -m` imports this one before django.setup()).
+
+PAGE_PATH = "/specialists/"
+API_PATH = "/api/v1/specialists"
+TARGET_RATIO = 2.0
+
+
+def _summary(values_ns: list[int]) -> dict[str, float]:
+    ms = np.array(values_ns, dtype=np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "n": len(values_ns),
+        "p50_ms": round(float(p50), 3),
+        "p95_ms": round(float(p95), 3),
+        "p99_ms": round(float(p99), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+    }
+
+
+def _check_scratch() -> None:
+    """Never seed demo specialists into someone's real database."""
+    from django.conf import settings
+
+    name = str(settings.DATABASES["default"]["NAME"])
+    if "bench" not in name and name != os.environ.get(scratchdb.SCRATCH_ENV):
+        raise SystemExit(
+            f"refusing to run on {name!r}: point DATABASE_URL at a scratch database "
+            "whose name contains 'bench' (e.g. sqlite:////tmp/html_bench.sqlite3)"
+        )
+
+
+def ensure_seeded(listings: int, seed: int, *, progress: bool = True) -> dict[str, Any]:
+    """Seed `listings` demo specialists unless the database already holds them."""
+    from sekispe.devtools.bench.search import seed_exposure_ledger, seed_listings
+    from sekispe.listings.models import Listing
+
+    existing = Listing.objects.count()
+    if existing == listings:
+        return {"reused": True}
+    if existing:
+        raise SystemExit(f"the database holds {existing} listings, not {listings}: use a new file")
+    seeded = seed_listings(listings, seed, progress=progress)
+    return {"reused": False, "seed_time_s": seeded, "ledger_rows": seed_exposure_ledger(seed)}
+
+
+def _time_mix(
+    client: Any, queries: list[tuple[str, str]], headers: dict[str, str]
+) -> tuple[list[int], list[int], dict[str, int]]:
+    """Page and API interleaved, query by query, so both see the same load."""
+    page_ns: list[int] = []
+    api_ns: list[int] = []
+    statuses: dict[str, int] = {}
+    for _category, qs in queries:
+        started = time.perf_counter_ns()
+        response = client.get(f"{PAGE_PATH}?{qs}", headers=headers)
+        page_ns.append(time.perf_counter_ns() - started)
+        key = f"page {response.status_code}"
+        statuses[key] = statuses.get(key, 0) + 1
+        started = time.perf_counter_ns()
+        response = client.get(f"{API_PATH}?{qs}")
+        api_ns.append(time.perf_counter_ns() - started)
+        key = f"api {response.status_code}"
+        statuses[key] = statuses.get(key, 0) + 1
+    return page_ns, api_ns, statuses
+
+
+def measure_page(
+    queries: list[tuple[str, str]],
+    *,
+    repeats: int = 3,
+    language: str = "ja",
+    htmx: bool = False,
+    profile: int = 0,
+) -> dict[str, Any]:
+    """Time the page and the API over `queries`, `repeats` times; best of each.
+
+    `profile`: print the top N functions of a cProfile over one more pass of
+    page requests (not timed)."""
+    from django.test import Client
+
+    from sekispe.devtools.bench.search import build_queries
+    from sekispe.search import index as ix
+
+    client = Client()
+    if language != "ja":
+        client.cookies["django_language"] = language
+    headers = {"HX-Request": "true"} if htmx else {}
+    ix.reset_index()
+    client.get(f"{API_PATH}?theme=1")  # builds the index outside the timings
+    # Warm code paths (URL resolver, templates, connection) with another mix.
+    _time_mix(client, build_queries(50, seed=999_983), headers)
+
+    runs = []
+    statuses: dict[str, int] = {}
+    for _ in range(repeats):
+        page_ns, api_ns, counted = _time_mix(client, queries, headers)
+        runs.append({"page": _summary(page_ns), "api": _summary(api_ns)})
+        for key, value in counted.items():
+            statuses[key] = statuses.get(key, 0) + value
+    page = min((r["page"] for r in runs), key=lambda s: s["p95_ms"])
+    api = min((r["api"] for r in runs), key=lambda s: s["p95_ms"])
+    ratio = page["p95_ms"] / api["p95_ms"] if api["p95_ms"] else float("inf")
+
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _category, qs in queries:
+            client.get(f"{PAGE_PATH}?{qs}", headers=headers)
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(profile)
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(profile)
+
+    return {
+        "queries": len(queries),
+        "repeats": repeats,
+        "language": language,
+        "htmx": htmx,
+        "statuses": statuses,
+        "page": page,
+        "api": api,
+        "runs": runs,
+        "p95_ratio": round(ratio, 2),
+        "target": {"page_p95_over_api_p95": TARGET_RATIO, "pass": ratio <= TARGET_RATIO},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def run_page_bench(
+    *,
+    listings: int,
+    queries: int = 500,
+    seed: int = 1,
+    repeats: int = 3,
+    language: str = "ja",
+    htmx: bool = False,
+    profile: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Seed the current (scratch) database if needed, then measure; the report."""
+    from django.conf import settings
+
+    from sekispe.devtools.bench.search import build_queries
+    from sekispe.listings.models import Listing
+
+    _check_scratch()
+    seeded = ensure_seeded(listings, seed, progress=progress)
+    # Snapshot files of this run only, and no per-address API limit: one
+    # client sends every request, and the bench would time refusals.
+    snapshots = tempfile.mkdtemp(prefix="sekispe-bench-page-")
+    settings.SEARCH_SNAPSHOT_DIR = snapshots
+    settings.SEARCH_API_PER_IP = (10**9, 3600)
+    try:
+        report = measure_page(
+            build_queries(queries, seed),
+            repeats=repeats,
+            language=language,
+            htmx=htmx,
+            profile=profile,
+        )
+    finally:
+        import shutil
+
+        from sekispe.search import index as ix
+
+        ix.reset_index()
+        shutil.rmtree(snapshots, ignore_errors=True)
+    report["listings"] = Listing.objects.count()
+    report["seed"] = seeded
+    return report
+
+
+def format_page_report(report: dict[str, Any]) -> str:
+    verdict = "PASS" if report["target"]["pass"] else "FAIL"
+    page, api = report["page"], report["api"]
+    mode = "htmx partial" if report["htmx"] else "full page"
+    return "\n".join(
+        [
+            f"search page vs API: {report['listings']:,} listings, {report['queries']} queries "
+            f"x {report['repeats']} (best run), language {report['language']}, {mode}, "
+            f"load {report['load_average']}",
+            f"  page {PAGE_PATH}: p50 {page['p50_ms']:.2f} ms  p95 {page['p95_ms']:.2f} ms"
+            f"  p99 {page['p99_ms']:.2f} ms",
+            f"  API  {API_PATH}: p50 {api['p50_ms']:.2f} ms  p95 {api['p95_ms']:.2f} ms"
+            f"  p99 {api['p99_ms']:.2f} ms",
+            f"  page p95 / API p95 = {report['p95_ratio']:.2f} (target <= {TARGET_RATIO:g}): "
+            f"{verdict}",
+            f"  statuses: {report['statuses']}",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=50_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--language", choices=["ja", "en"], default="ja")
+    parser.add_argument("--htmx", action="store_true", help="time the htmx partial")
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sekispe.settings.dev")
+    django.setup()
+    report = run_page_bench(
+        listings=args.listings,
+        queries=args.queries,
+        seed=args.seed,
+        repeats=args.repeats,
+        language=args.language,
+        htmx=args.htmx,
+        profile=args.profile,
+        progress=not args.no_progress,
+    )
+    print(format_page_report(report))
+    return 0 if report["target"]["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
