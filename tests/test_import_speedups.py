@@ -394,3 +394,14 @@ def test_ids_that_are_not_one_range_get_exactly_their_history_rows() -> None:
         [*ids, between.pk]
     )
     assert sorted(RegistryRecord.history.values_list("id", flat=True)) == ids
+
+
+def test_file_screen_is_the_text_rule_but_line_ends() -> None:
+    """One search over the file stands for the per-cell screen only if it refuses
+    exactly what the text rule refuses in a single-line cell, CR and LF aside."""
+    from sekispe.lib.text import CONTROL, INVISIBLE
+    from sekispe.registry.importer import _REFUSED_BUT_LINE_ENDS
+
+    every = "".join(map(chr, range(0x3000))) + "".join(map(chr, range(0xFE00, 0x10000)))
+    refused = {c for c in every if CONTROL.match(c) or INVISIBLE.match(c)} - {"\r", "\n"}
+    assert {c for c in every if _REFUSED_BUT_LINE_ENDS.match(c)} == refused

@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from sekispe.lib.cells import (
@@ -34,6 +34,7 @@ from sekispe.lib.cells import (
 )
 from sekispe.lib.csvfile import CsvFormatError, CsvRow
 from sekispe.lib.dates import fiscal_year
+from sekispe.lib.text import INVISIBLE
 from sekispe.registry.models import CourseCompletion, CourseKind, RegistryRecord, RegistryStatus
 
 REGISTRY_COLUMNS: tuple[str, ...] = (
@@ -365,24 +366,46 @@ def parse_course_row(
 # registrant), so most cells cost a dictionary lookup.
 
 
-class _Column:
-    """The parsed value of each distinct cell of one column seen so far."""
+# What the text rule refuses in a single-line cell (sekispe.lib.text CONTROL and
+# INVISIBLE), but for CR and LF, which also end the records of the file.
+_REFUSED_BUT_LINE_ENDS = re.compile(
+    "[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]|" + INVISIBLE.pattern
+)
 
-    __slots__ = ("args", "parse", "values")
+
+class _Column:
+    """The parsed value of each distinct cell of one column seen so far.
+
+    `screened`: the whole file holds nothing the text rule refuses but line
+    ends, so a cell without CR or LF passes `read_cell`'s screening and the
+    parser is called directly (one search over the file instead of two per cell).
+    """
+
+    __slots__ = ("args", "parse", "screened", "values")
 
     def __init__(self, parse: Callable[..., Any], *args: Any) -> None:
         self.parse = parse
         self.args = args
         self.values: dict[Any, Any] = {}
+        self.screened = False
 
     def read(self, cell: str, key: Any = None, *extra: Any) -> Any:
         """The value of `cell`, or `_BAD` when the parser (or the text rule) refuses it."""
         try:
-            value = read_cell(lambda: self.parse(cell, *self.args, *extra), cell)
+            if self.screened and "\n" not in cell and "\r" not in cell:
+                value = self.parse(cell, *self.args, *extra)
+            else:
+                value = read_cell(lambda: self.parse(cell, *self.args, *extra), cell)
         except CellError:
             return _BAD
         self.values[cell if key is None else key] = value
         return value
+
+
+def _screen_columns(text: str, columns: Iterable[_Column]) -> None:
+    screened = not _REFUSED_BUT_LINE_ENDS.search(text)
+    for column in columns:
+        column.screened = screened
 
 
 _BAD = object()
@@ -409,6 +432,7 @@ def parse_registry_csv(
         _Column(parse_email, _EMAIL_MAX),
     )
     known = [column.values for column in columns]
+    _screen_columns(text, columns)
     try:
         for line, cells in _data_rows(text, REGISTRY_COLUMNS, errors, progress):
             parsed: RegistryRow | None = None
@@ -469,6 +493,7 @@ def parse_course_csv(
     day_column = _Column(parse_completed_on, today)
     numbers, kinds, providers = number_column.values, kind_column.values, provider_column.values
     codes, days = code_column.values, day_column.values
+    _screen_columns(text, (number_column, kind_column, provider_column, code_column, day_column))
     try:
         for line, cells in _data_rows(text, COURSE_COLUMNS, errors, progress):
             parsed: CourseRow | None = None
