@@ -40,8 +40,10 @@ def many(db):
 @pytest.fixture(autouse=True)
 def _cold_cards():
     rendering.card_cache.clear()
+    rendering.filters_cache.clear()
     yield
     rendering.card_cache.clear()
+    rendering.filters_cache.clear()
 
 
 def _page(client, url: str, language: str, *, htmx: bool = False) -> str:
@@ -56,10 +58,12 @@ def test_pages_are_the_same_with_the_card_cache_cold_and_warm(client, many, lang
     hits = 0
     for url in URLS:
         rendering.card_cache.clear()
+        rendering.filters_cache.clear()
         cold = _page(client, url, language, htmx=htmx)
-        assert rendering.card_cache.hits == 0
+        assert rendering.card_cache.hits == rendering.filters_cache.hits == 0
         warm = _page(client, url, language, htmx=htmx)
         hits += rendering.card_cache.hits
+        assert rendering.filters_cache.hits == (0 if htmx else 1)
         assert warm == cold, url
     assert hits >= 20
 
@@ -170,3 +174,15 @@ def test_the_cache_is_bounded():
     lru.get(2)
     lru.put(5, "5")
     assert lru.get(3) is None and lru.get(2) == "2"
+
+
+def test_the_filters_follow_the_counts_and_the_query(client, many):
+    """The cached form is keyed by what it prints: another search, another form."""
+    one = _page(client, "/specialists/?theme=1", "ja")
+    two = _page(client, "/specialists/?theme=2", "ja")
+    form = lambda body: body[body.index('<form id="search-form"') : body.index("</form>")]  # noqa: E731
+    assert form(one) != form(two)
+    assert 'name="theme" value="1" checked' in form(one)
+    assert 'name="theme" value="2" checked' in form(two)
+    assert form(_page(client, "/specialists/?theme=1", "ja")) == form(one)
+    assert form(_page(client, "/specialists/?theme=1", "en")) != form(one)

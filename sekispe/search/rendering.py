@@ -22,13 +22,17 @@ the template renders per request).
 
 from __future__ import annotations
 
+import html
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template import Context
+from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape, escape
@@ -82,9 +86,22 @@ class LRU:
 
 card_cache = LRU(CARD_CACHE_SIZE)
 
+# The filter form for one language and state (about 30 kB): its counts make it
+# differ per search, but people page through one search and ask the same few
+# (a region and a theme) all day.
+FILTERS_CACHE_SIZE = 256
+filters_cache = LRU(FILTERS_CACHE_SIZE)
+
 
 def _e(value: Any) -> str:
-    """What `{{ value }}` prints: localized, then escaped."""
+    """What `{{ value }}` prints: localized, then escaped. Plain strings and
+    integers take a short cut (Django's escape is html.escape; an integer
+    localizes to its digits unless thousands are grouped)."""
+    kind = type(value)
+    if kind is str:
+        return html.escape(value)
+    if kind is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)
     return str(conditional_escape(formats.localize(value)))
 
 
@@ -331,10 +348,47 @@ def count_span(facet: str, code: Any, count: int | None, *, oob: bool = False) -
     )
 
 
+_option_parts: dict[tuple[str, str, Any, str], tuple[str, str]] = {}
+
+
+def _parts(kind: str, facet: str, code: Any, label: str) -> tuple[str, str]:
+    """An option's markup before and after its `checked`, up to its count: the
+    same for every request in a language, so built once (labels are fixed
+    reference data, but keyed by the label anyway, to never go stale)."""
+    key = (kind, facet, code, label)
+    parts = _option_parts.get(key)
+    if parts is None:
+        if kind == "checkbox" or kind == "radio":
+            parts = (
+                f'<li><label><input type="{kind}" name="{facet}" value="{_e(code)}"',
+                f'> {_e(label)} <span class="count" id="count-{_e(facet)}-{_e(code)}">',
+            )
+        else:  # the count span alone, out of band
+            parts = (f'<span class="count" id="count-{_e(facet)}-{_e(code)}"{_OOB}>', "")
+        _option_parts[key] = parts
+    return parts
+
+
+def _count_text(count: int | None) -> str:
+    return "" if count is None else f"({_e(count)})"
+
+
+def _option(kind: str, facet: str, option: dict[str, Any]) -> None:
+    code, label, count = option["code"], option["label"], option["count"]
+    head, middle = _parts(kind, facet, code, label)
+    counted = _count_text(count)
+    option["html"] = SafeString(
+        f"{head}{' checked' if option['checked'] else ''}{middle}{counted}</span>\n</label></li>"
+    )
+    oob = _parts("oob", facet, code, "")[0]
+    option["oob_html"] = SafeString(f"{oob}{counted}</span>\n")
+
+
 def add_option_html(context: dict[str, Any]) -> None:
     """Give every facet option of `forms.page_context` its `<li>` (`html`) and
     its out-of-band count (`oob_html`), and each block its `open` attribute, so
-    the filter templates print strings instead of running ~100 includes."""
+    the filter templates print strings instead of running ~100 includes.
+    Equal to `search/_count.html` and the markup _filters.html had (tested)."""
     for facet, options in (
         ("theme", context["themes"]),
         ("industry", context["industries"]),
@@ -343,40 +397,68 @@ def add_option_html(context: dict[str, Any]) -> None:
         ("qualification", context["qualifications"]),
     ):
         for option in options:
-            _checkbox(facet, option)
+            _option("checkbox", facet, option)
     for block in context["blocks"]:
         opened = 0
         for option in block["prefectures"]:
-            _checkbox("prefecture", option)
+            _option("checkbox", "prefecture", option)
             opened += bool(option["checked"])
         block["open_attr"] = SafeString(" open" * opened)
     for key in ("industries", "qualifications"):
         opened = sum(bool(o["checked"]) for o in context[key])
         context[f"{key}_open_attr"] = SafeString(" open" * opened)
     for option in context["affiliations"]:
-        span = count_span("affiliation", option["code"], option["count"])
-        option["html"] = SafeString(
-            f'<li><label><input type="radio" name="affiliation" value="{_e(option["code"])}"'
-            f"{' checked' if option['checked'] else ''}> {_e(option['label'])} {span}</label></li>"
-        )
-        option["oob_html"] = count_span("affiliation", option["code"], option["count"], oob=True)
+        _option("radio", "affiliation", option)
     for option in context["regions"]:
-        label = option["label"]
         if option["count"] is not None:
-            text = gettext("%(label)s（%(n)s）") % {"label": _e(label), "n": _e(option["count"])}
+            text = gettext("%(label)s（%(n)s）") % {
+                "label": _e(option["label"]),
+                "n": _e(option["count"]),
+            }
         else:
-            text = _e(label)
+            text = _e(option["label"])
         option["html"] = SafeString(
             f'<option value="{_e(option["code"])}"'
             f"{' selected' if option['checked'] else ''}>{text}</option>"
         )
 
 
-def _checkbox(facet: str, option: dict[str, Any]) -> None:
-    code, count = option["code"], option["count"]
-    option["html"] = SafeString(
-        f'<li><label><input type="checkbox" name="{facet}" value="{_e(code)}"'
-        f"{' checked' if option['checked'] else ''}> {_e(option['label'])} "
-        f"{count_span(facet, code, count)}</label></li>"
+_OPTION_LISTS = (
+    "regions",
+    "themes",
+    "industries",
+    "forms",
+    "periods",
+    "affiliations",
+    "qualifications",
+)
+
+
+def filters_html(context: dict[str, Any]) -> SafeString:
+    """`search/_filters.html` for this page, cached by everything it prints:
+    the language, the script prefix (its links), the query's own values and
+    every option's code, state and count. `add_option_html` must have run."""
+    query = context["query"]
+    options: list[Any] = []
+    for name in _OPTION_LISTS:
+        options.extend((o["code"], o["checked"], o["count"]) for o in context[name])
+    for block in context["blocks"]:
+        options.extend((o["code"], o["checked"], o["count"]) for o in block["prefectures"])
+    key = (
+        _render_context_key(),
+        get_script_prefix(),
+        query.q,
+        query.max_fee,
+        query.first_free,
+        query.affiliation,
+        query.include_not_accepting,
+        context["first_free_count"],
+        tuple(options),
     )
-    option["oob_html"] = count_span(facet, code, count, oob=True)
+    html = filters_cache.get(key)
+    if html is None:
+        # No context processors: the form prints none of their values.
+        template = get_template("search/_filters.html").template
+        html = SafeString(template.render(Context(context, autoescape=True)))
+        filters_cache.put(key, html)
+    return html

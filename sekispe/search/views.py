@@ -50,6 +50,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # engine they were most of the page's time (search/rendering.py).
     context["cards"] = rendering.result_cards(result) if result else []
     rendering.add_option_html(context)
+    if not request.htmx:  # the partial leaves the form in place
+        context["filters_html"] = rendering.filters_html(context)
     template = "search/_results.html" if request.htmx else "search/index.html"
     response = render(request, template, context, status=400 if error else 200)
     if new_seed is not None:

@@ -219,6 +219,11 @@ def format_page_report(report: dict[str, Any]) -> str:
             f"  p99 {api['p99_ms']:.2f} ms",
             f"  page p95 / API p95 = {report['p95_ratio']:.2f} (target <= {TARGET_RATIO:g}): "
             f"{verdict}",
+            "  each run (the first one starts with cold caches): "
+            + "; ".join(
+                f"page p95 {r['page']['p95_ms']:.2f} / API p95 {r['api']['p95_ms']:.2f}"
+                for r in report["runs"]
+            ),
             f"  statuses: {report['statuses']}",
         ]
     )
