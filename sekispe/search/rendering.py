@@ -39,7 +39,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, ngettext
 
-from sekispe.core.templatetags.dates import day, use_era
+from sekispe.core.templatetags.dates import _as_day, day, use_era
 from sekispe.listings.models import is_stale
 from sekispe.search import forms
 
@@ -209,35 +209,69 @@ def _theme_label(code: int, lab: forms.Labels) -> str:
     return f"{forms.CIRCLED[code - 1]}{lab.circled_gap}{lab.theme[code]}"
 
 
+# A card's parts that many rows share (label lists, fees, dates), per language:
+# building them is most of a card's cost, and a cold page has 20 cards.
+_PART_MEMO_SIZE = 50_000
+_part_memo: dict[tuple[Any, ...], str] = {}
+
+
+def _memo(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+    value = _part_memo.get(key)
+    if value is None:
+        if len(_part_memo) >= _PART_MEMO_SIZE:
+            _part_memo.clear()  # rare; simpler than an LRU for small strings
+        value = build()
+        _part_memo[key] = value
+    return value
+
+
+def _day(value: Any, language: str, era: bool) -> str:
+    """`{{ value|day }}`: the same for every value on the same local day."""
+    as_day = _as_day(value)
+    return _memo(("day", language, era, as_day), lambda: _e(day(as_day)))
+
+
+def _tasks(codes: tuple[str, ...], lab: forms.Labels) -> str:
+    tasks = (
+        "".join(
+            f'<li><span class="code">{_e(code)}</span> {_e(lab.syllabus[code])}</li>'
+            for code in codes[:3]
+        )
+        or "<li>—</li>"
+    )
+    if len(codes) > 3:
+        more = gettext("ほか%(n)s件") % {"n": _e(len(codes) - 3)}
+        tasks += f'<li class="more">{more}</li>'
+    return tasks
+
+
+def _fees(fees: tuple[tuple[str, int], ...], lab: forms.Labels) -> str:
+    return (
+        "".join(
+            "<li>"
+            + gettext("%(form)s（%(fee)s円）") % {"form": _e(lab.form[f]), "fee": _e(intcomma(fee))}
+            + "</li>"
+            for f, fee in fees
+        )
+        or "<li>—</li>"
+    )
+
+
 def render_card(row: dict[str, Any], *, stale: bool | None = None) -> SafeString:
     """One result card, exactly as `search/_result_card.html` renders it, with
     the loop's surrounding whitespace so that the page reads as before."""
     s = _card_strings()
     lab = forms.labels()
+    language = get_language() or ""
+    era = use_era()
     if stale is None:
         stale = is_stale(row["updated_at"], timezone.localdate())
     number = _e(row["registration_number"])
     verified = row["verified"]
-    syllabus = row["syllabus_items"]
-    tasks = (
-        "".join(
-            f'<li><span class="code">{_e(code)}</span> {_e(lab.syllabus[code])}</li>'
-            for code in syllabus[:3]
-        )
-        or "<li>—</li>"
-    )
-    if len(syllabus) > 3:
-        more = gettext("ほか%(n)s件") % {"n": _e(len(syllabus) - 3)}
-        tasks += f'<li class="more">{more}</li>'
-    fees = (
-        "".join(
-            "<li>"
-            + gettext("%(form)s（%(fee)s円）") % {"form": _e(lab.form[f]), "fee": _e(intcomma(fee))}
-            + "</li>"
-            for f, fee in row["fees"].items()
-        )
-        or "<li>—</li>"
-    )
+    syllabus = tuple(row["syllabus_items"])
+    tasks = _memo(("tasks", language, syllabus), lambda: _tasks(syllabus, lab))
+    fee_items = tuple(row["fees"].items())
+    fees = _memo(("fees", language, fee_items), lambda: _fees(fee_items, lab))
     qualifications = [lab.qualification[c] for c in row["qualifications"]] + (
         [row["other_qualifications"]] if row["other_qualifications"] else []
     )
@@ -247,8 +281,30 @@ def render_card(row: dict[str, Any], *, stale: bool | None = None) -> SafeString
         else lab.affiliation[row["affiliation"]]
     )
     renewal_count = verified["renewal_count"]
-    renewals = ngettext("%(n)s回", "%(n)s回", renewal_count) % {"n": _e(renewal_count)}
-    themes = "".join(f"<li>{_e(_theme_label(t, lab))}</li>" for t in row["themes"])
+    renewals = _memo(
+        ("renewals", language, renewal_count),
+        lambda: ngettext("%(n)s回", "%(n)s回", renewal_count) % {"n": _e(renewal_count)},
+    )
+    theme_codes = tuple(row["themes"])
+    themes = _memo(
+        ("themes", language, theme_codes),
+        lambda: "".join(f"<li>{_e(_theme_label(t, lab))}</li>" for t in theme_codes),
+    )
+    industry_codes = tuple(row["industries"])
+    industries = _memo(
+        ("industries", language, industry_codes),
+        lambda: _inline((lab.industry[c] for c in industry_codes), s.sep),
+    )
+    prefectures = tuple(row["prefectures"])
+    regions = _memo(
+        ("regions", language, prefectures),
+        lambda: _inline(forms.region_labels(list(prefectures)), s.sep, empty=False),
+    )
+    period_codes = tuple(row["periods"])
+    periods = _memo(
+        ("periods", language, period_codes),
+        lambda: _inline((lab.period[c] for c in period_codes), s.sep),
+    )
     return SafeString(f"""
     <li class="result-card">
       <article aria-labelledby="result-{number}">
@@ -258,14 +314,14 @@ def render_card(row: dict[str, Any], *, stale: bool | None = None) -> SafeString
           <p class="result-state">
             {"" if row["accepting"] else s.not_accepting}
             {s.stale if stale else ""}
-            <span class="updated-on">{s.updated} {_e(day(row["updated_at"]))}</span>
+            <span class="updated-on">{s.updated} {_day(row["updated_at"], language, era)}</span>
           </p>
         </header>
         <div class="result-verified">
           <p class="group-badge"><span class="badge verified">{s.verified}</span></p>
           <dl class="verified-facts">
             <div><dt>{s.number}</dt><dd>{_e(verified["registration_number"])}</dd></div>
-            <div><dt>{s.registered}</dt><dd>{_e(day(verified["registered_on"]))}</dd></div>
+            <div><dt>{s.registered}</dt><dd>{_day(verified["registered_on"], language, era)}</dd></div>
             <div><dt>{s.renewals}</dt><dd>{renewals}</dd></div>
           </dl>
           <p class="course-state">{s.courses_ok if verified["courses_up_to_date"] else s.courses_missing}</p>
@@ -276,11 +332,11 @@ def render_card(row: dict[str, Any], *, stale: bool | None = None) -> SafeString
             <dl class="fact-group">
               <div><dt>{s.themes}</dt><dd><ul class="chips themes">{themes}</ul></dd></div>
               <div><dt>{s.tasks}</dt><dd><ul class="items tasks">{tasks}</ul></dd></div>
-              <div><dt>{s.industries}</dt><dd><ul class="inline industries">{_inline((lab.industry[c] for c in row["industries"]), s.sep)}</ul></dd></div>
+              <div><dt>{s.industries}</dt><dd><ul class="inline industries">{industries}</ul></dd></div>
             </dl>
             <dl class="fact-group">
-              <div><dt>{s.regions}</dt><dd><ul class="inline regions">{_inline(forms.region_labels(row["prefectures"]), s.sep, empty=False)}</ul></dd></div>
-              <div><dt>{s.periods}</dt><dd><ul class="inline periods">{_inline((lab.period[c] for c in row["periods"]), s.sep)}</ul></dd></div>
+              <div><dt>{s.regions}</dt><dd><ul class="inline regions">{regions}</ul></dd></div>
+              <div><dt>{s.periods}</dt><dd><ul class="inline periods">{periods}</ul></dd></div>
               <div><dt>{s.first_free}</dt><dd>{s.yes if row["first_free"] else s.no}</dd></div>
               <div><dt>{s.fees}</dt><dd><ul class="items fees">{fees}</ul></dd></div>
             </dl>
