@@ -129,30 +129,32 @@ def test_results_without_row_identities_render_uncached_and_the_same(many):
     assert len(rendering.card_cache) == 0
 
 
-def test_cards_keyed_by_index_row_version_when_the_result_has_positions(db):
-    """The path for a SearchResult that names its rows (`positions`, `index`)."""
+def test_cards_keyed_by_index_row_version_when_the_result_has_row_keys(db):
+    """The path for a SearchResult that carries its rows' `row_keys`."""
     user = make_specialist_user("830001", name="松本 恵", first_free=False)
     create_specialists(make_input(registration_number="830002", name="井上 亮"))
 
-    def result_with_positions() -> SimpleNamespace:
+    def result_with_row_keys() -> SimpleNamespace:
         result = services.search(services.SearchQuery())
         index = ix.get_index(timezone.localdate())
         positions = [
             next(p for p, base in enumerate(index.rows) if base["registration_number"] == n)
             for n in (r["registration_number"] for r in result.results)
         ]
-        return SimpleNamespace(results=result.results, positions=positions, index=index)
+        row_keys = [(p, *index.row_key(p)) for p in positions]
+        return SimpleNamespace(results=result.results, row_keys=row_keys)
 
-    first = result_with_positions()
+    first = result_with_row_keys()
     cards = rendering.result_cards(first)
     assert cards == [rendering.render_card(r) for r in first.results]
     assert rendering.result_cards(first) == cards
     assert rendering.card_cache.hits == len(cards)
+    assert all(key[-1][0] == "row" for key in rendering.card_cache._data)
 
     update_listing(
         get_specialist_listing(user), ListingChanges(values={"first_free": True}), actor=user
     )
-    after = result_with_positions()
+    after = result_with_row_keys()
     assert rendering.result_cards(after) == [rendering.render_card(r) for r in after.results]
     changed = next(c for c in rendering.result_cards(after) if 'id="result-830001"' in c)
     assert "<dd>あり</dd>" in changed

@@ -357,22 +357,28 @@ def _render_context_key() -> tuple[Any, ...]:
 
 
 def result_cards(result: Any) -> list[SafeString]:
-    """The page's cards in order. Cached by index row version when the result
-    says which rows it holds (`positions` and `index`); otherwise by the row's
-    JSON text, which is the row; otherwise rendered each time."""
+    """The page's cards in order, each from the cache when it can be.
+
+    The key of a row is, in order of preference:
+    - `result.row_keys[i]`, (position, *index.row_key(position)) taken by the
+      search under the index lock (not yet in services.SearchResult);
+    - the row's JSON text (`result.results_json[i]`), which is the row itself;
+    - none: rendered each time.
+    Positions alone would not do: a delta landing between the search and this
+    call would bump the version while `results` still holds the old row, and
+    the old card would be cached under the new version."""
     rows: list[dict[str, Any]] = result.results
     if not rows:
         return []
     today = timezone.localdate()
     context = _render_context_key()
-    positions = getattr(result, "positions", None)
-    index = getattr(result, "index", None)
+    row_keys = getattr(result, "row_keys", None)
+    results_json = getattr(result, "results_json", None)
     key_of: Callable[[int], Hashable] | None = None
-    if positions is not None and index is not None and len(positions) == len(rows):
-        # row_key is (build token, row version): add the row itself.
-        key_of = lambda i: ("row", int(positions[i]), *index.row_key(int(positions[i])))  # noqa: E731
-    elif len(getattr(result, "results_json", ())) == len(rows):
-        key_of = lambda i: ("json", result.results_json[i])  # noqa: E731
+    if row_keys and len(row_keys) == len(rows):
+        key_of = lambda i: ("row", *row_keys[i])  # noqa: E731
+    elif results_json and len(results_json) == len(rows):
+        key_of = lambda i: ("json", results_json[i])  # noqa: E731
     cards: list[SafeString] = []
     for i, row in enumerate(rows):
         # Staleness counts days from today, not from the index's build.
