@@ -435,22 +435,24 @@ def _count_text(count: int | None) -> str:
     return "" if count is None else f"({_e(count)})"
 
 
-def _option(kind: str, facet: str, option: dict[str, Any]) -> None:
+def _option(kind: str, facet: str, option: dict[str, Any], form: bool, oob: bool) -> None:
     code, label, count = option["code"], option["label"], option["count"]
-    head, middle = _parts(kind, facet, code, label)
     counted = _count_text(count)
-    option["html"] = SafeString(
-        f"{head}{' checked' if option['checked'] else ''}{middle}{counted}</span>\n</label></li>"
-    )
-    oob = _parts("oob", facet, code, "")[0]
-    option["oob_html"] = SafeString(f"{oob}{counted}</span>\n")
+    if form:
+        head, middle = _parts(kind, facet, code, label)
+        checked = " checked" if option["checked"] else ""
+        option["html"] = SafeString(f"{head}{checked}{middle}{counted}</span>\n</label></li>")
+    if oob:
+        oob_head = _parts("oob", facet, code, "")[0]
+        option["oob_html"] = SafeString(f"{oob_head}{counted}</span>\n")
 
 
-def add_option_html(context: dict[str, Any]) -> None:
-    """Give every facet option of `forms.page_context` its `<li>` (`html`) and
-    its out-of-band count (`oob_html`), and each block its `open` attribute, so
-    the filter templates print strings instead of running ~100 includes.
-    Equal to `search/_count.html` and the markup _filters.html had (tested)."""
+def add_option_html(context: dict[str, Any], *, form: bool = True, oob: bool = True) -> None:
+    """Give every facet option of `forms.page_context` its `<li>` (`html`, with
+    `form`) and its out-of-band count (`oob_html`, with `oob`), and each block
+    its `open` attribute, so the filter templates print strings instead of
+    running ~100 includes. Equal to `search/_count.html` and the markup
+    _filters.html had (tested)."""
     for facet, options in (
         ("theme", context["themes"]),
         ("industry", context["industries"]),
@@ -459,18 +461,20 @@ def add_option_html(context: dict[str, Any]) -> None:
         ("qualification", context["qualifications"]),
     ):
         for option in options:
-            _option("checkbox", facet, option)
+            _option("checkbox", facet, option, form, oob)
     for block in context["blocks"]:
         opened = 0
         for option in block["prefectures"]:
-            _option("checkbox", "prefecture", option)
+            _option("checkbox", "prefecture", option, form, oob)
             opened += bool(option["checked"])
         block["open_attr"] = SafeString(" open" * opened)
+    for option in context["affiliations"]:
+        _option("radio", "affiliation", option, form, oob)
+    if not form:
+        return
     for key in ("industries", "qualifications"):
         opened = sum(bool(o["checked"]) for o in context[key])
         context[f"{key}_open_attr"] = SafeString(" open" * opened)
-    for option in context["affiliations"]:
-        _option("radio", "affiliation", option)
     for option in context["regions"]:
         if option["count"] is not None:
             text = gettext("%(label)s（%(n)s）") % {
@@ -499,7 +503,8 @@ _OPTION_LISTS = (
 def filters_html(context: dict[str, Any]) -> SafeString:
     """`search/_filters.html` for this page, cached by everything it prints:
     the language, the script prefix (its links), the query's own values and
-    every option's code, state and count. `add_option_html` must have run."""
+    every option's code, state and count (the options get their markup only
+    when the form is rendered)."""
     query = context["query"]
     options: list[Any] = []
     for name in _OPTION_LISTS:
@@ -519,6 +524,7 @@ def filters_html(context: dict[str, Any]) -> SafeString:
     )
     html = filters_cache.get(key)
     if html is None:
+        add_option_html(context, oob=False)
         # No context processors: the form prints none of their values.
         template = get_template("search/_filters.html").template
         html = SafeString(template.render(Context(context, autoescape=True)))

@@ -49,8 +49,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # The cards and the facet options as ready strings: rendered by the template
     # engine they were most of the page's time (search/rendering.py).
     context["cards"] = rendering.result_cards(result) if result else []
-    rendering.add_option_html(context)
-    if not request.htmx:  # the partial leaves the form in place
+    if request.htmx:  # the partial leaves the form in place, and updates its counts
+        rendering.add_option_html(context, form=False)
+    else:
         context["filters_html"] = rendering.filters_html(context)
     template = "search/_results.html" if request.htmx else "search/index.html"
     response = render(request, template, context, status=400 if error else 200)
