@@ -83,7 +83,7 @@ def test_a_period_lasts_three_years_from_1_april_or_1_october(expires_on, start,
     ],
 )
 def test_every_period_has_three_years(expires_on, years):
-    assert period_years(expires_on) == years
+    assert list(period_years(expires_on)) == years
 
 
 ALL_DONE_APRIL = [

@@ -158,3 +158,28 @@ def test_a_web_process_builds_in_a_child_so_the_build_memory_leaves_with_it(sett
     assert index.path and not index.path.endswith(f"-{os.getpid()}.snap")  # the child's file
     result = search(SearchQuery(q="ランサム"), today=today)
     assert [row["registration_number"] for row in result.results] == ["000001"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_build_loads_exactly_what_a_serial_one_does(monkeypatch):
+    import numpy as np
+
+    create_specialists(
+        *[
+            make_input(
+                registration_number=f"{i:06d}", profile=f"規程 {i}", prefectures=("13", "27")
+            )
+            for i in range(1, 40)
+        ]
+    )
+    serial = ix.load(TODAY)
+    monkeypatch.setattr(ix, "PARALLEL_BUILD_MIN", 0)
+    parallel = ix.load_all(TODAY, workers=3)
+    assert parallel.size == serial.size == 39
+    for name, column in serial.columns.items():
+        assert np.array_equal(parallel.columns[name], column), name
+    assert (parallel.texts, parallel.row_texts, parallel.numbers) == (
+        serial.texts,
+        serial.row_texts,
+        serial.numbers,
+    )

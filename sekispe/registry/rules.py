@@ -31,6 +31,7 @@ Nothing here touches the database, so every rule is table-tested directly
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -123,6 +124,9 @@ class RenewalStatus:
         return min((r.due for r in self.missing), default=None)
 
 
+# Cached: every registrant with the same expiry shares these dates, and the
+# search index asks for them once per listing (a million times at scale).
+@functools.lru_cache(maxsize=4096)
 def period_start(expires_on: dt.date) -> dt.date:
     return add_years(expires_on + dt.timedelta(days=1), -PERIOD_YEARS)
 
@@ -167,7 +171,8 @@ def deemed_window(
     return period_start(expires_on), application_deadline(expires_on, extension)
 
 
-def period_years(expires_on: dt.date) -> list[tuple[dt.date, dt.date]]:
+@functools.lru_cache(maxsize=4096)
+def period_years(expires_on: dt.date) -> tuple[tuple[dt.date, dt.date], ...]:
     """The three (first day, last day) years of the period ending on `expires_on`."""
     start = period_start(expires_on)
     years = []
@@ -175,7 +180,7 @@ def period_years(expires_on: dt.date) -> list[tuple[dt.date, dt.date]]:
         first = add_years(start, n)
         last = add_years(start, n + 1) - dt.timedelta(days=1)
         years.append((first, last))
-    return years
+    return tuple(years)
 
 
 def renewal_status(
