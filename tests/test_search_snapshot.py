@@ -183,3 +183,28 @@ def test_a_parallel_build_loads_exactly_what_a_serial_one_does(monkeypatch):
         serial.row_texts,
         serial.numbers,
     )
+
+
+def test_pruning_keeps_the_file_just_written_whatever_its_name(tmp_path, settings):
+    import os
+    import time
+
+    settings.SEARCH_SNAPSHOT_DIR = str(tmp_path)
+    names = [
+        "index-2026-12-04-000000000000002-9999.snap",
+        "index-2026-12-04-000000000000002-8888.snap",
+    ]
+    names += [
+        "index-2026-12-04-000000000000002-1111.snap",
+        "index-2026-12-03-000000000000001-5.snap",
+    ]
+    for age, name in enumerate(reversed(names)):
+        path = tmp_path / name
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 100 + age, time.time() - 100 + age))
+    # Written last (newest), though its pid sorts first by name.
+    (tmp_path / names[2]).touch()
+    ix._prune(TODAY)
+    kept = sorted(p.name for p in tmp_path.glob("*.snap"))
+    assert names[2] in kept and len(kept) == 2
+    assert names[3] not in kept  # another day's

@@ -1137,9 +1137,17 @@ def write_snapshot(today: dt.date, generation: int | None = None) -> Path:
 
 def _prune(today: dt.date, keep: int = 2) -> None:
     """Drop all but the newest files of today (a process mapping one keeps it until it lets go)."""
-    files = sorted(snapshot_dir().glob("index-*.snap"), reverse=True)
-    todays = [f for f in files if f.name.startswith(f"index-{today.isoformat()}-")]
-    for path in todays[keep:] + [f for f in files if f not in todays]:
+    files = list(snapshot_dir().glob("index-*.snap"))
+    prefix = f"index-{today.isoformat()}-"
+
+    def newest_first(path: Path) -> tuple[str, float]:
+        try:  # the name holds the change id (fixed width); the time breaks ties
+            return path.name.rsplit("-", 1)[0], path.stat().st_mtime
+        except FileNotFoundError:
+            return "", 0.0
+
+    todays = sorted((f for f in files if f.name.startswith(prefix)), key=newest_first, reverse=True)
+    for path in todays[keep:] + [f for f in files if not f.name.startswith(prefix)]:
         path.unlink(missing_ok=True)
 
 
