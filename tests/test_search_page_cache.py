@@ -188,3 +188,33 @@ def test_the_filters_follow_the_counts_and_the_query(client, many):
     assert 'name="theme" value="2" checked' in form(two)
     assert form(_page(client, "/specialists/?theme=1", "ja")) == form(one)
     assert form(_page(client, "/specialists/?theme=1", "en")) != form(one)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_filter_skeleton_filled_is_the_template_rendered(rf, many, language):
+    """The form is rendered once with markers and filled per request: the same
+    as rendering the template with this request's values."""
+    from django.template import Context
+    from django.template.loader import get_template
+
+    urls = [
+        *URLS[:-1],
+        "/specialists/?q=%3Cb%3E%26%22x%22&max_fee=30000&first_free=1&affiliation=company",
+        "/specialists/?include_not_accepting=1&prefecture=01&prefecture=47&region=hokkaido",
+    ]
+    with translation.override(language):
+        for url in urls:
+            request = rf.get(url)
+            query = forms.query_from_params(request.GET)
+            result = services.search(query, with_facets=True)
+            context = forms.page_context(request, query, result, None, with_rows=False)
+            filled = rendering._render_filters(context)
+            values = {
+                "first_free_attr": " checked" if query.first_free else "",
+                "first_free_count_text": rendering._count_text(context["first_free_count"]),
+                "affiliation_none_attr": "" if query.affiliation else " checked",
+                "include_not_accepting_attr": " checked" if query.include_not_accepting else "",
+            }
+            template = get_template("search/_filters.html").template
+            direct = template.render(Context({**context, **values}, autoescape=True))
+            assert filled == direct, url

@@ -23,6 +23,7 @@ the template renders per request).
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -500,6 +501,85 @@ _OPTION_LISTS = (
 )
 
 
+def _slot(name: str) -> SafeString:
+    return SafeString(f"\x00{name}\x00")
+
+
+_SLOTS = re.compile("\x00([^\x00]*)\x00")
+_skeletons: dict[tuple[Any, ...], list[str]] = {}
+
+
+def _filters_skeleton(context: dict[str, Any]) -> list[str]:
+    """`search/_filters.html` rendered once per language, script prefix and
+    shape with a marker in every variable, split into [text, slot, text, …]:
+    the template engine took ~0.7 ms for its ~100 options and ~20 labels."""
+    blocks = context["blocks"]
+    shape = (
+        tuple(len(context[name]) for name in _OPTION_LISTS),
+        tuple((b["name"], len(b["prefectures"])) for b in blocks),
+    )
+    key = (_render_context_key(), get_script_prefix(), shape)
+    skeleton = _skeletons.get(key)
+    if skeleton is None:
+        markers: dict[str, Any] = {
+            name: [{"html": _slot(f"{name}.{i}")} for i in range(len(context[name]))]
+            for name in _OPTION_LISTS
+        }
+        markers["blocks"] = [
+            {
+                "name": b["name"],
+                "open_attr": _slot(f"blocks.{i}"),
+                "prefectures": [
+                    {"html": _slot(f"blocks.{i}.{j}")} for j in range(len(b["prefectures"]))
+                ],
+            }
+            for i, b in enumerate(blocks)
+        ]
+        markers["query"] = {"q": _slot("q"), "max_fee": _slot("max_fee")}
+        for name in (
+            "industries_open_attr",
+            "qualifications_open_attr",
+            "first_free_attr",
+            "first_free_count_text",
+            "affiliation_none_attr",
+            "include_not_accepting_attr",
+        ):
+            markers[name] = _slot(name)
+        template = get_template("search/_filters.html").template
+        skeleton = _SLOTS.split(template.render(Context(markers, autoescape=True)))
+        _skeletons[key] = skeleton
+    return skeleton
+
+
+def _render_filters(context: dict[str, Any]) -> SafeString:
+    """The form: the skeleton with this request's values in its slots."""
+    add_option_html(context, oob=False)
+    query = context["query"]
+    count = context["first_free_count"]
+    values: dict[str, str] = {
+        "q": _e(query.q),
+        "max_fee": "" if query.max_fee is None else _e(query.max_fee),
+        "industries_open_attr": context["industries_open_attr"],
+        "qualifications_open_attr": context["qualifications_open_attr"],
+        "first_free_attr": " checked" if query.first_free else "",
+        "first_free_count_text": _count_text(count),
+        "affiliation_none_attr": "" if query.affiliation else " checked",
+        "include_not_accepting_attr": " checked" if query.include_not_accepting else "",
+    }
+    for name in _OPTION_LISTS:
+        for i, option in enumerate(context[name]):
+            values[f"{name}.{i}"] = option["html"]
+    for i, block in enumerate(context["blocks"]):
+        values[f"blocks.{i}"] = block["open_attr"]
+        for j, option in enumerate(block["prefectures"]):
+            values[f"blocks.{i}.{j}"] = option["html"]
+    skeleton = _filters_skeleton(context)
+    out = skeleton[:]
+    for i in range(1, len(out), 2):
+        out[i] = values[out[i]]
+    return SafeString("".join(out))
+
+
 def filters_html(context: dict[str, Any]) -> SafeString:
     """`search/_filters.html` for this page, cached by everything it prints:
     the language, the script prefix (its links), the query's own values and
@@ -524,9 +604,6 @@ def filters_html(context: dict[str, Any]) -> SafeString:
     )
     html = filters_cache.get(key)
     if html is None:
-        add_option_html(context, oob=False)
-        # No context processors: the form prints none of their values.
-        template = get_template("search/_filters.html").template
-        html = SafeString(template.render(Context(context, autoescape=True)))
+        html = _render_filters(context)
         filters_cache.put(key, html)
     return html
