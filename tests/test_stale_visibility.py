@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from sekispe.core.changes import record_everything
 from sekispe.listings.lifecycle import suspend_listing, withdraw_listing
 from sekispe.listings.models import Listing
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 from sekispe.search import index as ix
-from sekispe.search.services import bump_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _withdraw(operator, specialist):
 
 def _expire(operator, specialist):
     RegistryRecord.objects.filter(pk=specialist.record_id).update(status=RegistryStatus.EXPIRED)
-    bump_generation()
+    record_everything()
 
 
 def _hide(operator, specialist):
@@ -44,6 +44,9 @@ def test_a_listing_hidden_while_a_stale_index_serves_is_404_everywhere(
     client, settings, monkeypatch, operator, specialist, hide
 ):
     settings.SEARCH_INDEX_BACKGROUND_REFRESH = True  # as in production
+    # The poller thread has its own connection, which cannot see this test's
+    # uncommitted rows: the test drives the refreshes (wait_for_refresh) itself.
+    settings.SEARCH_POLL_SECONDS = 3600
     assert client.get(f"/specialists/{NUMBER}/").status_code == 200
     assert client.get(f"/api/v1/specialists/{NUMBER}").status_code == 200
 

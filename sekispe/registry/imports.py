@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
+from sekispe.core.changes import record_everything
 from sekispe.lib.cells import RowError
 from sekispe.lib.text import visible
 from sekispe.registry.importer import CourseRow, RegistryRow
@@ -180,9 +181,8 @@ def _stored(
 
 
 def _bump_search() -> None:
-    from sekispe.search.services import bump_generation
-
-    bump_generation()
+    # Too many rows to name: search rebuilds its snapshot once (core.changes).
+    record_everything()
 
 
 # -- writing many rows ------------------------------------------------------------------

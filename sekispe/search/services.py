@@ -29,7 +29,6 @@ import numpy as np
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from sekispe.core.changes import record_everything
 from sekispe.lib.text import search_terms
 from sekispe.reference import services as ref
 from sekispe.search import exposure, ranking
@@ -600,11 +599,6 @@ def _application_deadline(
         else None
     )
     return rules.application_deadline(expires_on, extension)
-
-
-def bump_generation() -> None:
-    """Everything may have changed: search rebuilds its snapshot once (core.changes)."""
-    record_everything()
 
 
 def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> dict[str, Any]:
