@@ -121,15 +121,6 @@ class TextColumn:
         self.offsets = offsets
         self.overrides: dict[int, str] = {}
 
-    @classmethod
-    def of(cls, texts: list[str], capacity: int) -> TextColumn:
-        encoded = [t.encode() for t in texts]
-        offsets = np.zeros(capacity + 1, dtype=np.int64)
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        np.cumsum(lengths, out=offsets[1 : len(encoded) + 1])
-        offsets[len(encoded) + 1 :] = offsets[len(encoded)]
-        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
-
     def __len__(self) -> int:
         return self.offsets.size - 1
 
@@ -148,11 +139,6 @@ class RowColumn:
         self.text = TextColumn(blob, offsets)
         self.overrides: dict[int, dict[str, Any] | None] = {}
 
-    @classmethod
-    def of(cls, rows: list[dict[str, Any]], capacity: int) -> RowColumn:
-        column = TextColumn.of([_row_json(r) for r in rows], capacity)
-        return cls(column.blob, column.offsets)
-
     def __len__(self) -> int:
         return len(self.text)
 
@@ -161,26 +147,6 @@ class RowColumn:
             return self.overrides[pos]
         raw = self.text[pos]
         return _row_from_json(raw) if raw else None
-
-
-def _row_json(row: dict[str, Any]) -> str:
-    verified = row["verified"]
-    return json.dumps(
-        [
-            row["registration_number"],
-            row["name"],
-            row["name_kana"],
-            row["company_name"],
-            row["other_qualifications"],
-            row["updated_at"].isoformat(),
-            verified["registered_on"].isoformat(),
-            verified["expires_on"].isoformat(),
-            verified["renewal_count"],
-            verified["courses_up_to_date"],
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
 
 
 def _row_from_json(raw: str) -> dict[str, Any]:
@@ -849,71 +815,114 @@ def load(
 PARALLEL_BUILD_MIN = 100_000
 
 
-def _load_range(today: dt.date, id_range: IdRange) -> Batch:
+@dataclass
+class EncodedBatch:
+    """A Batch as a snapshot stores it: texts as UTF-8 blobs, signatures computed.
+
+    What a parallel build's workers send back: bytes and arrays pickle at
+    memory speed, a million Python strings do not.
+    """
+
+    columns: dict[str, np.ndarray]
+    signatures: np.ndarray  # SIGNATURE_WORDS x rows
+    text_blob: bytes
+    text_lengths: np.ndarray
+    row_blob: bytes
+    row_lengths: np.ndarray
+    numbers: list[str]
+
+    @property
+    def size(self) -> int:
+        return int(self.columns["listing_ids"].size)
+
+
+def _blob(texts: list[str]) -> tuple[bytes, np.ndarray]:
+    encoded = [t.encode() for t in texts]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    return b"".join(encoded), lengths
+
+
+def encode_batch(batch: Batch) -> EncodedBatch:
+    text_blob, text_lengths = _blob(batch.texts)
+    row_blob, row_lengths = _blob(batch.row_texts)
+    return EncodedBatch(
+        columns=batch.columns,
+        signatures=text_signatures(batch.texts),
+        text_blob=text_blob,
+        text_lengths=text_lengths,
+        row_blob=row_blob,
+        row_lengths=row_lengths,
+        numbers=batch.numbers,
+    )
+
+
+def _load_range(today: dt.date, id_range: IdRange) -> EncodedBatch:
     """One forked worker's share of a parallel build (its own connection)."""
     try:
-        return load(today, id_range=id_range)
+        return encode_batch(load(today, id_range=id_range))
     finally:
         connection.close()
 
 
-def load_all(today: dt.date, workers: int | None = None) -> Batch:
-    """Every visible listing, loaded by `workers` processes over id ranges.
+def load_encoded(today: dt.date, workers: int | None = None) -> list[EncodedBatch]:
+    """Every visible listing, in id order, loaded by `workers` processes over id ranges.
 
     Why: a build is Python work per listing (parsing, course status, text
-    normalisation); at 1,000,000 listings one core needs over a minute. Each
-    forked worker loads a contiguous id range with its own connection; the
-    parts are joined in id order, so the result equals `load(today)`.
+    normalisation, signatures); at 1,000,000 listings one core needs minutes.
+    Each forked worker loads and encodes a contiguous id range with its own
+    connection; the parts, in id order, equal one serial load.
     """
     workers = workers or min(os.cpu_count() or 1, 4)
     with connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM listings_listing")
         low, high, count = cursor.fetchone()
     if workers < 2 or not count or count < PARALLEL_BUILD_MIN or connection.in_atomic_block:
-        return load(today)
+        return [encode_batch(load(today))]
     bounds = np.linspace(low, high + 1, workers + 1).astype(np.int64).tolist()
     ranges = [IdRange(lo, hi) for lo, hi in itertools.pairwise(bounds)]
     connection.close()  # a forked child must not share this socket
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.starmap(_load_range, [(today, r) for r in ranges])
-    return Batch(
-        columns={
-            name: np.concatenate([p.columns[name] for p in parts]) for name in parts[0].columns
-        },
-        texts=[t for p in parts for t in p.texts],
-        row_texts=[t for p in parts for t in p.row_texts],
-        numbers=[t for p in parts for t in p.numbers],
-    )
+        return pool.starmap(_load_range, [(today, r) for r in ranges])
+
+
+def _offsets(lengths: list[np.ndarray], capacity: int) -> np.ndarray:
+    joined = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    offsets = np.zeros(capacity + 1, dtype=np.int64)
+    np.cumsum(joined, out=offsets[1 : joined.size + 1])
+    offsets[joined.size + 1 :] = offsets[joined.size]
+    return offsets
 
 
 def spare_rows(visible: int) -> int:
     return max(SPARE_ROWS_MIN, int(visible * SPARE_ROWS_SHARE))
 
 
-def build_columns(today: dt.date, generation: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def build_columns(
+    today: dt.date, generation: int, workers: int | None = None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A full build as snapshot metadata and columns (spare rows included).
 
     Called through `build_index`, the one entry point of a full build.
     """
-    batch = load_all(today)
-    n = batch.size
+    parts = load_encoded(today, workers)
+    n = sum(part.size for part in parts)
     capacity = n + spare_rows(n)
     columns: dict[str, np.ndarray] = {}
     for name, dtype in _ROW_COLUMNS.items():
         column = np.zeros(capacity, dtype=dtype)
-        column[:n] = batch.columns[name]
+        column[:n] = np.concatenate([part.columns[name] for part in parts])
         columns[name] = column
     fees = np.full((capacity, len(FORM_COL)), NOT_OFFERED, dtype=np.int64)
-    fees[:n] = batch.columns["fees"]
+    fees[:n] = np.concatenate([part.columns["fees"] for part in parts])
     columns["fees"] = fees
     signatures = np.zeros((SIGNATURE_WORDS, capacity), dtype=np.uint64)
-    signatures[:, :n] = text_signatures(batch.texts)
+    signatures[:, :n] = np.concatenate([part.signatures for part in parts], axis=1)
     columns["text_signatures"] = signatures
-    texts = TextColumn.of(batch.texts, capacity)
-    columns["text_blob"], columns["text_offsets"] = texts.blob, texts.offsets
-    rows = TextColumn.of(batch.row_texts, capacity)
-    columns["row_blob"], columns["row_offsets"] = rows.blob, rows.offsets
-    numbers = NumberLookup.of(batch.numbers)
+    columns["text_blob"] = np.frombuffer(b"".join(p.text_blob for p in parts), dtype=np.uint8)
+    columns["text_offsets"] = _offsets([p.text_lengths for p in parts], capacity)
+    columns["row_blob"] = np.frombuffer(b"".join(p.row_blob for p in parts), dtype=np.uint8)
+    columns["row_offsets"] = _offsets([p.row_lengths for p in parts], capacity)
+    numbers = NumberLookup.of([number for part in parts for number in part.numbers])
     columns["number_keys"], columns["number_rows"] = numbers.keys, numbers.positions
     meta = {
         "today": today.isoformat(),
