@@ -354,7 +354,8 @@ def format_report(report: dict[str, Any], label: str) -> str:
         f"Search benchmark: {label} ({report['db_version']}), {report['listings']:,} listings "
         f"({report['visible_listings']:,} visible), {report['queries']:,} queries, "
         f"{report['machine']['cpus']} CPUs, {report['date']}"
-        + (f", load {report['load_average']}" if "load_average" in report else ""),
+        + (f", load {report['load_average']}" if "load_average" in report else "")
+        + (f", code {report['code']}" if "code" in report else ""),
         f"seed {seed['total_s']:.1f} s (generate {seed['generate_s']:.1f} s, "
         f"write {seed['write_s']:.1f} s); index build {report['index_build_ms']:,.0f} ms "
         f"(cold first request {report['cold_first_request_ms']:,.0f} ms)",
@@ -461,6 +462,31 @@ def run_scratch_benchmarks(
     )
 
 
+def _code_version() -> str:
+    """The commit measured, "+dirty" when the search code differs from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sekispe/search", "sekispe/core"],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def worker(
     label: str,
     *,
@@ -516,6 +542,7 @@ def worker(
         shutil.rmtree(snapshots, ignore_errors=True)
     report["label"] = label
     report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    report["code"] = _code_version()
     report["migrate_s"] = round(migrate_s, 2)
     report["generated_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     write_report(report, label, out_dir)
