@@ -155,6 +155,10 @@ class SearchResult:
     fallback: Fallback | None = None
     # Pass back as `order` to get the next page in the same order.
     order_token: str = ""
+    # (position, *index.row_key(position)) per result, taken under the index
+    # lock, so a delta landing later never files an old card under a new
+    # version: the page keys its cached cards by them (search/rendering.py).
+    row_keys: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -510,6 +514,7 @@ def _search(
         results=[serialize_row(index, int(pos)) for pos in page_rows],
         results_json=[row_json(index, int(pos)) for pos in page_rows],
         order_token=ranking.order_token(snapshot.bucket, query.viewer_seed),
+        row_keys=[(int(pos), *index.row_key(int(pos))) for pos in page_rows],
     )
     if with_facets:
         result.facets = _facet_counts(index, query, masks, base)
