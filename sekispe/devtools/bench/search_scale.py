@@ -343,6 +343,9 @@ def run_scale(
         # Reads without writes, then as long with a writer process.
         status = web.call("status")
         quiet = _mix_summary(_timed_mix(web, mix, write_seconds, "reads, no writes", progress))
+        # The peak is compared with the memory just before the writes: the
+        # quiet run's searches grow a process too (buffers, row caches, heap).
+        before = {"web": _memory(web), "web2": _memory(other)}
         writer = Child("writer", env)
         children.append(writer)
         sampler = Sampler([web.pid, other.pid])
@@ -356,7 +359,7 @@ def run_scale(
         after = {"web": _memory(web), "web2": _memory(other)}
         peak = {}
         for name, child in (("web", web), ("web2", other)):
-            steady = memory[name]
+            steady = before[name]
             top = sampler.peak[child.pid]
             peak[name] = {
                 "uss_mb": round(top["Uss"] / MB, 1),
@@ -399,6 +402,7 @@ def run_scale(
         "build": build,
         "start": start,
         "memory": memory,
+        "memory_before_writes": before,
         "memory_after_writes": after,
         "memory_peak_during_writes": peak | {"samples": sampler.samples},
         "reads_no_writes": quiet,
@@ -457,7 +461,8 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
             f"memory {name}: USS {m['uss_mb']:,.1f} MB, PSS {m['pss_mb']:,.1f} MB, "
             f"RSS {m['rss_mb']:,.1f} MB (snapshot mapping: resident {snap.get('Rss', 0):,.1f}, "
             f"PSS {snap.get('Pss', 0):,.1f}, private {snap.get('Private', 0):,.1f} MB; "
-            f"private dirty {m['private_dirty_mb']:,.1f} MB); peak while writing USS "
+            f"private dirty {m['private_dirty_mb']:,.1f} MB); just before the writes USS "
+            f"{scale['memory_before_writes'][name]['uss_mb']:,.1f} MB; peak while writing USS "
             f"{peak['uss_mb']:,.1f} / PSS {peak['pss_mb']:,.1f} MB"
         )
     w = scale["writes"]
