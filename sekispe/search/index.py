@@ -1016,7 +1016,7 @@ class NeedsRebuild(Exception):
 
 
 @dataclass
-class _Rows:
+class RowsView:
     """A few rows of an index, with the attributes ranking._points_of_every_row reads."""
 
     size: int
@@ -1030,7 +1030,7 @@ class _Rows:
     age_days: np.ndarray
 
     @classmethod
-    def of(cls, index: SpecialistIndex, rows: np.ndarray) -> _Rows:
+    def of(cls, index: SpecialistIndex, rows: np.ndarray) -> RowsView:
         return cls(
             size=int(rows.size),
             **{
@@ -1112,7 +1112,7 @@ def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
     for (name, wanted), mask in index.facet_cache.items():
         mask[rows] = (getattr(index, name)[rows] & np.uint64(wanted)) != 0
     if len(index.points_cache):
-        subset = _Rows.of(index, rows)
+        subset = RowsView.of(index, rows)
         # Each entry carries the function that computed it (ranking._columns).
         for _key, (recompute, points, inverted) in index.points_cache.items():
             points[rows], inverted[rows] = recompute(subset)
