@@ -10,7 +10,7 @@ sent on commit. Lookups are always scoped to the requesting user.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -123,13 +123,13 @@ def open_engagements(listing_id: int) -> int:
     return Inquiry.objects.filter(listing_id=listing_id, state__in=rules.OPEN_ENGAGEMENT).count()
 
 
-def open_engagements_by_listing() -> dict[int, int]:
-    """Listing id → engagements taking a capacity slot (the search index reads this)."""
-    rows = (
-        Inquiry.objects.filter(state__in=rules.OPEN_ENGAGEMENT)
-        .values("listing_id")
-        .annotate(n=Count("id"))
-    )
+def open_engagements_by_listing(listing_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Listing id → engagements taking a capacity slot (the search index reads this;
+    a delta asks about its few listings only)."""
+    inquiries = Inquiry.objects.filter(state__in=rules.OPEN_ENGAGEMENT)
+    if listing_ids is not None:
+        inquiries = inquiries.filter(listing_id__in=list(listing_ids))
+    rows = inquiries.order_by().values("listing_id").annotate(n=Count("id"))
     return {row["listing_id"]: row["n"] for row in rows}
 
 

@@ -78,13 +78,17 @@ def extension_for(record: RegistryRecord) -> rules.Extension | None:
     return _extension(measure.new_deadline, measure.deadline_from, measure.waived_courses)
 
 
-def extensions_by_record() -> dict[int, rules.Extension]:
-    """The extension of every record under a disaster measure (few, so one query)."""
+def extensions_by_record(record_ids: Iterable[int] | None = None) -> dict[int, rules.Extension]:
+    """The extension of every record (or of `record_ids`) under a disaster measure.
+
+    Few, so one query; unordered, or SQLite walks the registry in number order.
+    """
+    records = RegistryRecord.objects.filter(extension_measure__isnull=False).order_by()
+    if record_ids is not None:
+        records = records.filter(pk__in=list(record_ids))
     return {
         record_id: _extension(new_deadline, deadline_from, waived)
-        for record_id, new_deadline, deadline_from, waived in RegistryRecord.objects.filter(
-            extension_measure__isnull=False
-        ).values_list(
+        for record_id, new_deadline, deadline_from, waived in records.values_list(
             "pk",
             "extension_measure__new_deadline",
             "extension_measure__deadline_from",

@@ -474,7 +474,7 @@ def accepting_rule(
     return available & (open_engagements < capacity)
 
 
-def open_engagements() -> dict[int, int]:
+def open_engagements(listing_ids: list[int] | None = None) -> dict[int, int]:
     """Listing id -> open engagements, from the inquiries app once it exists.
 
     Only a missing module means "no engagements yet"; any other import error
@@ -487,7 +487,7 @@ def open_engagements() -> dict[int, int]:
             return {}
         raise
     counter = getattr(inquiries, "open_engagements_by_listing", None)
-    return dict(counter()) if counter is not None else {}
+    return dict(counter(listing_ids)) if counter is not None else {}
 
 
 def current_generation() -> int:
@@ -742,8 +742,9 @@ def load(
                 )
             completions[record_id].append((kind, fy, day))
 
-    extensions = extensions_by_record()
-    engagements = open_engagements()
+    # A delta asks about its own few listings; a build about everyone.
+    extensions = extensions_by_record(None if wanted is None else record_ids)
+    engagements = open_engagements(None if wanted is None else ids)
     available = np.zeros(n, dtype=bool)
     age_days = np.zeros(n, dtype=np.int32)
     capacity = np.zeros(n, dtype=np.int32)
