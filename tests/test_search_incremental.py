@@ -137,6 +137,10 @@ class IncrementalIndex(RuleBasedStateMachine):
         create_specialists(*items)
         self.numbers += [item.registration_number for item in items]
         self.template = RegistryRecord.objects.get(registration_number=items[0].registration_number)
+        # Kept apart: a step may drop the template's own courses.
+        self.courses = list(
+            self.template.courses.values("kind", "fiscal_year", "provider", "completed_on")
+        )
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -197,14 +201,11 @@ class IncrementalIndex(RuleBasedStateMachine):
             name_kana="タナカ ミサキ",
             registered_on=t.registered_on,
             expires_on=dt.date(2027, 3, 31),
-            status=t.status,
+            status="active",
             home_prefecture_id="13",
         )
-        for course in t.courses.all():
-            CourseCompletion.objects.create(
-                record=record, kind=course.kind, fiscal_year=course.fiscal_year,
-                provider=course.provider, completed_on=course.completed_on,
-            )  # fmt: skip
+        for course in self.courses:
+            CourseCompletion.objects.create(record=record, **course)
         listing = lifecycle.start_listing(record, actor=self.operator)
         lifecycle.update_listing(
             listing,
@@ -215,8 +216,11 @@ class IncrementalIndex(RuleBasedStateMachine):
             ),
             actor=self.operator,
         )
-        lifecycle.submit_listing(listing, actor=self.operator, today=self.today)
-        lifecycle.approve_listing(listing, actor=self.operator, today=self.today)
+        try:
+            lifecycle.submit_listing(listing, actor=self.operator, today=self.today)
+            lifecycle.approve_listing(listing, actor=self.operator, today=self.today)
+        except lifecycle.ListingError:
+            pass  # criteria failed on a later day (courses due): it stays a draft, unlisted
         self.numbers.append(number)
 
     # --- self-service edits ---------------------------------------------------------------
