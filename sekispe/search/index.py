@@ -487,7 +487,9 @@ def open_engagements(listing_ids: list[int] | None = None) -> dict[int, int]:
             return {}
         raise
     counter = getattr(inquiries, "open_engagements_by_listing", None)
-    return dict(counter(listing_ids)) if counter is not None else {}
+    if counter is None:
+        return {}
+    return dict(counter() if listing_ids is None else counter(listing_ids))
 
 
 def current_generation() -> int:
@@ -744,7 +746,7 @@ def load(
 
     # A delta asks about its own few listings; a build about everyone.
     extensions = extensions_by_record(None if wanted is None else record_ids)
-    engagements = open_engagements(None if wanted is None else ids)
+    engagements = open_engagements() if wanted is None else open_engagements(ids)
     available = np.zeros(n, dtype=bool)
     age_days = np.zeros(n, dtype=np.int32)
     capacity = np.zeros(n, dtype=np.int32)
@@ -1217,7 +1219,11 @@ def load_or_build(today: dt.date, at_least: int = 0) -> SpecialistIndex:
             index = newest_snapshot(today, at_least)  # built while we waited?
             if index is None:
                 started = time.perf_counter()
-                if getattr(settings, "SEARCH_BUILD_IN_SUBPROCESS", True):
+                # A child has its own connection: it cannot see rows this
+                # process has not committed yet (a seed inside a transaction).
+                if getattr(settings, "SEARCH_BUILD_IN_SUBPROCESS", True) and not (
+                    connection.in_atomic_block
+                ):
                     _build_in_subprocess(today)
                 else:
                     write_snapshot(today, max(at_least, current_generation()))
