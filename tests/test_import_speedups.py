@@ -9,9 +9,6 @@ version, on both databases for the writers.
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +27,7 @@ from sekispe.registry.importer import (
 )
 from sekispe.registry.imports import ImportSource, write_courses, write_registry
 from sekispe.registry.models import CourseCompletion, RegistryRecord
-from tests.test_registry_import_properties import TODAY, course_rows, registry_rows
+from tests.test_registry_import_properties import TODAY, course_rows, registry_rows, to_csv
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -160,7 +157,7 @@ def registry_files(draw: st.DrawFn) -> str:
         rows.append(_mutate(cells, draw))
         if draw(st.integers(0, 9)) == 0:
             rows.append(draw(st.sampled_from([[], [""] * 10, [" ", "\u3000"]])))
-    return _csv(REGISTRY_COLUMNS, rows)
+    return to_csv(REGISTRY_COLUMNS, rows)
 
 
 @st.composite
@@ -175,15 +172,7 @@ def course_files(draw: st.DrawFn) -> tuple[str, set[str]]:
         rows.append(_mutate(cells, draw))
         if draw(st.integers(0, 9)) == 0:
             rows.append([""] * 5)
-    return _csv(COURSE_COLUMNS, rows), set(known)
-
-
-def _csv(header: tuple[str, ...], rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return to_csv(COURSE_COLUMNS, rows), set(known)
 
 
 @FAST
@@ -207,7 +196,7 @@ def test_a_cell_refused_once_is_refused_again() -> None:
     good = ["100001", "common", "", "", "2025-06-01"]
     bad = ["100001", "common", "", "", "2025-13-01"]
     again = ["100001", "common", "", "", "2025-06-02"]
-    text = _csv(COURSE_COLUMNS, [good, bad, bad, again])
+    text = to_csv(COURSE_COLUMNS, [good, bad, bad, again])
     rows, errors = parse_course_csv(text, known_numbers={"100001"}, today=TODAY)
     assert [(e.row, e.column) for e in errors] == [(3, "completed_on"), (4, "completed_on")]
     assert [r.completed_on.day for r in rows] == [1, 2]
@@ -229,7 +218,7 @@ def test_every_cell_readable_but_the_row_is_not() -> None:
     ]
     swapped = [*row[:5], "2026-10-01", "2026-03-31", *row[7:]]
     swapped[0] = "000002"
-    text = _csv(
+    text = to_csv(
         REGISTRY_COLUMNS,
         [row, ["000003", *row[1:5], "2026-10-01", "2029-09-30", *row[7:]], swapped],
     )
@@ -261,7 +250,7 @@ SOURCE = ImportSource(file="x.csv", sha256="0" * 64, encoding="utf-8", os_user="
 
 
 def _registry(numbers: list[str], name: str = "山田 太郎") -> list:
-    text = _csv(
+    text = to_csv(
         REGISTRY_COLUMNS,
         [
             [n, name, "ヤマダ タロウ", "1980", "13", "2023-04-01", "2026-03-31", "0", "active", ""]
@@ -299,7 +288,7 @@ def test_new_rows_follow_the_file_and_each_has_its_history_row() -> None:
             ("specific", "Ａ社\\研修", "X-1", "2024-07-01"),
         )
     ]
-    rows, errors = parse_course_csv(_csv(COURSE_COLUMNS, courses), known_numbers=ids, today=TODAY)
+    rows, errors = parse_course_csv(to_csv(COURSE_COLUMNS, courses), known_numbers=ids, today=TODAY)
     assert not errors
     counts = write_courses(rows, ids, SOURCE)
     assert counts.inserted == 8

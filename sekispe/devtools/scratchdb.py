@@ -142,3 +142,20 @@ def write_report(report: dict[str, Any], filename: str, out_dir: Path) -> Path:
     path = out_dir / filename
     path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def latency_summary(values_ns: Sequence[int]) -> dict[str, float]:
+    """p50/p95/p99, mean and max in milliseconds of timings in nanoseconds:
+    the one shape every benchmark reports latencies in."""
+    import numpy as np
+
+    ms = np.array(values_ns, dtype=np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "n": len(values_ns),
+        "p50_ms": round(float(p50), 3),
+        "p95_ms": round(float(p95), 3),
+        "p99_ms": round(float(p99), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+        "max_ms": round(float(ms.max()), 3),
+    }

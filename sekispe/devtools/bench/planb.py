@@ -36,6 +36,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from sekispe.devtools.scratchdb import latency_summary
+
 TEXT_TABLE = "planb_search_text"
 TRGM_INDEX = "planb_search_text_trgm"
 PAGE_SIZE = 20
@@ -259,14 +261,6 @@ def fill_text_table(cursor: Any) -> int:
 # --- the bench (PostgreSQL only, in its own scratch database) --------------------------
 
 
-def _summary(values_ns: list[int]) -> dict[str, float]:
-    import numpy as np
-
-    ms = np.array(values_ns, dtype=np.float64) / 1e6
-    p50, p95 = np.percentile(ms, [50, 95])
-    return {"n": len(values_ns), "p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2)}
-
-
 def _admin(url: str) -> str:
     return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path="/postgres"))
 
@@ -331,8 +325,8 @@ def measure(
                 times.setdefault(category, []).append(best)
                 if kind == "search":
                     out["matches"].setdefault(category, []).append(n)
-            out[kind] = {c: _summary(v) for c, v in times.items()}
-            out[kind]["all"] = _summary([x for v in times.values() for x in v])
+            out[kind] = {c: latency_summary(v) for c, v in times.items()}
+            out[kind]["all"] = latency_summary([x for v in times.values() for x in v])
     out["matches"] = {c: sorted(v)[len(v) // 2] for c, v in out["matches"].items()}
     return out
 

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from sekispe.devtools import scratchdb
 from sekispe.devtools.bench import search_scale
 from sekispe.devtools.demo.listings import DEMO_ANCHOR, generate_specialists, write_demo_specialists
-from sekispe.devtools.scratchdb import prepare_worker_database, run_workers
+from sekispe.devtools.scratchdb import latency_summary, prepare_worker_database, run_workers
 from sekispe.reference import data
 
 TARGET_P50_RATIO = 2.0
@@ -208,19 +208,6 @@ def seed_exposure_ledger(seed: int) -> int:
     return int(ids.size)
 
 
-def _summary(values_ns: list[int]) -> dict[str, float]:
-    ms = np.array(values_ns, dtype=np.float64) / 1e6
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return {
-        "n": len(values_ns),
-        "p50_ms": round(float(p50), 3),
-        "p95_ms": round(float(p95), 3),
-        "p99_ms": round(float(p99), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-        "max_ms": round(float(ms.max()), 3),
-    }
-
-
 def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[str, Any]:
     """Time every query and an interleaved /healthz; the current database must be seeded."""
     from django.db import connection
@@ -283,16 +270,16 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
         uncached_ns.append(time.perf_counter_ns() - started)
 
     all_search = [v for values in search_ns.values() for v in values]
-    overall = _summary(all_search)
+    overall = latency_summary(all_search)
     listing_count = Listing.objects.count()
     p95_limit = target_p95_ms(listing_count)
-    healthz = _summary(health_ns)
+    healthz = latency_summary(health_ns)
     ratio = overall["p50_ms"] / healthz["p50_ms"] if healthz["p50_ms"] else float("inf")
     categories = {}
     for category in CATEGORY_WEIGHTS:
         if category in search_ns:
             counts = matches.get(category, [0])
-            categories[category] = _summary(search_ns[category]) | {
+            categories[category] = latency_summary(search_ns[category]) | {
                 "median_matches": int(np.median(counts)),
                 "empty_share": round(sum(c == 0 for c in counts) / len(counts), 3),
             }
@@ -310,7 +297,7 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
         "search": overall,
         "categories": categories,
         "healthz": healthz,
-        "text_uncached": _summary(uncached_ns) | {"distinct_queries": len(uncached_ns)},
+        "text_uncached": latency_summary(uncached_ns) | {"distinct_queries": len(uncached_ns)},
         "p50_ratio": round(ratio, 2),
         "targets": {
             "search_p95_ms": {

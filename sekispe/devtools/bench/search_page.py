@@ -27,9 +27,8 @@ import tempfile
 import time
 from typing import Any
 
-import numpy as np
-
 from sekispe.devtools import scratchdb
+from sekispe.devtools.scratchdb import latency_summary
 
 # The seeding and the query mix are search.py's (imported late: that module
 # loads models, and `python -m` imports this one before django.setup()).
@@ -37,18 +36,6 @@ from sekispe.devtools import scratchdb
 PAGE_PATH = "/specialists/"
 API_PATH = "/api/v1/specialists"
 TARGET_RATIO = 2.0
-
-
-def _summary(values_ns: list[int]) -> dict[str, float]:
-    ms = np.array(values_ns, dtype=np.float64) / 1e6
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return {
-        "n": len(values_ns),
-        "p50_ms": round(float(p50), 3),
-        "p95_ms": round(float(p95), 3),
-        "p99_ms": round(float(p99), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-    }
 
 
 def _check_scratch() -> None:
@@ -133,14 +120,15 @@ def measure_page(
     statuses: dict[str, int] = {}
     for _ in range(repeats):
         page_ns, api_ns, counted = _time_mix(client, queries, headers)
-        page, api = _summary(_all(page_ns)), _summary(_all(api_ns))
+        page, api = latency_summary(_all(page_ns)), latency_summary(_all(api_ns))
         runs.append(
             {
                 "page": page,
                 "api": api,
                 "p95_ratio": round(page["p95_ms"] / api["p95_ms"], 2),
                 "categories": {
-                    c: {"page": _summary(page_ns[c]), "api": _summary(api_ns[c])} for c in page_ns
+                    c: {"page": latency_summary(page_ns[c]), "api": latency_summary(api_ns[c])}
+                    for c in page_ns
                 },
             }
         )
