@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from sekispe.search import demand
+from sekispe.search import bots, demand
 from sekispe.search.index import reset_index
 
 
@@ -14,9 +14,11 @@ def _fresh_search_index():
     counts, so it never sees another test's rows (nor writes them into its database)."""
     reset_index()
     demand.reset()
+    bots.reset()
     yield
     reset_index()
     demand.reset()
+    bots.reset()
 
 
 @pytest.fixture(autouse=True)

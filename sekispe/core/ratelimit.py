@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -73,16 +74,51 @@ def _no_disk_wait(own_transaction: bool) -> None:
 
 def hit(key: str, rule: Limit) -> Decision:
     """Count one event against `key`; allowed while the count stays within the limit."""
-    now = timezone.now()
+    return add_hits({key: 1}, rule)[key]
+
+
+# Keys per statement: SQLite allows 999 parameters in older builds.
+_KEYS_PER_BATCH = 500
+
+
+def add_hits(
+    counts: Mapping[str, int], rule: Limit, *, now: dt.datetime | None = None
+) -> dict[str, Decision]:
+    """Add each key's count of events in one transaction; each key's Decision
+    reflects every process's counts so far (the shared figure).
+
+    For counters kept in memory and written in batches (search/bots.py): one
+    write for many events. Rows are locked in key order, so two processes
+    adding overlapping keys cannot deadlock.
+    """
+    now = now or timezone.now()
     own_transaction = not connection.in_atomic_block
+    keys = sorted(counts)
+    decisions: dict[str, Decision] = {}
     with transaction.atomic():
         _no_disk_wait(own_transaction)
-        counter = _locked_counter(key, rule.window, now)
-        counter.count += 1
-        counter.save(update_fields=["window_start", "count"])
-    return Decision(
-        counter.count <= rule.limit, counter.count, counter.window_start + rule.window - now
-    )
+        for start in range(0, len(keys), _KEYS_PER_BATCH):
+            batch = keys[start : start + _KEYS_PER_BATCH]
+            # ignore_conflicts makes concurrent first hits safe; the row lock
+            # serialises the increments (SQLite: the IMMEDIATE transaction does).
+            RateLimitCounter.objects.bulk_create(
+                [RateLimitCounter(key=key, window_start=now, count=0) for key in batch],
+                ignore_conflicts=True,
+            )
+            counters = list(
+                RateLimitCounter.objects.select_for_update().filter(key__in=batch).order_by("key")
+            )
+            for counter in counters:
+                if not _window_open(counter, rule.window, now):
+                    counter.window_start, counter.count = now, 0
+                counter.count += counts[counter.key]
+                decisions[counter.key] = Decision(
+                    counter.count <= rule.limit,
+                    counter.count,
+                    counter.window_start + rule.window - now,
+                )
+            RateLimitCounter.objects.bulk_update(counters, ["window_start", "count"])
+    return decisions
 
 
 def consume(key: str, rule: Limit) -> Decision:
