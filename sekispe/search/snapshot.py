@@ -24,7 +24,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -45,6 +45,14 @@ class SnapshotFile:
     columns: dict[str, np.ndarray]
     # Keeps the mapping open as long as the arrays that view it.
     mapping: mmap.mmap | None = None
+    # The file itself, open for reads beside the mapping (os.pread): a column
+    # read this way (the search text) stays in the page cache, shared and
+    # reclaimable, and never becomes resident memory of the process.
+    file: BinaryIO | None = None
+
+    def file_offset(self, name: str) -> int:
+        """Where column `name` starts in the file (for os.pread on `file`)."""
+        return int(self.meta["_body_start"]) + int(self.meta["columns"][name]["offset"])
 
 
 def _aligned(offset: int) -> int:
@@ -135,7 +143,8 @@ def read(path: Path, *, schema: dict[str, str]) -> SnapshotFile:
     if os.path.getsize(path) < end:
         raise SnapshotInvalid(f"{path.name}: truncated")
     crc = 0
-    with open(path, "rb") as f:
+    f = open(path, "rb", buffering=0)  # noqa: SIM115 (kept open with the mapping)
+    try:
         for spec in layout.values():
             f.seek(body_start + spec["offset"])
             remaining = spec["nbytes"]
@@ -148,6 +157,9 @@ def read(path: Path, *, schema: dict[str, str]) -> SnapshotFile:
         if crc != meta["crc32"]:
             raise SnapshotInvalid(f"{path.name}: checksum mismatch")
         mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY) if end else None
+    except BaseException:
+        f.close()
+        raise
     columns = {}
     for name, spec in layout.items():
         dtype = np.dtype(spec["dtype"])
@@ -158,4 +170,4 @@ def read(path: Path, *, schema: dict[str, str]) -> SnapshotFile:
         columns[name] = np.frombuffer(
             mapping, dtype=dtype, count=count, offset=body_start + spec["offset"]
         ).reshape(spec["shape"])
-    return SnapshotFile(meta=meta, columns=columns, mapping=mapping)
+    return SnapshotFile(meta=meta, columns=columns, mapping=mapping, file=f)
