@@ -497,18 +497,24 @@ def text_signatures(texts: list[str]) -> np.ndarray:
 
 
 def _chunk_signatures(texts: list[str]) -> np.ndarray:
+    """Why one byte per (row, bit) then packbits: a plain scatter into bytes and
+    one pack cost about a third of `np.bitwise_or.at` on the words (the build
+    computes a million signatures)."""
     size = len(texts)
-    flat = np.zeros(size * SIGNATURE_WORDS, dtype=np.uint64)
+    dummy = size * SIGNATURE_BITS  # where pairs across two rows go
+    flat = np.zeros(dummy + 1, dtype=np.uint8)
     codes = np.frombuffer("\x00".join(texts).encode("utf-32-le"), dtype=np.uint32)
     if codes.size > 1:
         lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=size)
-        row_of = np.repeat(np.arange(size, dtype=np.int64), lengths)[: codes.size - 1]
+        row_base = np.arange(0, dummy, SIGNATURE_BITS, dtype=np.int64)
+        slots = np.repeat(row_base, lengths)[: codes.size - 1]
         first, second = codes[:-1], codes[1:]
-        inside = (first != 0) & (second != 0)  # no pair across two rows
-        bits = bigram_bits(first[inside], second[inside])
-        slots = row_of[inside] * SIGNATURE_WORDS + (bits >> np.uint64(6)).astype(np.int64)
-        np.bitwise_or.at(flat, slots, np.uint64(1) << (bits & np.uint64(63)))
-    return flat.reshape(size, SIGNATURE_WORDS).T
+        slots += bigram_bits(first, second).astype(np.int64)
+        slots[(first == 0) | (second == 0)] = dummy  # no pair across two rows
+        flat[slots] = 1
+    # Bit b of a row is bit b % 64 of its word b // 64 (little-endian words).
+    packed = np.packbits(flat[:dummy].reshape(size, SIGNATURE_BITS), axis=1, bitorder="little")
+    return packed.view("<u8").T
 
 
 def text_candidates(signatures: np.ndarray, term: str) -> np.ndarray:
