@@ -93,5 +93,11 @@ def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch):
     text = bench.format_report(report, "test")
     assert "freshness over 4 changes" in text
     assert "bytes per listing by column" in text
+    verdicts = text.split("Targets (issue 18)")[1].splitlines()[1:]
+    assert len(verdicts) == len(report["targets"])
     for name in report["targets"]:
-        assert name in text
+        assert any(
+            line.strip().startswith(bench.TARGET_LABELS[name][0])
+            and line.endswith((": PASS", ": FAIL"))
+            for line in verdicts
+        ), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sekispe.devtools.bench import search as bench
+from sekispe.devtools.bench import search_page
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +49,28 @@ def test_bench_reports_every_figure_and_all_queries_succeed(tmp_path):
     assert report["search"]["n"] == 50
     for figures in [report["search"], report["healthz"], *report["categories"].values()]:
         assert {"p50_ms", "p95_ms", "p99_ms"} <= figures.keys()
-    assert set(report["targets"]) == {"search_p95_ms", "search_p50_over_healthz_p50"}
+    assert set(report["targets"]) == {
+        "search_p95_ms",
+        "search_p50_over_healthz_p50",
+        "change_log_queries_per_search",
+    }
+    assert report["per_request"]["requests"] == 50
+    assert report["seed_time_s"]["seeded"] == 300
+    assert set(report["phases_s"]) == {"seed", "exposure_ledger", "api_mix"}
+
+    # The page against the API, on the index the mix used (as the worker does).
+    report["page"] = search_page.measure_page(bench.build_queries(20, 2), repeats=1, reset=False)
+    assert report["page"]["statuses"] == {"page 200": 20, "api 200": 20}
+    report["targets"].update(report["page"]["targets"])
 
     text = bench.format_report(report, "sqlite")
     assert "search (all)" in text and "/healthz" in text
+    assert "search page vs API" in text
+    verdicts = text.split("Targets (issue 18)")[1].splitlines()[1:]
+    assert len(verdicts) == len(report["targets"]) == 4
+    assert all(line.endswith((": PASS", ": FAIL")) for line in verdicts)
+    for name in report["targets"]:
+        assert bench.TARGET_LABELS[name][0] in text
     path = bench.write_report(report, "test", tmp_path)
     assert path.name == "search-test.json"
     assert "/healthz" in bench.format_comparison({"test": report})

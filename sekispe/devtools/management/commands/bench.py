@@ -127,6 +127,21 @@ class Command(BaseCommand):
             help="search only: full snapshot builds timed (best of; default 3, 1 above 200,000)",
         )
         parser.add_argument(
+            "--seed-base",
+            type=int,
+            default=bench.SEED_BASE,
+            help="search only: listings seeded through the normal write path "
+            f"(default {bench.SEED_BASE:,}); the rest up to --listings are SQL copies of them, "
+            "with new registration numbers (0: seed every listing)",
+        )
+        parser.add_argument(
+            "--page-queries",
+            type=int,
+            default=bench.PAGE_QUERIES,
+            help="search only: queries of the page-against-API measurement per run "
+            f"(default {bench.PAGE_QUERIES}; 0 skips it)",
+        )
+        parser.add_argument(
             "--no-scale",
             action="store_true",
             help="search only: skip the multi-process part (build, start, memory, writes, "
@@ -189,6 +204,8 @@ class Command(BaseCommand):
                 scale=not options["no_scale"],
                 write_seconds=options["write_seconds"],
                 build_runs=options["build_runs"],
+                seed_base=options["seed_base"] or None,
+                page_queries=options["page_queries"],
             )
             self.stdout.write(bench.format_report(report, options["worker"]))
             return
@@ -213,6 +230,10 @@ class Command(BaseCommand):
                     str(options["write_seconds"]),
                     "--build-runs",
                     str(options["build_runs"]),
+                    "--seed-base",
+                    str(options["seed_base"]),
+                    "--page-queries",
+                    str(options["page_queries"]),
                     *(["--no-scale"] if options["no_scale"] else []),
                 ],
             )
