@@ -23,7 +23,8 @@ Japanese on /specialists/about/ordering/).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,10 +74,6 @@ _THEME_SYLLABUS = {t.code: ix.mask_of(t.syllabus, ix.SYLLABUS_BIT) for t in data
 _VISIT = ix.FORM_COL["visit"]
 
 
-def _popcount(values: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(values).astype(np.int64)
-
-
 def _points_key(query: SearchQuery) -> tuple[object, ...]:
     """The parts of a query that points depend on (not the filters' other effects)."""
 
@@ -98,23 +95,46 @@ def _points_key(query: SearchQuery) -> tuple[object, ...]:
     )
 
 
-def _columns(index: ix.SpecialistIndex, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
-    """(points, 127 - tier) of every row for `query`, memoised on the index.
+class _Unkept:
+    """Stands in for the first vector of a points_cache entry, which
+    index._patch_caches writes as (recompute, points, inverted): the entries
+    here keep one vector (the tiers: one byte a row where points and tiers took
+    three, so three times as many query shapes fit at 1,000,000 listings)."""
 
-    Each cache entry carries the function that computed it, so a delta can
-    recompute just the rows it changed (index._patch_caches).
-    """
-    key = _points_key(query)
+    def __setitem__(self, rows: object, values: object) -> None:
+        pass
+
+
+_UNKEPT = _Unkept()
+
+
+def cached_vector(
+    index: ix.SpecialistIndex, key: object, compute: Callable[[ix.RowsView], np.ndarray]
+) -> np.ndarray:
+    """`compute(index)`, a vector over every row from the columns `ix.RowsView`
+    carries, memoised in index.points_cache: an entry carries the function
+    that computed it, so a delta recomputes just the rows it changed
+    (index._patch_caches). Callers must not modify the vector."""
     found = index.points_cache.get(key)
     if found is None:
 
-        def recompute(rows: object) -> tuple[np.ndarray, np.ndarray]:
-            every = _points_of_every_row(rows, query)  # type: ignore[arg-type]
-            return every, (MAX_TIER - tiers(every)).astype(np.uint8)
+        def recompute(rows: ix.RowsView) -> tuple[None, np.ndarray]:
+            return None, compute(rows)
 
-        found = (recompute, *recompute(index))
+        found = (recompute, _UNKEPT, compute(index))  # type: ignore[arg-type]
         index.points_cache[key] = found
-    return found[1], found[2]
+    return found[2]
+
+
+def _inverted(points: np.ndarray) -> np.ndarray:
+    return (MAX_TIER - tiers(points)).astype(np.uint8)
+
+
+def _inverted_column(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarray:
+    """127 - tier of every row for `query`, memoised on the index."""
+    return cached_vector(
+        index, _points_key(query), lambda rows: _inverted(_points_of_every_row(rows, query))
+    )
 
 
 # A query matching fewer than 1/SUBSET_SHARE of the rows gets its points
@@ -124,32 +144,28 @@ def _columns(index: ix.SpecialistIndex, query: SearchQuery) -> tuple[np.ndarray,
 SUBSET_SHARE = 32
 
 
-def _columns_for(
-    index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(points, 127 - tier) valid at least at `rows` (see `_columns`)."""
+def inverted_tiers(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
+    """127 - tier of each of `rows` (uint8), from the cache when it holds the query's shape."""
     cached = index.points_cache.get(_points_key(query))
-    if cached is not None or rows.size * SUBSET_SHARE >= index.size:
-        return _columns(index, query)
-    subset = _points_of_every_row(ix.RowsView.of(index, rows), query)
-    every = np.zeros(index.size, dtype=np.int16)
-    every[rows] = subset
-    inverted = np.zeros(index.size, dtype=np.uint8)
-    inverted[rows] = (MAX_TIER - tiers(subset)).astype(np.uint8)
-    return every, inverted
+    if cached is not None:
+        return cached[2][rows]
+    if rows.size * SUBSET_SHARE < index.size:
+        return _inverted(_points_of_every_row(ix.RowsView.of(index, rows), query))
+    return _inverted_column(index, query)[rows]
 
 
 def points(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
     """The documented relevance points of each row (index positions) for `query`."""
-    return _columns(index, query)[0][rows].astype(np.int64)
+    return _points_of_every_row(ix.RowsView.of(index, rows), query).astype(np.int64)
 
 
 def _points_of_every_row(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarray:
     """Whole columns, not gathered rows: a column of `fees` is a cheap strided view,
-    while gathering rows of a 2-D array costs more than the search."""
-    score = np.zeros(index.size, dtype=np.int64)
+    while gathering rows of a 2-D array costs more than the search. Summed in
+    int16 (a few dozen points at most): a quarter of the memory traffic of int64."""
+    score = np.zeros(index.size, dtype=np.int16)
     if not index.size:
-        return score.astype(np.int16)
+        return score
     # More of the requested values (industry match among them).
     pairs = (
         (index.themes, query.themes, ix.THEME_BIT),
@@ -157,30 +173,31 @@ def _points_of_every_row(index: ix.SpecialistIndex, query: SearchQuery) -> np.nd
         (index.periods, query.periods, ix.PERIOD_BIT),
         (index.qualifications, query.qualifications, ix.QUAL_BIT),
     )
+    extra = np.int16(POINTS_PER_EXTRA_VALUE)
     for column, codes, bits in pairs:
         if len(codes) > 1:
-            matched = _popcount(column & np.uint64(ix.mask_of(codes, bits)))
-            score += POINTS_PER_EXTRA_VALUE * np.maximum(matched - 1, 0)
+            matched = np.bitwise_count(column & np.uint64(ix.mask_of(codes, bits)))
+            score += extra * np.maximum(matched.astype(np.int16) - 1, 0)
     if len(query.forms) > 1:
-        offered = sum(
-            (index.fees[:, ix.FORM_COL[f]] != ix.NOT_OFFERED).astype(np.int64) for f in query.forms
-        )
-        score += POINTS_PER_EXTRA_VALUE * np.maximum(offered - 1, 0)
+        offered = np.zeros(index.size, dtype=np.int16)
+        for form in query.forms:
+            offered += index.fees[:, ix.FORM_COL[form]] != ix.NOT_OFFERED
+        score += extra * np.maximum(offered - 1, 0)
     # Syllabus coverage of the requested themes.
     if query.themes:
         linked = 0
         for theme in query.themes:
             linked |= _THEME_SYLLABUS[theme]
         total = linked.bit_count()
-        covered = _popcount(index.syllabus & np.uint64(linked))
+        covered = np.bitwise_count(index.syllabus & np.uint64(linked)).astype(np.int16) * 3
         score += np.where(
-            3 * covered >= 2 * total,
-            SYLLABUS_FULL_POINTS,
-            np.where(3 * covered >= total, SYLLABUS_PART_POINTS, 0),
+            covered >= 2 * total,
+            np.int16(SYLLABUS_FULL_POINTS),
+            np.where(covered >= total, np.int16(SYLLABUS_PART_POINTS), np.int16(0)),
         )
     # Local before online.
     if query.location_codes() and (not query.forms or "visit" in query.forms):
-        score += LOCAL_POINTS * (index.fees[:, _VISIT] != ix.NOT_OFFERED)
+        score += np.int16(LOCAL_POINTS) * (index.fees[:, _VISIT] != ix.NOT_OFFERED)
     # Fee within budget.
     if query.max_fee is not None:
         forms = query.forms or tuple(ix.FORM_COL)
@@ -191,11 +208,11 @@ def _points_of_every_row(index: ix.SpecialistIndex, query: SearchQuery) -> np.nd
             offered = fee != ix.NOT_OFFERED
             within &= ~offered | (fee <= query.max_fee)
             offered_any |= offered
-        score += BUDGET_POINTS * (within & offered_any)
+        score += np.int16(BUDGET_POINTS) * (within & offered_any)
     if query.first_free is None:
-        score += FIRST_FREE_POINTS * index.first_free
-    score += FRESH_POINTS * (index.age_days <= FRESH_DAYS)
-    return score.astype(np.int16)
+        score += np.int16(FIRST_FREE_POINTS) * index.first_free
+    score += np.int16(FRESH_POINTS) * (index.age_days <= FRESH_DAYS)
+    return score
 
 
 def tiers(score: np.ndarray) -> np.ndarray:
@@ -232,52 +249,181 @@ def standing_bits(standing: np.ndarray) -> np.ndarray:
     return np.clip(steps, 0, _STEP_LIMIT).astype(np.uint64) << _STEP_SHIFT
 
 
-@dataclass
-class Ranking:
-    """Matched rows and their sort keys; ascending key = shown first."""
+# Below this many rows in the groups a page reaches, their full keys are built
+# at once; above it, their standing steps narrow them first (Ranking.order).
+_NARROW_BY_STEP = 2048
 
-    rows: np.ndarray  # index positions, in no particular order
-    keys: np.ndarray  # uint64, one per row
-    # Points of every index row for this query (ranking.points), gathered on demand.
-    every_points: np.ndarray = field(repr=False)
-    _groups: np.ndarray | None = field(default=None, repr=False)
-    # Listing ids, one per row: the tie-break of equal keys (rows when absent).
-    ids: np.ndarray | None = field(default=None, repr=False)
+
+class Ranking:
+    """Matched rows and what orders them; ascending sort key = shown first.
+
+    `rank` keys lazily: each row's group (accepting bit and tier, the key's top
+    byte) is known for every row, but the full key only for the rows `order`
+    needs, those of the groups, then standing steps, that reach the requested
+    page. At 1,000,000 listings a broad query matches half a million rows and
+    building every key cost more than the rest of the search. Pages are cut
+    exactly as a full sort of every key (ties by listing id) would cut them.
+    """
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        keys: np.ndarray | None = None,
+        every_points: np.ndarray | None = None,
+        ids: np.ndarray | None = None,
+        *,
+        index: ix.SpecialistIndex | None = None,
+        query: SearchQuery | None = None,
+        groups: np.ndarray | None = None,
+        standing: np.ndarray | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.rows = rows  # index positions, in no particular order
+        self._keys = keys  # uint64 per row, when given or built for every row
+        # Points of every index row (rankings built from keys); else computed on demand.
+        self._every_points = every_points
+        self._ids = ids  # listing ids per row: the tie-break of equal keys
+        self._index = index
+        self._query = query
+        self._groups = groups
+        self._standing = standing
+        self._seed = np.uint64(seed)
 
     @property
     def size(self) -> int:
         return int(self.rows.size)
 
     @property
+    def keys(self) -> np.ndarray:
+        """The sort key of every row (see the layout above)."""
+        if self._keys is None:
+            self._keys = self._keys_at(np.arange(self.size))
+        return self._keys
+
+    @property
+    def ids(self) -> np.ndarray:
+        if self._ids is None:
+            self._ids = self.rows if self._index is None else self._index.listing_ids[self.rows]
+        return self._ids
+
+    @property
     def score(self) -> np.ndarray:
         """Relevance points, one per row."""
-        return self.every_points[self.rows].astype(np.int64)
+        if self._every_points is not None:
+            return self._every_points[self.rows].astype(np.int64)
+        return points(self._index, self._query, self.rows)  # type: ignore[arg-type]
 
     @property
     def groups(self) -> np.ndarray:
         """Per row: accepting bit and tier; rows of one group are equally suitable."""
         if self._groups is None:
-            self._groups = self.keys >> _GROUP_SHIFT
+            self._groups = (self.keys >> _GROUP_SHIFT).astype(np.uint8)
         return self._groups
 
     def tier(self) -> np.ndarray:
-        return MAX_TIER - (self.groups & np.uint64(MAX_TIER)).astype(np.int64)
+        return MAX_TIER - (self.groups & np.uint8(MAX_TIER)).astype(np.int64)
+
+    def _keys_at(self, local: np.ndarray) -> np.ndarray:
+        """Full sort keys of the rows at positions `local` (within `rows`)."""
+        index = self._index
+        assert index is not None  # noqa: S101 (a ranking without keys has its index)
+        rows = self.rows[local]
+        keys = self.groups[local].astype(np.uint64) << _GROUP_SHIFT
+        standing = self._standing
+        keys |= standing[rows] if standing is not None else np.uint64(_MIDDLE_STEP) << _STEP_SHIFT
+        # tie_base is splitmix64(listing id); one xor-multiply with the seed
+        # re-mixes it into a fresh order (uint64 array arithmetic wraps silently).
+        mixed = (index.tie_base[rows] ^ self._seed) * _GOLDEN
+        keys |= mixed >> _HASH_SHIFT
+        return keys
 
     def order(self, start: int, end: int) -> np.ndarray:
         """Positions within `rows` of the results start..end (0-based, end exclusive)."""
         end = min(end, self.size)
         if start >= end:
             return np.empty(0, dtype=np.int64)
-        if end < self.size:
-            # Only the rows up to this page need ordering: everything keyed at
-            # most the end-th smallest key (ties at the cut included), sorted.
-            last = np.partition(self.keys, end - 1)[end - 1]
-            head = np.flatnonzero(self.keys <= last)
+        if self._keys is not None or self._index is None:
+            return _cut(self.keys, self.ids, start, end)
+        # The groups holding results start..end-1: rows of lower groups come
+        # before the page, of higher groups after it.
+        groups = self.groups
+        first, skipped = _group_at(groups, start)
+        candidates = np.flatnonzero(groups == first)
+        if end - skipped > candidates.size:  # the page runs into later groups
+            last = _group_at(groups, end - 1)[0]
+            candidates = np.flatnonzero((groups >= first) & (groups <= last))
+        start, end = start - skipped, end - skipped
+        if self._standing is not None and candidates.size > _NARROW_BY_STEP:
+            candidates, skipped = self._narrow_by_step(candidates, start, end)
+            start, end = start - skipped, end - skipped
+        if self._ids is not None:
+            ties = self._ids[candidates]
         else:
-            head = np.arange(self.size)
-        ties = self.rows if self.ids is None else self.ids
-        head = head[np.lexsort((ties[head], self.keys[head]))]
-        return head[start:end]
+            ties = self._index.listing_ids[self.rows[candidates]]
+        return candidates[_cut(self._keys_at(candidates), ties, start, end)]
+
+    def _narrow_by_step(
+        self, candidates: np.ndarray, start: int, end: int
+    ) -> tuple[np.ndarray, int]:
+        """The candidates whose (group, standing step), the key's top 24 bits,
+        can reach results start..end-1 among them; and how many come before."""
+        steps = _steps_of(self._standing)[self.rows[candidates]]  # type: ignore[arg-type]
+        groups = self.groups[candidates]
+        if groups[0] == groups[-1] and np.all(groups == groups[0]):
+            # One group (the usual case): count the rows per step.
+            below = np.cumsum(np.bincount(steps, minlength=_STEP_LIMIT + 1))
+            low = int(np.searchsorted(below, start, side="right"))
+            high = int(np.searchsorted(below, end - 1, side="right"))
+            before = int(below[low - 1]) if low else 0
+            if low == high:
+                return candidates[steps == low], before
+            return candidates[(steps >= low) & (steps <= high)], before
+        coarse = (groups.astype(np.uint32) << np.uint32(16)) | steps
+        low, high = np.partition(coarse, (start, end - 1))[[start, end - 1]]
+        keep = (coarse >= low) & (coarse <= high)
+        return candidates[keep], int(np.count_nonzero(coarse < low))
+
+
+_steps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _steps_of(standing: np.ndarray) -> np.ndarray:
+    """The standing step of every index row (uint16), once per standing vector
+    (exposure.Snapshot.bits_for makes one per snapshot and index)."""
+    found = _steps.get(id(standing))
+    if found is None or found[0] is not standing:
+        found = (standing, (standing >> _STEP_SHIFT).astype(np.uint16))
+        if len(_steps) >= 2:
+            _steps.clear()
+        _steps[id(standing)] = found
+    return found[1]
+
+
+def _group_at(groups: np.ndarray, rank: int) -> tuple[int, int]:
+    """The group holding result `rank` (0-based) and how many rows come in
+    lower groups. A binary search on counts of `groups <= g`: bincount of a
+    few distinct values is slow (at 800,000 rows 5 ms, each count 0.15 ms)."""
+    low, high = int(groups.min()), int(groups.max())
+    while low < high:
+        middle = (low + high) // 2
+        if np.count_nonzero(groups <= middle) > rank:
+            high = middle
+        else:
+            low = middle + 1
+    return low, int(np.count_nonzero(groups < low))
+
+
+def _cut(keys: np.ndarray, ties: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Positions (within `keys`) of the results start..end of the order by
+    (key, tie); `end` at most keys.size. Only the rows up to the page are sorted:
+    everything keyed at most the end-th smallest key (ties at the cut included)."""
+    if end < keys.size:
+        last = np.partition(keys, end - 1)[end - 1]
+        head = np.flatnonzero(keys <= last)
+    else:
+        head = np.arange(keys.size)
+    head = head[np.lexsort((ties[head], keys[head]))]
+    return head[start:end]
 
 
 def rank(
@@ -288,22 +434,16 @@ def rank(
     standing: np.ndarray | None,
     seed: int,
 ) -> Ranking:
-    """Sort keys for `rows` (see the layout above).
+    """The ranking of `rows` (see the key layout above); keys are built by `Ranking.order`.
 
     `standing` is `standing_bits` per index position (exposure.Snapshot.bits_for),
     or None when nothing has been recorded: every standing is then equal and
     the viewer hash alone orders each tier.
     """
-    every_points, inverted_tier = _columns_for(index, query, rows)
-    keys = inverted_tier[rows].astype(np.uint64) << _GROUP_SHIFT
+    groups = inverted_tiers(index, query, rows)
     if query.include_not_accepting:  # otherwise every matched row is accepting
-        keys |= (~index.accepting[rows]).astype(np.uint64) << np.uint64(63)
-    keys |= standing[rows] if standing is not None else np.uint64(_MIDDLE_STEP) << _STEP_SHIFT
-    # tie_base is splitmix64(listing id); one xor-multiply with the seed
-    # re-mixes it into a fresh order (uint64 array arithmetic wraps silently).
-    mixed = (index.tie_base[rows] ^ np.uint64(seed)) * _GOLDEN
-    keys |= mixed >> _HASH_SHIFT
-    return Ranking(rows=rows, keys=keys, every_points=every_points, ids=index.listing_ids[rows])
+        groups |= (~index.accepting[rows]).astype(np.uint8) << np.uint8(7)
+    return Ranking(rows, index=index, query=query, groups=groups, standing=standing, seed=seed)
 
 
 # --- what a served page gives each listing -------------------------------------------------

@@ -204,10 +204,7 @@ def _facet_masks(
             index, "qualifications", query.qualifications, ix.QUAL_BIT
         )
     if query.forms or query.max_fee is not None:
-        columns = [ix.FORM_COL[f] for f in query.forms] or list(ix.FORM_COL.values())
-        fees = index.fees[:, columns]
-        cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
-        masks["form"] = (fees <= cap).any(axis=1)
+        masks["form"] = _form_mask(index, query.forms, query.max_fee)
     if query.first_free is not None:
         masks["first_free"] = index.first_free == query.first_free
     if query.affiliation is not None:
@@ -216,6 +213,25 @@ def _facet_masks(
     if terms and text:
         masks["q"] = _text_mask(index, terms)
     return masks
+
+
+def _form_mask(
+    index: ix.SpecialistIndex, forms: tuple[str, ...], max_fee: int | None
+) -> np.ndarray:
+    """Rows offering any of `forms` (any form when none) at most `max_fee`;
+    memoised and patched by deltas like the points (a fee cap over 1,000,000
+    rows costs milliseconds, and the same few caps recur)."""
+    columns = tuple(sorted({ix.FORM_COL[f] for f in forms})) or tuple(ix.FORM_COL.values())
+    cap = ix.NOT_OFFERED - 1 if max_fee is None else max_fee
+
+    def compute(rows: ix.RowsView) -> np.ndarray:
+        # Column by column: a strided view each, no copy of the fee matrix.
+        mask = rows.fees[:, columns[0]] <= cap
+        for column in columns[1:]:
+            mask |= rows.fees[:, column] <= cap
+        return mask
+
+    return ranking.cached_vector(index, ("form", columns, cap), compute)
 
 
 def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
