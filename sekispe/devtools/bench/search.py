@@ -227,6 +227,11 @@ def seed_exposure_ledger(seed: int) -> int:
     return int(ids.size)
 
 
+# Above this many listings the in-process figures skip a second full build
+# (minutes at 1,000,000): the scale part times the build that is the target.
+REBUILD_UP_TO = 200_000
+
+
 def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[str, Any]:
     """Time every query and an interleaved /healthz; the current database must be seeded."""
     from django.db import connection
@@ -246,9 +251,13 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
     cold_ns = time.perf_counter_ns() - started
     if first.status_code != 200:
         raise RuntimeError(f"first search failed: HTTP {first.status_code}")
-    started = time.perf_counter_ns()
-    built = ix.build_index(today)
-    build_ns = time.perf_counter_ns() - started
+    listing_count = Listing.objects.count()
+    build_ns = None
+    if listing_count <= REBUILD_UP_TO:
+        started = time.perf_counter_ns()
+        ix.build_index(today)
+        build_ns = time.perf_counter_ns() - started
+    visible = Listing.objects.visible(today).count()
 
     # Warm up code paths (URL resolver, serialisers, connection) outside the timings.
     for _category, qs in build_queries(50, seed=999_983):
@@ -292,7 +301,6 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
 
     all_search = [v for values in search_ns.values() for v in values]
     overall = latency_summary(all_search)
-    listing_count = Listing.objects.count()
     p95_limit = target_p95_ms(listing_count)
     healthz = latency_summary(health_ns)
     ratio = overall["p50_ms"] / healthz["p50_ms"] if healthz["p50_ms"] else float("inf")
@@ -304,16 +312,16 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
                 "median_matches": int(np.median(counts)),
                 "empty_share": round(sum(c == 0 for c in counts) / len(counts), 3),
             }
-    return {
+    report = {
         "date": timezone.now().isoformat(timespec="seconds"),
         "vendor": connection.vendor,
         "db_version": scratchdb.db_version(connection),
         "listings": listing_count,
-        "visible_listings": built.size,
+        "visible_listings": visible,
         "queries": len(queries),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "healthz_statuses": {str(k): v for k, v in sorted(health_statuses.items())},
-        "index_build_ms": round(build_ns / 1e6, 1),
+        "index_build_ms": None if build_ns is None else round(build_ns / 1e6, 1),
         "cold_first_request_ms": round(cold_ns / 1e6, 1),
         "search": overall,
         "categories": categories,
@@ -327,11 +335,6 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
                 "value": overall["p95_ms"],
                 "pass": overall["p95_ms"] <= p95_limit,
             },
-            "search_p50_over_healthz_p50": {
-                "target": TARGET_P50_RATIO,
-                "value": round(ratio, 2),
-                "pass": ratio <= TARGET_P50_RATIO,
-            },
             "change_log_queries_per_search": {
                 "target": 0,
                 "value": per_request["change_log_queries_per_search"],
@@ -340,6 +343,14 @@ def measure(queries: list[tuple[str, str]], *, progress: bool = True) -> dict[st
         },
         "machine": scratchdb.machine(),
     }
+    if listing_count <= 50_000:
+        # The issue sets this one at 50,000 only; above, the ratio is a figure.
+        report["targets"]["search_p50_over_healthz_p50"] = {
+            "target": TARGET_P50_RATIO,
+            "value": round(ratio, 2),
+            "pass": ratio <= TARGET_P50_RATIO,
+        }
+    return report
 
 
 def measure_request_queries(client: Any, queries: list[tuple[str, str]]) -> dict[str, Any]:
@@ -405,8 +416,19 @@ def format_report(report: dict[str, Any], label: str) -> str:
         + (f", load {report['load_average']}" if "load_average" in report else "")
         + (f", code {report['code']}" if "code" in report else ""),
         f"seed {seed['total_s']:.1f} s (generate {seed['generate_s']:.1f} s, "
-        f"write {seed['write_s']:.1f} s); index build {report['index_build_ms']:,.0f} ms "
-        f"(cold first request {report['cold_first_request_ms']:,.0f} ms)",
+        f"write {seed['write_s']:.1f} s"
+        + (
+            f", copy {seed['replicate_s']:.1f} s of {seed['replicated']:,}"
+            if seed.get("replicated")
+            else ""
+        )
+        + "); index build "
+        + (
+            f"{report['index_build_ms']:,.0f} ms"
+            if report["index_build_ms"] is not None
+            else "not repeated"
+        )
+        + f" (cold first request {report['cold_first_request_ms']:,.0f} ms)",
         "",
         f"{'category':<24}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'matches':>9}",
@@ -423,15 +445,9 @@ def format_report(report: dict[str, Any], label: str) -> str:
     lines.append(row("search (all)", report["search"]))
     lines.append(row("/healthz", report["healthz"]))
     lines.append(row("text, term cache empty", report["text_uncached"]))
-    targets = report["targets"]
-    p95 = targets["search_p95_ms"]
-    ratio = targets["search_p50_over_healthz_p50"]
     lines += [
         "",
-        f"search p95 {p95['value']:.2f} ms (target <= {p95['target']:.0f} ms): "
-        f"{_verdict(p95['pass'])}",
-        f"search p50 / healthz p50 = {ratio['value']:.2f}x (target <= {ratio['target']:.0f}x): "
-        f"{_verdict(ratio['pass'])}",
+        f"search p50 / healthz p50 = {report['p50_ratio']:.2f}x",
         f"HTTP statuses: search {report['statuses']}, healthz {report['healthz_statuses']}",
     ]
     per_request = report.get("per_request")

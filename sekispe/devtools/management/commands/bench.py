@@ -1,4 +1,4 @@
-"""`sekispe bench search|import|matching|expiry|similarity|mailing|insights`: benchmarks that never touch your database.
+"""`sekispe bench search|import|matching|expiry|similarity|mailing|insights|planb`: benchmarks that never touch your database.
 
 `search`: search latency at 50,000 listings. `import`: the registry and course
 imports at 50,000 + 300,000 rows. `expiry`: the daily expire-registrations at
@@ -11,12 +11,18 @@ false refusals on 50 honest descriptions, edited copies and the peer check's
 cost (in memory). `mailing`: queueing a registrant mailing to 50,000 people
 (scratch databases, like expiry). `insights`: the insights refresh and every
 policy and statistics page at 50,000 registrants, 200,000 diagnoses, 20,000
-inquiries and 1,000,000 searches (scratch databases). See docs/benchmarks.md.
+inquiries and 1,000,000 searches (scratch databases). `planb`: the search query
+mix as SQL on PostgreSQL with and without a trigram index (docs/search-plan-b.md),
+in its own scratch database (planb_bench, or --scratch-name). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +60,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "target",
-            choices=["search", "import", "matching", "expiry", "similarity", "mailing", "insights"],
+            choices=[
+                "search",
+                "import",
+                "matching",
+                "expiry",
+                "similarity",
+                "mailing",
+                "insights",
+                "planb",
+            ],
             help="what to benchmark",
         )
         parser.add_argument(
@@ -142,6 +157,15 @@ class Command(BaseCommand):
             f"(default {bench.PAGE_QUERIES}; 0 skips it)",
         )
         parser.add_argument(
+            "--planb-queries",
+            type=int,
+            default=60,
+            help="planb only: queries of the mix timed (each costs about a second with facets)",
+        )
+        parser.add_argument(
+            "--planb-rounds", type=int, default=2, help="planb only: runs per query (best of)"
+        )
+        parser.add_argument(
             "--no-scale",
             action="store_true",
             help="search only: skip the multi-process part (build, start, memory, writes, "
@@ -185,6 +209,9 @@ class Command(BaseCommand):
             return
         if options["target"] == "insights":
             self._insights(options, out_dir, progress)
+            return
+        if options["target"] == "planb":
+            self._planb(options, out_dir, progress)
             return
         if options["target"] == "similarity":
             report = similarity_bench.run(options["seed"], self.stdout.write, progress)
@@ -312,6 +339,59 @@ class Command(BaseCommand):
                 raise SystemExit(1)
         else:
             self.stdout.write(self.style.SUCCESS("all targets met"))
+
+    def _planb(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
+        """Plan B (docs/search-plan-b.md): the query mix as SQL on PostgreSQL, in
+        planb.py's own scratch database, run as a subprocess (it sets Django up
+        on that database itself). Prints its PASS/FAIL line either way."""
+        from sekispe.devtools.bench import planb
+
+        postgres_url = options["postgres_url"] or None
+        url = env_str("DATABASE_URL", "")
+        if postgres_url is None and url.startswith(("postgres://", "postgresql://")):
+            postgres_url = url
+        postgres_url = postgres_url or planb.DEFAULT_POSTGRES_URL
+        name = options["scratch_name"] or planb.DEFAULT_DB_NAME
+        listings = options["listings"] or 50_000
+        path = out_dir / "planb.json"
+        path.unlink(missing_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "sekispe.devtools.bench.planb",
+            "--postgres-url",
+            postgres_url,
+            "--db-name",
+            name,
+            "--listings",
+            str(listings),
+            "--queries",
+            str(options["planb_queries"]),
+            "--rounds",
+            str(options["planb_rounds"]),
+            "--seed",
+            str(options["seed"]),
+            "--json",
+            str(path),
+            *([] if progress else ["--no-progress"]),
+        ]
+        self.stdout.write(f"== postgres: Plan B in scratch database {name}")
+        env = os.environ | {"DEBUG": "0"}
+        result = subprocess.run(command, env=env, check=False)  # noqa: S603 (our own argv)
+        if result.returncode != 0 or not path.is_file():
+            self.stdout.write(
+                f"Plan B (PostgreSQL SQL): not measured (exit {result.returncode}; needs a "
+                f"PostgreSQL server: DATABASE_URL or --postgres-url): FAIL"
+            )
+            if options["check"]:
+                raise SystemExit(1)
+            return
+        report = json.loads(path.read_text("utf-8"))
+        self.stdout.write("")
+        self.stdout.write(planb.format_verdict(report))
+        self.stdout.write(f"results: {path}")
+        self._verdict({"postgres": report}, check=options["check"])
 
     def _expiry(self, options: dict[str, Any], out_dir: Path, progress: bool) -> None:
         records, batch_size = options["records"], options["batch_size"] or None
