@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sekispe.core.models import SearchChange
@@ -13,6 +14,7 @@ from sekispe.devtools.bench import replicate
 from sekispe.devtools.bench import search as bench
 from sekispe.listings.models import Listing, ServiceOffer
 from sekispe.registry.models import CourseCompletion, RegistryRecord
+from sekispe.search import index as ix
 from sekispe.search import services
 from sekispe.search.services import SearchQuery
 
@@ -137,3 +139,51 @@ def test_batches_plan_each_copy_once(base, extra, batch):
     # The registration number each copy takes: (k - 1) * base + pos, all distinct and in range.
     slots = sorted((k - 1) * base + pos for k, pos in planned)
     assert slots == list(range(extra))
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    base=st.integers(1, 6),
+    extra=st.integers(0, 14),
+    batch=st.integers(1, 5),
+    seed=st.integers(1, 50),
+)
+def test_every_listing_is_copied_as_often_as_planned_and_found_as_often(base, extra, batch, seed):
+    try:
+        with transaction.atomic():
+            ix.reset_index()
+            bench.seed_listings(base, seed=seed, progress=False, base=None)
+            originals = list(Listing.objects.order_by("id").values_list("id", flat=True))
+            themes = {
+                lid: Listing.themes.through.objects.filter(listing_id=lid).count()
+                for lid in originals
+            }
+            query = SearchQuery(include_not_accepting=True)
+            matched = set(Listing.objects.visible().values_list("id", flat=True))
+            assert services.search(query).count == len(matched)
+
+            report = replicate.replicate(base + extra, batch=batch, progress=False)
+
+            # Base listing at position i has extra // base copies, one more when i < extra % base.
+            copies = [extra // base + (i < extra % base) for i in range(base)]
+            assert report["copied"] == extra == sum(copies)
+            assert Listing.objects.count() == base + extra
+            numbers = list(RegistryRecord.objects.values_list("registration_number", flat=True))
+            assert len(set(numbers)) == len(numbers) == base + extra
+            assert Listing.themes.through.objects.count() == sum(
+                themes[lid] * (1 + c) for lid, c in zip(originals, copies, strict=True)
+            )
+            visible = [c for lid, c in zip(originals, copies, strict=True) if lid in matched]
+            assert services.search(query).count == sum(1 + c for c in visible)
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        ix.reset_index()
