@@ -85,7 +85,7 @@ def test_the_start_page_doors_work_without_javascript(world, live_server, chromi
     page.wait_for_load_state()
     assert page.url == live_server.url + "/specialists/"
     page.go_back()
-    page.get_by_role("link", name="セルフ診断").click()
+    page.get_by_role("main").get_by_role("link", name="自己診断").click()
     page.wait_for_load_state()
     assert page.url == live_server.url + "/diagnosis/"
     context.close()

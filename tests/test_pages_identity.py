@@ -56,7 +56,7 @@ def test_the_start_page_says_what_it_is_who_runs_it_and_opens_three_doors(client
     assert "<h1>登録セキスペ アクティブリスト</h1>" in body
     assert "独立行政法人情報処理推進機構（IPA）が運営しています" in body
     assert '<a href="/specialists/">専門家を探す</a>' in body
-    assert '<a href="/diagnosis/">セルフ診断</a>' in body
+    assert '<a href="/diagnosis/">自己診断</a>' in body
     assert '<a href="/accounts/login/?next=/me/">登録セキスペの方へ</a>' in body
     assert "現在、お知らせはありません。" in body
     # A registrant without an account, and a person who passed the exam, start here too.
