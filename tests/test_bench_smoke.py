@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sekispe.devtools.bench import planb, search_page
 from sekispe.devtools.bench import search as bench
-from sekispe.devtools.bench import search_page
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,33 @@ def test_bench_reports_every_figure_and_all_queries_succeed(tmp_path):
     path = bench.write_report(report, "test", tmp_path)
     assert path.name == "search-test.json"
     assert "/healthz" in bench.format_comparison({"test": report})
+
+
+def _planb_report(timed: int) -> dict:
+    summary = {"all": {"n": timed, "p50_ms": 180.0, "p95_ms": 400.0}}
+    return {
+        "listings": 50_000,
+        "queries": 60,
+        "no_index": {"search": summary},
+        "trgm_gin": {"search": summary},
+    }
+
+
+def test_plan_b_prints_one_verdict_line():
+    report = _planb_report(60)
+    report["targets"] = planb.targets(report)
+    assert report["targets"]["plan_b_measured"]["pass"] is True  # docs/search-plan-b.md exists
+    line = planb.format_verdict(report)
+    assert line.startswith("Plan B") and line.endswith(": PASS")
+    short = _planb_report(59)
+    short["targets"] = planb.targets(short)
+    assert planb.format_verdict(short).endswith(": FAIL")
+
+
+def test_plan_b_drops_only_its_own_scratch_databases(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/my_planb_bench")
+    url = "postgres://postgres@127.0.0.1:5432/"
+    assert planb.scratch_name_ok("planb_bench", url)
+    assert planb.scratch_name_ok("scale_planb", url)
+    assert not planb.scratch_name_ok("sekispe", url)
+    assert not planb.scratch_name_ok("my_planb_bench", url)

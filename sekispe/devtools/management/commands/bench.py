@@ -37,6 +37,7 @@ from sekispe.devtools.bench import mailing as mailing_bench
 from sekispe.devtools.bench import matching as matching_bench
 from sekispe.devtools.bench import search as bench
 from sekispe.devtools.bench import similarity as similarity_bench
+from sekispe.devtools.bench.replicate import NUMBERS
 from sekispe.lib.env import env_str
 
 KNOWN = ("sqlite", "postgres")
@@ -239,6 +240,11 @@ class Command(BaseCommand):
 
         if options["queries"] < 1000 or options["listings"] < 1:
             raise CommandError("--queries must be at least 1,000 and --listings at least 1")
+        if options["listings"] > NUMBERS or options["seed_base"] < 0:
+            raise CommandError(
+                f"--listings can be at most {NUMBERS:,} (six-digit registration numbers) "
+                "and --seed-base not negative"
+            )
         databases, postgres_url = self._databases(options)
 
         try:
