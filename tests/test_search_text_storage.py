@@ -108,8 +108,12 @@ def test_a_mapped_snapshot_reads_its_text_from_the_file():
     assert index.path and index.search_texts.file is not None
     result = search(SearchQuery(q="クラウド"), today=today)
     assert [row["registration_number"] for row in result.results] == ["000002"]
-    # Asked twice over a few rows: the second time the whole index is matched and cached.
+    # Over a few rows a term is scanned there only, until the rows scanned add
+    # up to a whole-index match, which is then made once and cached.
+    one_row = np.zeros(index.size, dtype=bool)
+    one_row[0] = True
+    assert "設定" not in index.search_texts[0]
+    assert not index.verify_term("設定", one_row).any()
     assert "設定" not in index.term_cache
-    index.verify_term("設定", index.live.copy())
     index.verify_term("設定", index.live.copy())
     assert "設定" in index.term_cache

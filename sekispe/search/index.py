@@ -394,8 +394,8 @@ class SpecialistIndex:
     # Relevance points over every row, per points-relevant part of a query
     # (ranking.points): the same few theme and location choices recur all day.
     points_cache: CacheBudget = field(default_factory=_cache, repr=False)
-    # Terms matched over a few rows once (verify_term): a second ask caches them.
-    terms_asked: OrderedDict[str, None] = field(default_factory=OrderedDict, repr=False)
+    # Rows scanned so far for terms matched over a few rows only (verify_term).
+    terms_asked: OrderedDict[str, int] = field(default_factory=OrderedDict, repr=False)
     serialized: OrderedDict[int, dict[str, Any]] = field(default_factory=_row_cache, repr=False)
     serialized_json: OrderedDict[int, str] = field(default_factory=_row_cache, repr=False)
     # Searches read, deltas write: one at a time per process.
@@ -433,19 +433,26 @@ class SpecialistIndex:
     def verify_term(self, term: str, rows: np.ndarray) -> np.ndarray:
         """`rows` narrowed to those whose text contains `term`.
 
-        A term asked for again is matched over the whole index once and cached
-        (term_mask): a search narrowed by a location scans its few rows each
-        time, and the same terms come back with other locations all day.
+        A search narrowed by a location scans its few candidate rows, and the
+        same term comes back with other locations all day. Once the rows
+        scanned for a term add up to what matching it over the whole index
+        would scan, it is matched over the whole index and cached (term_mask):
+        never more than twice the cheaper of the two, whatever comes next.
         """
         cached = self.term_cache.get(term)
         if cached is not None:
             return rows & cached
-        if term in self.terms_asked:
+        candidates = text_candidates(self.text_signatures, term)
+        positions = np.flatnonzero(rows & candidates)
+        scanned = self.terms_asked.pop(term, 0) + positions.size
+        if scanned >= np.count_nonzero(candidates & self.live):
             return rows & self.term_mask(term)
-        self.terms_asked[term] = None
+        self.terms_asked[term] = scanned
         if len(self.terms_asked) > TERMS_ASKED_KEPT:
             self.terms_asked.popitem(last=False)
-        return verify_term(self.text_signatures, self.search_texts, term, rows)
+        result = np.zeros(self.size, dtype=bool)
+        result[positions[texts_containing(self.search_texts, term, positions)]] = True
+        return result
 
     def term_mask(self, term: str) -> np.ndarray:
         """Rows whose search text contains `term`; cached, since people search
@@ -533,15 +540,19 @@ def text_candidates(signatures: np.ndarray, term: str) -> np.ndarray:
     return candidates
 
 
+def texts_containing(texts: Any, term: str, positions: np.ndarray) -> np.ndarray:
+    """For each row of `positions`, whether its text contains `term` (a
+    TextColumn reads its rows in chunks; a list, in simulations, one by one)."""
+    if isinstance(texts, TextColumn):
+        return texts.containing(term, positions)
+    return np.fromiter((term in texts[i] for i in positions), dtype=bool, count=positions.size)
+
+
 def verify_term(signatures: np.ndarray, texts: Any, term: str, rows: np.ndarray) -> np.ndarray:
     """`rows` (a boolean vector) narrowed to the texts that really contain `term`."""
     positions = np.flatnonzero(rows & text_candidates(signatures, term))
-    if isinstance(texts, TextColumn):
-        keep = texts.containing(term, positions)
-    else:
-        keep = np.fromiter((term in texts[i] for i in positions), dtype=bool, count=positions.size)
     result = np.zeros(len(texts), dtype=bool)
-    result[positions[keep]] = True
+    result[positions[texts_containing(texts, term, positions)]] = True
     return result
 
 
@@ -841,37 +852,50 @@ def load(
     # A delta asks about its own few listings; a build about everyone.
     extensions = extensions_by_record(None if wanted is None else record_ids)
     engagements = open_engagements() if wanted is None else open_engagements(ids)
-    available = np.zeros(n, dtype=bool)
-    age_days = np.zeros(n, dtype=np.int32)
-    capacity = np.zeros(n, dtype=np.int32)
-    open_now = np.zeros(n, dtype=np.int32)
-    first_free = np.zeros(n, dtype=bool)
-    affiliation = np.zeros(n, dtype=np.uint8)
-    qualifications = columns["qualifications"]
+    # Per-row values gathered in lists and converted once: a numpy item
+    # assignment costs more than the append (a million rows, six columns).
+    available: list[bool] = []
+    age_days: list[int] = []
+    capacity: list[int] = []
+    open_now: list[int] = []
+    first_free: list[bool] = []
+    affiliation: list[int] = []
     raw_texts: list[str] = []
     row_texts: list[str] = []
     numbers: list[str] = []
     zone = timezone.get_current_timezone()
-    for i, row in enumerate(listing_rows):
+    # One encoder for every row: json.dumps with options builds a new one per call.
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    qual_texts: dict[int, str] = {}
+    # course_status is pure in its inputs; registrants of one expiry date who
+    # took the same sessions (the courses run on fixed dates) share the answer.
+    up_to_date: dict[tuple[Any, ...], bool] = {}
+    for row, quals_mask in zip(listing_rows, columns["qualifications"].tolist(), strict=True):
         (listing_id, record_id, number, name, kana, registered_on, expires_on, renewals, free,
          affil, company, availability, until, other_quals, profile, track, updated_at,
          cap) = row  # fmt: skip
-        available[i] = effective_accepting(availability, until, today)
-        age_days[i] = (today - updated_at.astimezone(zone).date()).days
-        capacity[i] = cap
-        open_now[i] = engagements.get(listing_id, 0)
-        first_free[i] = free
-        affiliation[i] = AFFILIATION_NUM[affil]
-        quals = " ".join(
-            QUAL_NAMES[c] for c in codes_of(int(qualifications[i]), ref.QUALIFICATION_CODES)
-        )
+        available.append(effective_accepting(availability, until, today))
+        age_days.append((today - updated_at.astimezone(zone).date()).days)
+        capacity.append(cap)
+        open_now.append(engagements.get(listing_id, 0))
+        first_free.append(free)
+        affiliation.append(AFFILIATION_NUM[affil])
+        quals = qual_texts.get(quals_mask)
+        if quals is None:
+            quals = qual_texts[quals_mask] = " ".join(
+                QUAL_NAMES[c] for c in codes_of(quals_mask, ref.QUALIFICATION_CODES)
+            )
         raw_texts.append(" ".join((name, kana, profile, track, quals, other_quals)))
-        status = course_status(
-            expires_on, completions.get(record_id, ()), today, extensions.get(record_id)
-        )
+        done = completions.get(record_id, ())
+        extension = extensions.get(record_id)
+        key = (expires_on, extension, tuple(done))
+        current = up_to_date.get(key)
+        if current is None:
+            current = course_status(expires_on, done, today, extension).up_to_date
+            up_to_date[key] = current
         numbers.append(number)
         row_texts.append(
-            json.dumps(
+            encode(
                 [
                     number,
                     name,
@@ -882,10 +906,8 @@ def load(
                     registered_on.isoformat(),
                     expires_on.isoformat(),
                     renewals,
-                    status.up_to_date,
-                ],
-                ensure_ascii=False,
-                separators=(",", ":"),
+                    current,
+                ]
             )
         )
     texts: list[str] = []
@@ -893,16 +915,18 @@ def load(
         texts += normalize_many(raw_texts[start : start + _NORMALIZE_CHUNK])
     del raw_texts
     listing_ids_array = np.array(ids, dtype=np.int64)
-    accepting = accepting_rule(available, capacity, open_now)
+    available_array = np.array(available, dtype=bool)
+    capacity_array = np.array(capacity, dtype=np.int32)
+    accepting = accepting_rule(available_array, capacity_array, np.array(open_now, dtype=np.int32))
     columns.update(
         listing_ids=listing_ids_array,
         tie_base=splitmix64(listing_ids_array),
-        first_free=first_free,
-        affiliation=affiliation,
+        first_free=np.array(first_free, dtype=bool),
+        affiliation=np.array(affiliation, dtype=np.uint8),
         accepting=accepting,
-        age_days=age_days,
-        capacity=capacity,
-        at_capacity=available & ~accepting,
+        age_days=np.array(age_days, dtype=np.int32),
+        capacity=capacity_array,
+        at_capacity=available_array & ~accepting,
         live=np.ones(n, dtype=bool),
     )
     return Batch(columns=columns, texts=texts, row_texts=row_texts, numbers=numbers)
