@@ -8,6 +8,8 @@ random queries and pages."""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -231,3 +233,48 @@ def test_paging_through_search_gives_the_full_sort_once(seed, standing_kind, que
             assert result.count == rows.size
             seen += [r["registration_number"] for r in result.results]
     assert seen == numbers
+
+
+def _fresh(index: ix.SpecialistIndex) -> ix.SpecialistIndex:
+    """The same columns with empty caches (as a fresh build would answer)."""
+    return dataclasses.replace(
+        index,
+        term_cache=ix.CacheBudget(index.term_cache.limit),
+        facet_cache=ix.CacheBudget(index.facet_cache.limit),
+        points_cache=ix.CacheBudget(index.points_cache.limit),
+        serialized=collections.OrderedDict(),
+        serialized_json=collections.OrderedDict(),
+    )
+
+
+def _search(index: ix.SpecialistIndex, query: SearchQuery, page: int) -> services.SearchResult:
+    snapshot = random_snapshot(index, 7, "few")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ix, "get_index", lambda today: index)
+        patch.setattr(exposure, "snapshot", lambda bucket=None: snapshot)
+        return services.search(dataclasses.replace(query, page=page), today=TODAY, with_facets=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), query=queries, changed=st.integers(0, 599))
+def test_facet_counts_kept_for_the_next_page_follow_a_delta(seed, query, changed):
+    """Facet counts are reused by the next pages of a search, and a delta
+    (rows rewritten in place, caches patched) makes them be counted again."""
+    index = random_index(seed, 600, hash_values=0)
+    first = _search(index, query, 1)
+    assert _search(index, query, 2).facets == first.facets
+    # A delta: the row gets another listing's themes, fees and prefectures, or leaves.
+    donor = (changed * 7 + 1) % index.size
+    for name in ("themes", "prefectures", "industries", "syllabus", "first_free", "age_days"):
+        getattr(index, name)[changed] = getattr(index, name)[donor]
+    index.fees[changed] = index.fees[donor]
+    index.accepting[changed] = not index.accepting[changed]
+    ix._patch_caches(index, np.array([changed], dtype=np.int64))
+    after = _search(index, query, 2)
+    fresh = _search(_fresh(index), query, 2)
+    assert after.facets == fresh.facets
+    assert after.not_accepting_hidden == fresh.not_accepting_hidden
+    assert after.count == fresh.count
+    assert [r["registration_number"] for r in after.results] == [
+        r["registration_number"] for r in fresh.results
+    ]
