@@ -23,6 +23,7 @@ Japanese on /specialists/about/ordering/).
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -139,24 +140,57 @@ def _inverted_column(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarra
 
 # A query matching fewer than 1/SUBSET_SHARE of the rows gets its points
 # computed for those rows only, uncached: at 1,000,000 listings a whole-index
-# computation costs ~35 ms, and narrow queries (a prefecture and a theme) vary
-# more than the cache holds.
+# computation costs ~10 ms, and narrow queries (a prefecture and a theme) vary
+# more than the cache holds. Up to 1/WHOLE_SHARE, a query shape is computed
+# for its rows the first time it is seen and for the whole index (cached) the
+# next: many shapes come once (first-free with a region and a theme pair).
 SUBSET_SHARE = 32
+WHOLE_SHARE = 4
+_SEEN_LIMIT = 4096
+_seen: OrderedDict[tuple[object, ...], None] = OrderedDict()
+
+
+def _seen_before(key: tuple[object, ...]) -> bool:
+    if key in _seen:
+        _seen.move_to_end(key)
+        return True
+    _seen[key] = None
+    while len(_seen) > _SEEN_LIMIT:
+        _seen.popitem(last=False)
+    return False
+
+
+class _Rows:
+    """Some rows of an index, each column gathered when first read: points
+    read only the columns the query asks about (ix.RowsView gathers all)."""
+
+    def __init__(self, index: ix.SpecialistIndex, rows: np.ndarray) -> None:
+        self._index = index
+        self._rows = rows
+        self.size = int(rows.size)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        value = getattr(self._index, name)[self._rows]
+        setattr(self, name, value)
+        return value
 
 
 def inverted_tiers(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
     """127 - tier of each of `rows` (uint8), from the cache when it holds the query's shape."""
-    cached = index.points_cache.get(_points_key(query))
+    key = _points_key(query)
+    cached = index.points_cache.get(key)
     if cached is not None:
         return cached[2][rows]
-    if rows.size * SUBSET_SHARE < index.size:
-        return _inverted(_points_of_every_row(ix.RowsView.of(index, rows), query))
+    if rows.size * SUBSET_SHARE < index.size or (
+        rows.size * WHOLE_SHARE < index.size and not _seen_before(key)
+    ):
+        return _inverted(_points_of_every_row(_Rows(index, rows), query))  # type: ignore[arg-type]
     return _inverted_column(index, query)[rows]
 
 
 def points(index: ix.SpecialistIndex, query: SearchQuery, rows: np.ndarray) -> np.ndarray:
     """The documented relevance points of each row (index positions) for `query`."""
-    return _points_of_every_row(ix.RowsView.of(index, rows), query).astype(np.int64)
+    return _points_of_every_row(_Rows(index, rows), query).astype(np.int64)  # type: ignore[arg-type]
 
 
 def _points_of_every_row(index: ix.SpecialistIndex, query: SearchQuery) -> np.ndarray:
