@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("sekispe.pages.urls")),
     path("healthz", healthz, name="healthz"),
     path("healthz/ready", ready, name="healthz_ready"),
+    # Early: a request tries the patterns in order, and the API is the most
+    # requested path after the search page (no prefix below overlaps it).
+    path("api/v1/", api.urls),
     path("specialists/", include("sekispe.search.urls")),
     path("accounts/", include("sekispe.accounts.urls")),
     path("registry/", include("sekispe.registry.urls_public")),
@@ -34,7 +37,6 @@ urlpatterns = [
     path("", include("sekispe.onboarding.urls")),
     path("ops/", include("sekispe.registry.urls_ops")),
     path("ops/", include("sekispe.backoffice.urls")),
-    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -2,15 +2,22 @@
 ledger's impressions and the search-demand log's counts.
 
 Both add to a buffer per process on the request path and write it as additive
-upserts once it is due. A due flush runs on a thread of its own (production)
-or inline (tests); a failed one keeps its counts for the next; whatever is
-left is written when the process exits.
+upserts once it is due (and so do the search rate-limit counts, bots.py). A
+due flush runs on the process's one flusher thread (production) or inline
+(tests); a failed one keeps its counts for the next; whatever is left is
+written when the process exits.
+
+One long-lived thread, not a thread per flush: starting a thread waits until
+the new thread runs, which on a busy machine is milliseconds added to the
+request that happened to make a flush due.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -45,7 +52,7 @@ class Flusher:
 
     def start(self) -> None:
         if background():
-            threading.Thread(target=self._in_thread, name=self.name, daemon=True).start()
+            _runner.submit(self)
         else:
             self.run_claimed()
 
@@ -58,18 +65,45 @@ class Flusher:
             with self.buffer.lock:
                 self.buffer.flushing = False
 
-    def _in_thread(self) -> None:
-        try:
-            self.run_claimed()
-        finally:
-            connection.close()  # this thread's own connection
-
     def flush_at_exit(self) -> None:
         if self.pending():
             try:
                 self.flush()
             except Exception:  # the database may be gone at exit; nothing else to do
                 self.logger.warning("%s: unflushed counts lost at exit", self.name, exc_info=True)
+
+
+class _Runner:
+    """The process's flusher thread, started at its first flush."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = 0
+        self.queue: queue.SimpleQueue[Flusher] = queue.SimpleQueue()
+
+    def submit(self, flusher: Flusher) -> None:
+        with self.lock:
+            if self.pid != os.getpid():
+                # First use, or a forked child (gunicorn): the parent's thread
+                # is not in this process, and its queue may be mid-operation.
+                self.queue = queue.SimpleQueue()
+                threading.Thread(
+                    target=self._run, args=(self.queue,), name="sekispe-flusher", daemon=True
+                ).start()
+                self.pid = os.getpid()
+            self.queue.put(flusher)
+
+    @staticmethod
+    def _run(claimed: queue.SimpleQueue[Flusher]) -> None:
+        while True:
+            flusher = claimed.get()
+            try:
+                flusher.run_claimed()
+            finally:
+                connection.close()  # this thread's own connection; flushes are seconds apart
+
+
+_runner = _Runner()
 
 
 def background() -> bool:
