@@ -205,3 +205,39 @@ def test_pruning_keeps_the_file_just_written_whatever_its_name(tmp_path, setting
     kept = sorted(p.name for p in tmp_path.glob("*.snap"))
     assert names[2] in kept and len(kept) == 2
     assert names[3] not in kept  # another day's
+
+
+def test_a_checked_file_is_not_read_again_but_one_written_since_is(listed, monkeypatch):
+    """The first process to check a file marks it; the next maps it without
+    reading 1.5 GB again, unless the file was written since (checked, refused)."""
+    import os
+    import zlib
+
+    expected = numbers()
+    [path] = snapshot_files()
+    assert os.getxattr(path, snap.VERIFIED_ATTRIBUTE)
+    checked: list[int] = []
+    real_crc32 = zlib.crc32
+
+    def counting(data, value=0):
+        checked.append(len(data))
+        return real_crc32(data, value)
+
+    monkeypatch.setattr(snap.zlib, "crc32", counting)
+    snap.read(path, schema=ix.column_schema())
+    assert sum(checked) <= 1 << 16  # the mark's own tail, not the columns
+    stat = path.stat()
+
+    meta = snap.read_meta(path)
+    inside = meta["_body_start"] + meta["columns"]["listing_ids"]["offset"]  # far from the tail
+
+    def damage_a_column(data: bytearray) -> None:
+        data[inside] ^= 0xFF
+
+    _rewrite(path, damage_a_column)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # written later
+    with pytest.raises(snap.SnapshotInvalid):
+        snap.read(path, schema=ix.column_schema())
+    monkeypatch.setattr(snap.zlib, "crc32", real_crc32)
+    forget_process_state()
+    assert numbers() == expected
