@@ -191,3 +191,22 @@ def test_the_controller_brings_inquiries_under_chance_in_the_simulation(monkeypa
     assert controlled["inquiry_gini_within_tier"] < plain["inquiry_gini_within_tier"] - 0.04
     assert controlled["exposure_gini_within_tier"] <= mb.TARGET_EXPOSURE_GINI
     assert controlled["over_capacity"] == 0
+    # The top 1% by inquiries hold at least what any other 1% holds, the top 1%
+    # by fair share included: their share of the fair share is the floor that
+    # inquiries in proportion to the fair share would leave.
+    for result in (plain, controlled):
+        assert 0 < result["top_1pct_by_fair_share_fair_share"] < 1
+        assert result["top_1pct_by_fair_share_inquiry_share"] <= result["top_1pct_inquiry_share"]
+
+
+def test_the_shares_held_by_a_group_and_by_the_largest_values():
+    values = np.array([1.0, 5.0, 0.0, 4.0])
+    assert mb.share_of(values, np.array([1, 3])) == pytest.approx(0.9)
+    assert mb.top_share(values, 1) == pytest.approx(0.5)
+    assert mb.top_share(values, 2) == pytest.approx(0.9)
+    assert mb.top_share(np.zeros(3), 1) == 0.0
+    # Inquiries exactly in proportion to the fair share: the top 1% by inquiries
+    # are the top 1% by fair share and hold exactly their share of it.
+    deserved = np.arange(1.0, 201.0)
+    inquiries = 3 * deserved
+    assert mb.top_share(inquiries, 2) == pytest.approx(mb.top_share(deserved, 2))

@@ -47,12 +47,25 @@ Why these choices (figures from `sekispe bench matching`, docs/benchmarks.md):
   the run-to-run noise (about +-0.01 over seeds 1-3). Band limits on E - D,
   asymmetric gains (pull up harder than push down), noise-scaled errors and
   caps all landed on the same trade-off curve, so the plain linear term stays.
-- What within-tier order cannot do: the top 1% of specialists by fair share
-  hold about 14% of all fair share (they match most searches and sit in their
-  best tiers), so inquiries proportional to fair share put 14-16% of them
-  there. Less would mean giving the most broadly relevant specialists less
-  than their share, and they are also the higher-scoring members of their
-  tiers (first consultation free, fresh), which costs NDCG.
+- What within-tier order cannot do: bring the top 1% of specialists under
+  12% of all inquiries. The top 1% by fair share hold 14-16% of all fair
+  share (seeds 1-3: they match most searches and sit in their best tiers,
+  often small ones, where being last of the tier still means page one), so
+  inquiries in proportion to fair share put at least that much there; the
+  controller already gives them a little less (13.5-16%). The most
+  aggressive within-tier orders measured, each giving up every other target,
+  stay above 12% on seeds 2 and 3: fewest inquiries first, 12.4 / 14.0 /
+  13.9% (NDCG by points 0.968, exposure Gini 0.29, inquiry Gini above
+  (b)'s); fewest inquiries plus fair share first (the broadest last), 12.0 /
+  12.8 / 12.4% (NDCG 0.96, exposure Gini 0.42). Only an order across tiers,
+  or capacity, changes who can be asked at all.
+- Also measured, all on the same exposure / inquiry trade-off within the
+  run-to-run noise (about +-0.01): gains 0.48-0.52; a gain scaled by
+  (D / mean D)^b for b = 0.5 and 1; the inquiry error against exposure
+  received (Q/r - E) instead of deserved; a separate gain for a search's best
+  tier and its lower tiers (0.45-1 / -0.2-0.45, a prototype: one standing per
+  listing cannot tell tiers apart), up to 0.015 lower inquiry Gini at equal
+  exposure Gini but NDCG by points 0.969-0.972.
 """
 
 from __future__ import annotations
