@@ -51,8 +51,9 @@ Why these choices (figures from `sekispe bench matching`, docs/benchmarks.md):
   12% of all inquiries. The top 1% by fair share hold 14.4 / 15.8 / 15.3%
   of all fair share (seeds 1 / 2 / 3, printed by `bench matching`: they
   match most searches and sit in their best tiers, often small ones, where
-  being last of the tier still means page one), so inquiries in proportion to fair share put at least that much there (the
-  controller gives them about their share: 13.5 / 16.1 / 15.2%). The most
+  being last of the tier still means page one), so inquiries in proportion
+  to fair share put at least that much there (the controller gives them
+  about their share: 13.5 / 16.1 / 15.2%). The most
   aggressive within-tier orders measured, each giving up every other target,
   stay above 12% on seeds 2 and 3: fewest inquiries first, 12.4 / 14.0 /
   13.9% (NDCG by points 0.968, exposure Gini 0.29, inquiry Gini above
