@@ -65,6 +65,14 @@ def test_copies_every_table_with_fresh_keys_and_search_finds_them():
     # Each copy has its own record, and the rows of the original.
     assert Listing.objects.values("record_id").distinct().count() == 120
     assert {name: n * 3 for name, n in base_counts.items()} == _through_counts()
+    # Every copied key points at a row that exists (PostgreSQL skips the checks for speed).
+    assert Listing.objects.filter(record__registration_number__isnull=False).count() == 120
+    themes = Listing.themes.through.objects
+    assert themes.filter(listing__record__isnull=False).count() == themes.count()
+    offers = ServiceOffer.objects
+    assert offers.filter(listing__record__isnull=False).count() == offers.count()
+    courses = CourseCompletion.objects
+    assert courses.filter(record__listing__isnull=False).count() == courses.count()
     original = Listing.objects.order_by("id").first()
     copy = Listing.objects.get(id=original.id + report["listing_step"])
     assert copy.profile == original.profile and copy.record.name == original.record.name
