@@ -52,8 +52,9 @@ format: $(STAMP)
 ## bench: every issue-18 target with PASS/FAIL: search (API, page, writes, freshness, memory,
 ## start, build) at 50,000 and at 1,000,000 listings (the rest of 1M are SQL copies of a
 ## 50,000 seed; 34 min per database at load 5-14; BENCH_LARGE_LISTINGS=0 skips it), the import
-## (registry + courses) at 50,000 + 300,000 rows, Plan B on PostgreSQL (DATABASE_URL, else the local server); the
-## daily expiry at 300,000 expiries, on SQLite (and PostgreSQL if DATABASE_URL is set),
+## (registry + courses) at 50,000 + 300,000 rows, Plan B on PostgreSQL (DATABASE_URL, else
+## the local server); the daily expiry at 300,000 expiries, on SQLite (and PostgreSQL if
+## DATABASE_URL is set),
 ## matching quality (fair exposure), the deemed-attendance copy check, and the insights
 ## refresh and pages at 50,000 registrants, 200,000 diagnoses, 1,000,000 searches
 bench: $(STAMP)
