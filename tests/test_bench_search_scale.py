@@ -49,7 +49,10 @@ def test_memory_is_read_from_proc():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch):
+@pytest.mark.parametrize("prebuild", [False, True], ids=["build-in-scale", "prebuilt"])
+def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch, prebuild):
+    """`prebuilt`: the path the worker takes above 200,000 listings, where the
+    snapshot is built once before the mix and the scale part reuses it."""
     monkeypatch.setattr(settings, "SEARCH_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
     monkeypatch.setattr(settings, "SEARCH_API_PER_IP", (10**9, 3600))
     # The children check they are on the scratch database, as the bench worker does.
@@ -61,7 +64,9 @@ def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch):
     else:
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{connection.settings_dict['NAME']}")
     try:
-        report = bench.run_search_bench(listings=300, queries=50, seed=3, progress=False)
+        report = bench.run_search_bench(
+            listings=300, queries=50, seed=3, progress=False, prebuild=prebuild
+        )
         scale = search_scale.run_scale(
             bench.build_queries(50, 3),
             seed=3,
@@ -69,9 +74,15 @@ def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch):
             freshness_changes=4,
             build_runs=1,
             progress=False,
+            prebuilt=report.pop("prebuilt", None),
         )
     finally:
         ix.reset_index()
+
+    assert report["cold_first_request_maps_snapshot"] is prebuild
+    assert ("snapshot_build" in report["phases_s"]) is prebuild
+    assert len(scale["build"]["runs_s"]) == 1
+    assert scale["start"]["status"] == 200
 
     assert set(scale["targets"]) == SCALE_TARGETS
     for name, target in scale["targets"].items():
