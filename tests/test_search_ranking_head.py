@@ -278,3 +278,16 @@ def test_facet_counts_kept_for_the_next_page_follow_a_delta(seed, query, changed
     assert [r["registration_number"] for r in after.results] == [
         r["registration_number"] for r in fresh.results
     ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), query=queries)
+def test_each_form_count_is_the_count_after_ticking_it(seed, query):
+    """The form facet (counted over cached whole-index fee masks): ticking a
+    form adds it to the chosen ones, and max_fee then applies to those."""
+    index = random_index(seed, 500, hash_values=0)
+    facets = _search(index, query, 1).facets["form"]
+    for form in ref.FORM_CODES:
+        forms = query.forms if form in query.forms else (*query.forms, form)
+        clicked = dataclasses.replace(query, forms=forms)
+        assert facets[form] == int(np.count_nonzero(services.matches(index, clicked))), form

@@ -416,18 +416,18 @@ def _facet_counts(
         region: _any_count(places, wanted_prefectures(chosen, region), ix.PREF_BIT)
         for region in ref.BLOCK_CODES
     }
-    form_rows = rows_without("form")
-    cap = ix.NOT_OFFERED - 1 if query.max_fee is None else query.max_fee
-    within = index.fees[form_rows] <= cap
+    # Over whole-index vectors (the fee masks are cached): gathering the fee
+    # rows of half the register costs tens of milliseconds at 1,000,000.
+    form_rows = base & _combine(index, masks, skip="form")
     # With no form chosen, ticking one makes it the only form the fee applies to.
-    chosen_forms = (
-        within[:, [ix.FORM_COL[f] for f in query.forms]].any(axis=1)
-        if query.forms
-        else np.zeros(form_rows.size, dtype=bool)
-    )
+    if query.forms:
+        form_rows = form_rows & ~_form_mask(index, query.forms, query.max_fee)
+        chosen = int(np.count_nonzero(base & _combine(index, masks)))
+    else:
+        chosen = 0
     facets["form"] = {
-        form: int(np.count_nonzero(chosen_forms | within[:, col]))
-        for form, col in ix.FORM_COL.items()
+        form: chosen + int(np.count_nonzero(form_rows & _form_mask(index, (form,), query.max_fee)))
+        for form in ix.FORM_COL
     }
     free_rows = rows_without("first_free")
     facets["first_free"] = {True: int(np.count_nonzero(index.first_free[free_rows]))}
