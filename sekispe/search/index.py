@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1581,6 +1581,21 @@ def _ensure_poller() -> None:
         _poller.start()
 
 
+# Work the poller thread does for modules above this one after each poll
+# (exposure.py prepares the next ordering bucket), so no request waits for it.
+# A list of callbacks because this lower module must not import them.
+after_poll: list[Callable[[SpecialistIndex], None]] = []
+
+
+def run_after_poll(index: SpecialistIndex) -> None:
+    for hook in after_poll:
+        try:
+            hook(index)
+        except Exception:  # the next poll tries again; a request would do it anyway
+            logger.exception("search poller: %s failed", getattr(hook, "__name__", hook))
+            connection.close()
+
+
 def _poll_forever() -> None:
     interval = float(getattr(settings, "SEARCH_POLL_SECONDS", 0.2))
     try:
@@ -1593,6 +1608,9 @@ def _poll_forever() -> None:
                         _refresh(timezone.localdate())
             except Exception:  # logged by _refresh; the index we have keeps serving
                 connection.close()
+                continue
+            if _current is not None:
+                run_after_poll(_current)
     finally:
         connection.close()
 
