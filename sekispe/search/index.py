@@ -1237,7 +1237,7 @@ def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
         mask[rows] = (getattr(index, name)[rows] & np.uint64(wanted)) != 0
     if len(index.points_cache):
         subset = RowsView.of(index, rows)
-        # Each entry carries the function that computed it (ranking._columns).
+        # Each entry carries the function that computed it (ranking.cached_vector).
         for _key, (recompute, points, inverted) in index.points_cache.items():
             points[rows], inverted[rows] = recompute(subset)
 
