@@ -421,7 +421,11 @@ def run_import_bench(
                 "value": round(fresh, 2),
                 "pass": fresh <= FRESH_TARGET_S,
             },
-            "re_import_s": {"target": TARGET_S, "value": round(again, 2), "pass": again < TARGET_S},
+            "re_import_s": {
+                "target": TARGET_S,
+                "value": round(again, 2),
+                "pass": again <= TARGET_S,
+            },
         },
         "machine": scratchdb.machine(),
         "load_average": load_average,
@@ -466,7 +470,9 @@ def format_report(report: dict[str, Any], label: str) -> str:
     lines.append("")
     for name, target in report["targets"].items():
         verdict = "PASS" if target["pass"] else "FAIL"
-        lines.append(f"{name} {target['value']:.2f} s (target {target['target']:.0f} s): {verdict}")
+        lines.append(
+            f"{name} {target['value']:.2f} s (target ≤ {target['target']:.0f} s): {verdict}"
+        )
     stored = report["stored"]
     lines.append(
         f"stored: {stored['records']:,} records ({stored['record_history']:,} history rows), "
