@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -195,3 +195,60 @@ def test_every_listing_is_copied_as_often_as_planned_and_found_as_often(base, ex
         pass
     finally:
         ix.reset_index()
+
+
+def _index_definitions(tables: list[str]) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables]
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bulk load is PostgreSQL's")
+def test_postgresql_bulk_load_gives_back_every_index_constraint_and_autovacuum():
+    bench.seed_listings(12, seed=8, progress=False, base=None)
+    tables = [
+        RegistryRecord._meta.db_table,
+        Listing._meta.db_table,
+        *(t.table for t in replicate._child_tables()),
+    ]
+    before = _index_definitions(tables)
+
+    report = replicate.replicate(40, batch=5, progress=False)
+
+    assert report["indexes_deferred"] > len(tables)  # it did drop them
+    assert _index_definitions(tables) == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND reloptions IS NOT NULL",
+            [tables],
+        )
+        assert cursor.fetchall() == []
+    # The unique constraints are back: a taken number is refused.
+    taken = RegistryRecord.objects.order_by("-id").first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RegistryRecord.objects.create(
+            registration_number=taken.registration_number,
+            name="重複",
+            name_kana="ジュウフク",
+            registered_on=dt.date(2020, 4, 1),
+            expires_on=dt.date(2030, 3, 31),
+        )
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bulk load is PostgreSQL's")
+def test_postgresql_bulk_load_restores_the_indexes_when_a_copy_fails(monkeypatch):
+    bench.seed_listings(6, seed=9, progress=False, base=None)
+    tables = [RegistryRecord._meta.db_table, Listing._meta.db_table]
+    before = _index_definitions(tables)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(replicate, "_batches", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        replicate.replicate(20, progress=False)
+    assert _index_definitions(tables) == before

@@ -188,6 +188,32 @@ def test_additive_upserts_add_up(db):
     assert rows[42].inquiries == 1 and rows[42].exposure == 0
 
 
+def test_repeated_ids_in_one_write_add_up_and_large_writes_span_statements(db, monkeypatch):
+    # One PostgreSQL statement may not upsert a row twice, and large writes go
+    # in several statements: neither may change what is added.
+    monkeypatch.setattr(exposure, "_ARRAY_CHUNK", 3)
+    monkeypatch.setattr(exposure, "_UPSERT_CHUNK", 3)
+    ids = np.array([7, 2, 7, 11, 2, 5, 7], dtype=np.int64)
+    exposure.write_deltas(
+        ids,
+        np.array([1.0, 2.0, 0.5, 4.0, 1.0, 0.25, 0.5]),
+        np.full(ids.size, 0.5),
+        np.ones(ids.size, dtype=np.int64),
+        np.array([0, 1, 1, 0, 0, 0, 1], dtype=np.int64),
+    )
+    exposure.write_deltas(np.array([5], dtype=np.int64), np.ones(1), np.ones(1), np.ones(1))
+    rows = {
+        r.listing_id: (r.exposure, r.deserved, r.impressions, r.inquiries)
+        for r in ExposureLedger.objects.all()
+    }
+    assert rows == {
+        2: (3.0, 1.0, 2, 1),
+        5: (1.25, 1.5, 2, 0),
+        7: (2.0, 1.5, 3, 2),
+        11: (4.0, 0.5, 1, 0),
+    }
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_flushes_from_several_threads_lose_nothing():
     ids = np.arange(1, 201, dtype=np.int64)

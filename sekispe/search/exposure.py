@@ -59,6 +59,7 @@ KEEP_BUCKETS = 8
 FLUSH_SECONDS = 60.0
 FLUSH_PAGES = 1000
 _UPSERT_CHUNK = 2000
+_ARRAY_CHUNK = 100_000  # ledger rows per statement on PostgreSQL
 
 
 # --- the pure parts (also used by `sekispe bench matching`) ----------------------------------
@@ -182,31 +183,66 @@ def write_deltas(
     """
     if not listing_ids.size:
         return
-    order = np.argsort(listing_ids, kind="stable")
     if inquiries is None:
         inquiries = np.zeros(listing_ids.size, dtype=np.int64)
+    # Sorted, and repeated ids summed: one statement may not upsert a row twice.
+    ids, inverse = np.unique(listing_ids, return_inverse=True)
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=values.astype(np.float64), minlength=ids.size)
+
+    exposure, deserved = summed(exposure), summed(deserved)
+    impressions = np.rint(summed(impressions)).astype(np.int64)
+    inquiries = np.rint(summed(inquiries)).astype(np.int64)
     now = timezone.now()
-    rows = list(
-        zip(
-            listing_ids[order].tolist(),
-            exposure[order].tolist(),
-            deserved[order].tolist(),
-            impressions[order].tolist(),
-            inquiries[order].tolist(),
-            [now] * listing_ids.size,
-            strict=True,
-        )
-    )
     table = _table()
-    sql = (
-        f"INSERT INTO {table} (listing_id, exposure, deserved, impressions, inquiries, updated_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (listing_id) DO UPDATE SET "
+    update = (
+        " ON CONFLICT (listing_id) DO UPDATE SET "
         f"exposure = {table}.exposure + excluded.exposure, "
         f"deserved = {table}.deserved + excluded.deserved, "
         f"impressions = {table}.impressions + excluded.impressions, "
         f"inquiries = {table}.inquiries + excluded.inquiries, "
         "updated_at = excluded.updated_at"
     )
+    columns = (
+        f"INSERT INTO {table} (listing_id, exposure, deserved, impressions, inquiries, updated_at)"
+    )
+    if connection.vendor == "postgresql":
+        # Whole arrays per statement (unnest keeps their order, so rows are
+        # still locked by ascending id): a 1,000,000-row ledger in seconds
+        # instead of minutes of row-by-row upserts.
+        sql = (
+            f"{columns} SELECT u.*, %s FROM unnest("  # noqa: S608
+            "%s::bigint[], %s::double precision[], %s::double precision[], %s::bigint[],"
+            f" %s::integer[]) AS u{update}"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, ids.size, _ARRAY_CHUNK):
+                part = slice(start, start + _ARRAY_CHUNK)
+                cursor.execute(
+                    sql,
+                    [
+                        now,
+                        ids[part].tolist(),
+                        exposure[part].tolist(),
+                        deserved[part].tolist(),
+                        impressions[part].tolist(),
+                        inquiries[part].tolist(),
+                    ],
+                )
+        return
+    rows = list(
+        zip(
+            ids.tolist(),
+            exposure.tolist(),
+            deserved.tolist(),
+            impressions.tolist(),
+            inquiries.tolist(),
+            [now] * ids.size,
+            strict=True,
+        )
+    )
+    sql = f"{columns} VALUES (%s, %s, %s, %s, %s, %s){update}"
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), _UPSERT_CHUNK):
             cursor.executemany(sql, rows[start : start + _UPSERT_CHUNK])
