@@ -350,17 +350,25 @@ def test_a_listing_at_capacity_counts_as_not_accepting(monkeypatch):
     assert search(SearchQuery(), today=TODAY, with_facets=True).not_accepting_hidden == 1
 
 
-def test_open_engagements_come_from_the_inquiries_app_when_it_is_there(monkeypatch):
+def test_open_engagements_come_from_the_inquiries_app_which_registers_its_counter():
     from sekispe.inquiries import services as inquiries
 
-    monkeypatch.setattr(inquiries, "open_engagements_by_listing", lambda: {7: 2})
+    # Registered by the inquiries app's AppConfig.ready: search never imports it.
+    assert ix._engagement_counter is inquiries.open_engagements_by_listing
+
+
+def test_open_engagements_ask_the_registered_counter_and_are_empty_without_one(monkeypatch):
+    asked = []
+
+    def counter(listing_ids):
+        asked.append(listing_ids)
+        return {7: 2}
+
+    monkeypatch.setattr(ix, "_engagement_counter", counter)
     assert ix.open_engagements() == {7: 2}
-
-
-def test_open_engagements_are_empty_without_the_inquiries_app(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "sekispe.inquiries.services", None)
+    assert ix.open_engagements([7, 8]) == {7: 2}
+    assert asked == [None, [7, 8]]
+    monkeypatch.setattr(ix, "_engagement_counter", None)
     assert ix.open_engagements() == {}
 
 

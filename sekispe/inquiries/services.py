@@ -44,6 +44,7 @@ from sekispe.lib.text import clean_free_text, clean_single_line
 from sekispe.listings.models import Listing
 from sekispe.outbox.services import queue_templated
 from sekispe.reference import data
+from sekispe.search.exposure import record_inquiry
 
 
 class InquiryRefused(Exception):
@@ -303,18 +304,10 @@ def send_inquiry(
                 "referred_by_institution": inquiry.referred_by_institution,
             },
         )
-        _record_inquiry_exposure(listing.pk)
+        record_inquiry(listing.pk)  # the ledger's inquiry term (search/fairness.py)
         _notify(inquiry, "sent", to_specialist=True)
         _notify(inquiry, "sent", to_specialist=False)
     return inquiry
-
-
-def _record_inquiry_exposure(listing_id: int) -> None:
-    try:
-        from sekispe.search.exposure import record_inquiry
-    except ImportError:  # the exposure ledger is optional for the state machine
-        return
-    record_inquiry(listing_id)
 
 
 REFUSAL_MESSAGES = {

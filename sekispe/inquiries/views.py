@@ -31,6 +31,8 @@ from sekispe.inquiries import forms, rules, services
 from sekispe.inquiries.models import Inquiry, InquiryState
 from sekispe.listings.models import Listing
 from sekispe.reference import data
+from sekispe.search.forms import row_context
+from sekispe.search.services import SearchQuery, search
 
 PARTIES = (Role.SME, Role.INSTITUTION, Role.SPECIALIST)
 SIMILAR_COUNT = 5
@@ -75,9 +77,6 @@ def _inquiry(request: HttpRequest, pk: int) -> Inquiry:
 def _similar(listing: Listing) -> dict[str, Any]:
     """Up to five accepting specialists with this one's themes and regions, and
     the Active List filtered the same way."""
-    from sekispe.search.forms import row_context
-    from sekispe.search.services import SearchQuery, search
-
     themes = tuple(sorted(listing.themes.values_list("pk", flat=True)))
     prefectures = tuple(sorted(listing.prefectures.values_list("pk", flat=True)))
     query = SearchQuery(themes=themes, prefectures=prefectures, page_size=SIMILAR_COUNT + 1)

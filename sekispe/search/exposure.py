@@ -457,6 +457,9 @@ def reset() -> None:
         _snapshots.clear()
 
 
+ix.after_reset.append(reset)
+
+
 def maintenance(now: float | None = None) -> dict[str, Any]:
     """Daily: drop old snapshots and ledger rows of listings that no longer exist."""
     from sekispe.listings.models import Listing

@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -579,22 +579,23 @@ def accepting_rule(
     return available & (open_engagements < capacity)
 
 
-def open_engagements(listing_ids: list[int] | None = None) -> dict[int, int]:
-    """Listing id -> open engagements, from the inquiries app once it exists.
+# Listing id -> open engagements, from whoever counts them: the inquiries app,
+# which sits above search, registers its counter when it loads (its AppConfig),
+# so this module never imports it. None: nobody is engaged yet.
+EngagementCounter = Callable[[list[int] | None], Mapping[int, int]]
+_engagement_counter: EngagementCounter | None = None
 
-    Only a missing module means "no engagements yet"; any other import error
-    is a bug and is raised.
-    """
-    try:
-        from sekispe.inquiries import services as inquiries
-    except ModuleNotFoundError as exc:
-        if exc.name in ("sekispe.inquiries", "sekispe.inquiries.services"):
-            return {}
-        raise
-    counter = getattr(inquiries, "open_engagements_by_listing", None)
-    if counter is None:
+
+def count_open_engagements_with(counter: EngagementCounter | None) -> None:
+    global _engagement_counter
+    _engagement_counter = counter
+
+
+def open_engagements(listing_ids: list[int] | None = None) -> dict[int, int]:
+    """Listing id -> open engagements (all listings, or only `listing_ids`)."""
+    if _engagement_counter is None:
         return {}
-    return dict(counter() if listing_ids is None else counter(listing_ids))
+    return dict(_engagement_counter(listing_ids))
 
 
 def current_generation() -> int:
@@ -1664,11 +1665,14 @@ def index_status() -> IndexStatus:
     )
 
 
-def reset_index(*, files: bool = True) -> None:
-    """Forget the index, the per-process exposure state and (tests) the snapshot files."""
-    global _current, _health, _follower
-    from sekispe.search import exposure
+# Per-process state derived from an index (exposure.py's sums and snapshots)
+# forgets itself with it; a list for the same reason as `after_poll`.
+after_reset: list[Callable[[], None]] = []
 
+
+def reset_index(*, files: bool = True) -> None:
+    """Forget the index, what `after_reset` keeps beside it and (tests) the snapshot files."""
+    global _current, _health, _follower
     stop_poller()
     with _lock:
         _current = None
@@ -1677,7 +1681,8 @@ def reset_index(*, files: bool = True) -> None:
     if files and snapshot_dir().is_dir():
         for path in snapshot_dir().glob("index-*.snap"):
             path.unlink(missing_ok=True)
-    exposure.reset()
+    for hook in after_reset:
+        hook()
 
 
 def wait_for_refresh(timeout: float = 30.0) -> None:
