@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.permission_common import NOBODY_404, OPERATOR_ONLY, PUBLIC, Route
+from tests.permission_common import NOBODY_404, OPERATOR_ONLY, PUBLIC, ROLES, Route
 
 ROWS: tuple[Route, ...] = (
     Route("onboarding:bulk", "GET", "/ops/invitations/bulk/", OPERATOR_ONLY),
@@ -38,6 +38,27 @@ ROWS: tuple[Route, ...] = (
     Route("onboarding:unsubscribe", "GET", "/mailings/unsubscribe/{unsubscribe_token}/", PUBLIC),
     Route("onboarding:unsubscribe", "POST", "/mailings/unsubscribe/{unsubscribe_token}/", PUBLIC),
     Route("onboarding:unsubscribe", "GET", "/mailings/unsubscribe/forged:token/", NOBODY_404),
+    # The List-Unsubscribe target: a GET goes to the page that asks; a POST
+    # without RFC 8058's exact body is refused (tests/test_onboarding_bulk.py
+    # posts the body, without a CSRF token, as mailbox providers do).
+    Route(
+        "onboarding:unsubscribe_one_click",
+        "GET",
+        "/mailings/unsubscribe/{unsubscribe_token}/one-click/",
+        dict.fromkeys(ROLES, "redirect"),
+    ),
+    Route(
+        "onboarding:unsubscribe_one_click",
+        "POST",
+        "/mailings/unsubscribe/{unsubscribe_token}/one-click/",
+        dict.fromkeys(ROLES, 400),
+    ),
+    Route(
+        "onboarding:unsubscribe_one_click",
+        "POST",
+        "/mailings/unsubscribe/forged:token/one-click/",
+        NOBODY_404,
+    ),
 )
 
 

@@ -449,3 +449,53 @@ def test_the_page_runs_the_invitation_in_the_background_and_reports_progress(
     run.refresh_from_db()
     assert (run.invited, run.processed, run.total) == (7, 7, 7)
     assert OutgoingMail.objects.filter(template="invitation").count() == 7
+
+
+def test_news_mail_carries_one_click_unsubscribe_headers_and_notices_do_not(db):
+    """RFC 2369 / RFC 8058: mailbox providers show their own unsubscribe button
+    for bulk mail that names a one-click link (and large senders must offer it)."""
+    from django.core import mail as django_mail
+
+    from sekispe.core.mail import site_url
+
+    _record("420020")
+    _mailing(MailingKind.NEWS)
+    _mailing(MailingKind.NOTICE)
+    deliver_all()
+    news, notice = sorted(
+        django_mail.outbox, key=lambda m: "配信を停止することはできません" in m.body
+    )
+    link = UNSUBSCRIBE.search(news.body).group(0)
+    one_click = f"<{site_url(link)}one-click/>"
+    assert news.extra_headers["List-Unsubscribe"] == one_click
+    assert news.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Unsubscribe" not in notice.extra_headers
+    assert "List-Unsubscribe-Post" not in notice.extra_headers
+    # The headers survive into the message as sent.
+    assert news.message()["List-Unsubscribe"] == one_click
+
+
+def test_one_click_unsubscribe_needs_no_csrf_token_but_the_exact_body(db):
+    from django.test import Client
+
+    record = _record("420030")
+    _mailing(MailingKind.NEWS)
+    link = UNSUBSCRIBE.search(OutgoingMail.objects.get(template="mailing").body).group(0)
+    one_click = f"{link}one-click/"
+    # A mailbox provider posts from its own servers: no cookie, no CSRF token.
+    provider = Client(enforce_csrf_checks=True)
+    refused = provider.post(one_click, {"List-Unsubscribe": "something else"})
+    assert refused.status_code == 400
+    record.refresh_from_db()
+    assert record.news_opt_out is False
+    done = provider.post(one_click, {"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    record.refresh_from_db()
+    assert record.news_opt_out is True
+    # A person who opens the header's link in a browser is asked, as in the mail.
+    asked = provider.get(one_click)
+    assert asked.status_code == 302 and asked["Location"] == link
+    assert provider.post("/mailings/unsubscribe/forged:token/one-click/", {
+        "List-Unsubscribe": "One-Click"}).status_code == 404  # fmt: skip
+    # The page's own form still needs its CSRF token.
+    assert provider.post(link).status_code == 403

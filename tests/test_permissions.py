@@ -359,3 +359,34 @@ def test_every_post_without_a_csrf_token_is_refused(route: Route, world: dict[st
     if user is not None:
         client.force_login(user)
     assert client.post(route.path(world)).status_code == 403
+
+
+# Views that take a POST without a CSRF token, each for a stated reason.
+CSRF_EXEMPT = {
+    # RFC 8058: the mailbox provider's server posts; the signed token in the
+    # URL authorises it, and only the exact one-click body is accepted.
+    "onboarding:unsubscribe_one_click",
+}
+
+
+def test_only_the_json_api_and_one_click_unsubscribe_skip_csrf():
+    """The JSON API authenticates no session cookie (django-ninja exempts it);
+    anything else exempt from CSRF must be listed above with its reason."""
+    from django.urls import URLResolver, get_resolver
+
+    def views(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace or ""
+                yield from views(
+                    pattern.url_patterns, f"{namespace}:{inner}".strip(":") if inner else namespace
+                )
+            else:
+                yield f"{namespace}:{pattern.name}".strip(":"), pattern.callback
+
+    exempt = {
+        name
+        for name, view in views(get_resolver().url_patterns)
+        if getattr(view, "csrf_exempt", False)
+    }
+    assert {name for name in exempt if not name.startswith("api-v1:")} == CSRF_EXEMPT

@@ -580,10 +580,11 @@ def queue_mailing(
             ids = _allocate_ids(OutgoingMail, len(batch))
             mails, rows = [], []
             for recipient, send_at, mail_id in zip(batch, when, ids, strict=True):
-                body = template_body
+                body, one_click = template_body, ""
                 if news and recipient.record_id is not None:
                     token = unsubscribe_token(recipient.record_id, key)
                     body = body.replace(UNSUBSCRIBE_MARK, f"{unsubscribe_base}{token}/")
+                    one_click = f"{unsubscribe_base}{token}/one-click/"
                 values = [mail_id, *defaults.values()]
                 values[at["created_at"]] = now
                 values[at["template"]] = MAILING_TEMPLATE
@@ -592,6 +593,7 @@ def queue_mailing(
                 values[at["subject"]] = single_subject
                 values[at["body"]] = body
                 values[at["message_id"]] = make_msgid(domain=domain)
+                values[at["list_unsubscribe"]] = one_click
                 values[at["state"]] = MailState.QUEUED
                 values[at["next_attempt_at"]] = send_at
                 mails.append(values)

@@ -13,4 +13,9 @@ urlpatterns = [
     path("ops/mailings/new/", views.mailing_new, name="mailing_new"),
     path("ops/mailings/<int:pk>/", views.mailing_detail, name="mailing"),
     path("mailings/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "mailings/unsubscribe/<str:token>/one-click/",
+        views.unsubscribe_one_click,
+        name="unsubscribe_one_click",
+    ),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.permissions import operator_required
@@ -159,3 +160,26 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.unsubscribe(record)
         return render(request, "onboarding/unsubscribed.html")
     return render(request, "onboarding/unsubscribe.html", {"already": record.news_opt_out})
+
+
+# The one view without CSRF protection, on purpose: RFC 8058's one-click POST
+# comes from the mailbox provider's servers, with no cookie or form token. The
+# recipient's signed token in the URL is what authorises it, and CSRF could add
+# nothing an attacker lacks (they would need that token). The body must be
+# exactly RFC 8058's, so no other form or link can trigger it.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe_one_click(request: HttpRequest, token: str) -> HttpResponse:
+    """List-Unsubscribe target. POST `List-Unsubscribe=One-Click` stops the news;
+    a GET (someone opening the header's link) goes to the page that asks."""
+    record = services.record_for_unsubscribe(token)
+    if record is None:
+        raise Http404
+    if request.method == "GET":
+        return redirect("onboarding:unsubscribe", token=token)
+    if request.POST.get("List-Unsubscribe") != "One-Click":
+        return HttpResponseBadRequest(
+            "List-Unsubscribe=One-Click", content_type="text/plain; charset=utf-8"
+        )
+    services.unsubscribe(record)
+    return render(request, "onboarding/unsubscribed.html")

@@ -39,6 +39,10 @@ class OutgoingMail(models.Model):
     # happen, see services) carries the same Message-ID and mail clients and
     # servers may drop the duplicate.
     message_id = models.CharField(max_length=200, unique=True)
+    # Optional news only: the recipient's one-click unsubscribe URL, sent as
+    # List-Unsubscribe with List-Unsubscribe-Post (RFC 2369, RFC 8058), so
+    # mailbox providers offer their own button. Empty for every other mail.
+    list_unsubscribe = models.URLField(max_length=500, blank=True, default="")
     state = models.CharField(max_length=16, choices=MailState.choices, default=MailState.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

@@ -206,12 +206,16 @@ def deliver_due(
             if position and should_stop():
                 report.released = release(token)
                 break
+            headers = {"Message-ID": mail.message_id}
+            if mail.list_unsubscribe:
+                headers["List-Unsubscribe"] = f"<{mail.list_unsubscribe}>"
+                headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             message = EmailMessage(
                 mail.subject,
                 mail.body,
                 mail.from_email,
                 [mail.to],
-                headers={"Message-ID": mail.message_id},
+                headers=headers,
                 connection=smtp,
             )
             try:
