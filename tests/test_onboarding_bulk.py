@@ -499,3 +499,16 @@ def test_one_click_unsubscribe_needs_no_csrf_token_but_the_exact_body(db):
         "List-Unsubscribe": "One-Click"}).status_code == 404  # fmt: skip
     # The page's own form still needs its CSRF token.
     assert provider.post(link).status_code == 403
+
+
+def test_unsubscribe_links_keep_working_while_the_old_secret_key_is_a_fallback(settings, db):
+    record = _record("420040")
+    settings.SECRET_KEY = "old-" + "k" * 60
+    old_token = services.unsubscribe_token(record.pk)
+    settings.SECRET_KEY = "new-" + "k" * 60
+    assert services.record_for_unsubscribe(old_token) is None
+    settings.SECRET_KEY_FALLBACKS = ["old-" + "k" * 60]
+    assert services.record_for_unsubscribe(old_token) == record
+    # New links use the new key only.
+    assert services.unsubscribe_token(record.pk) != old_token
+    assert services.record_for_unsubscribe(services.unsubscribe_token(record.pk)) == record

@@ -438,8 +438,9 @@ def _applicants(today: dt.date) -> list[Recipient]:
     return found
 
 
-def _unsubscribe_key() -> bytes:
-    return hashlib.sha256(f"{UNSUBSCRIBE_SALT}:{settings.SECRET_KEY}".encode()).digest()
+def _unsubscribe_key(secret: str | None = None) -> bytes:
+    secret = settings.SECRET_KEY if secret is None else secret
+    return hashlib.sha256(f"{UNSUBSCRIBE_SALT}:{secret}".encode()).digest()
 
 
 def unsubscribe_token(record_id: int, key: bytes | None = None) -> str:
@@ -456,7 +457,13 @@ def record_for_unsubscribe(token: str) -> RegistryRecord | None:
     number, _sep, _mac = token.partition("-")
     if not number.isdigit() or len(number) > 18:
         return None
-    if not constant_time_compare(unsubscribe_token(int(number)), token):
+    # Links in mails sent before a key rotation keep working while the old key
+    # is in SECRET_KEY_FALLBACKS, as Django's own signatures do.
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(
+        constant_time_compare(unsubscribe_token(int(number), _unsubscribe_key(secret)), token)
+        for secret in keys
+    ):
         return None
     return RegistryRecord.objects.filter(pk=int(number)).first()
 
