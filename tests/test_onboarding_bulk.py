@@ -60,7 +60,6 @@ def _record(number: str, *, email: str | None = None, **extra):
 def _fast_rate(settings):
     # 3,600,000 an hour: a millisecond apart, so `deliver_all()` sends them now.
     settings.BULK_MAIL_PER_HOUR = 3_600_000
-    settings.ONBOARDING_BACKGROUND = False
 
 
 @pytest.fixture
@@ -74,7 +73,9 @@ def population(db):
 
 
 def _run(filters: services.InvitationFilters | None = None, *, batch_size: int = 2):
-    run = services.start_invitation_run(filters or services.InvitationFilters(), actor=None)
+    run = services.start_invitation_run(
+        filters or services.InvitationFilters(), actor=None, queued=False
+    )
     return services.run_invitations(run, batch_size=batch_size)
 
 
@@ -220,6 +221,14 @@ def test_page_previews_then_starts_a_run_and_shows_its_progress(population, clie
     assert (
         response.status_code == 302 and response["Location"] == f"/ops/invitations/bulk/{run.pk}/"
     )
+    # Queued for the worker: nothing is invited inside the request.
+    waiting = client.get(response["Location"])
+    assert (
+        "開始待ち" in text(waiting)
+        and 'http-equiv="refresh" content="5"' in waiting.content.decode()
+    )
+    assert Invitation.objects.count() == 0
+    assert services.run_pending_invitations() == 1
     progress = client.get(response["Location"])
     assert "完了" in text(progress) and 'http-equiv="refresh"' not in progress.content.decode()
     assert Invitation.objects.count() == 3
@@ -229,6 +238,7 @@ def test_a_running_run_page_refreshes_itself_and_a_stalled_one_resumes(
     population, client_for, operator
 ):
     run = services.start_invitation_run(services.InvitationFilters(), actor=operator)
+    assert services.claim_run() == run  # a worker took it, then died
     client = client_for(operator)
     page = client.get(f"/ops/invitations/bulk/{run.pk}/").content.decode()
     assert 'http-equiv="refresh" content="5"' in page and "今すぐ更新する" in page
@@ -237,8 +247,46 @@ def test_a_running_run_page_refreshes_itself_and_a_stalled_one_resumes(
     )
     assert "再開する" in text(client.get(f"/ops/invitations/bulk/{run.pk}/"))
     client.post(f"/ops/invitations/bulk/{run.pk}/")
+    assert BulkInvitationRun.objects.get(pk=run.pk).state == RunState.QUEUED
+    assert services.run_pending_invitations() == 1
     assert BulkInvitationRun.objects.get(pk=run.pk).state == RunState.DONE
     assert Invitation.objects.count() == 3
+
+
+def test_one_worker_takes_a_queued_run_and_another_takes_it_over_only_once_it_stalls(
+    population,
+):
+    run = services.start_invitation_run(services.InvitationFilters(), actor=None)
+    assert run.state == RunState.QUEUED
+    taken = services.claim_run()
+    assert taken.pk == run.pk and taken.state == RunState.RUNNING
+    assert services.claim_run() is None  # its heartbeat is fresh
+    later = timezone.now() + services.STALLED_AFTER + dt.timedelta(seconds=1)
+    assert services.claim_run(now=later).pk == run.pk  # the first one stopped beating
+    assert services.claim_run(now=later) is None
+
+
+def test_a_stopping_worker_hands_its_run_back_to_the_queue(population):
+    run = services.claim_run(
+        services.start_invitation_run(services.InvitationFilters(), actor=None).pk
+    )
+    calls = iter([False, True])  # one batch, then SIGTERM
+    handed_back = services.run_invitations(run, batch_size=2, should_stop=lambda: next(calls))
+    assert handed_back.state == RunState.QUEUED and handed_back.processed == 2
+    assert services.run_pending_invitations() == 1
+    run.refresh_from_db()
+    assert (run.state, run.invited, run.processed) == (RunState.DONE, 3, run.total)
+    assert Invitation.objects.count() == 3  # nobody twice
+
+
+def test_a_run_queued_with_no_worker_says_so(population, client_for, operator):
+    run = services.start_invitation_run(services.InvitationFilters(), actor=operator)
+    client = client_for(operator)
+    assert "動いていない可能性" not in text(client.get(f"/ops/invitations/bulk/{run.pk}/"))
+    BulkInvitationRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert "動いていない可能性" in text(client.get(f"/ops/invitations/bulk/{run.pk}/"))
 
 
 def test_command_previews_with_dry_run_and_invites_with_a_progress_bar(population, capsys):
@@ -432,19 +480,27 @@ def test_demo_has_a_past_mailing_sent_once(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_page_runs_the_invitation_in_the_background_and_reports_progress(
-    settings, client_for, operator
-):
+def test_the_worker_runs_a_run_started_from_the_page_and_it_reports_progress(client_for, operator):
+    import threading
+
+    from sekispe.worker.services import Worker
     from tests.worker_support import wait_for
 
-    settings.ONBOARDING_BACKGROUND = True
     for n in range(7):
         _record(f"46000{n}")
     client = client_for(operator)
     response = client.post("/ops/invitations/bulk/", {"status": "active", "no_account": "True"})
     assert response.status_code == 302
     run = BulkInvitationRun.objects.get()
-    wait_for(lambda: BulkInvitationRun.objects.get(pk=run.pk).state == RunState.DONE)
+    # The jobs loop with no daily jobs due: only the queued bulk work.
+    worker = Worker(mail=False, jobs=True, poll=0.05, schedule=())
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        wait_for(lambda: BulkInvitationRun.objects.get(pk=run.pk).state == RunState.DONE)
+    finally:
+        worker.stop.set()
+        thread.join(timeout=30)
     assert "招待を送信待ちにした人" in text(client.get(response["Location"]))
     run.refresh_from_db()
     assert (run.invited, run.processed, run.total) == (7, 7, 7)

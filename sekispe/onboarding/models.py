@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RunState(models.TextChoices):
+    # Started from the page: waiting for `sekispe worker` to take it.
+    QUEUED = "queued", _("開始待ち")
     RUNNING = "running", _("実行中")
     DONE = "done", _("完了")
 
@@ -30,7 +32,7 @@ class BulkInvitationRun(models.Model):
     )
     filters = models.JSONField(default=dict)
     description = models.CharField(max_length=500, blank=True)
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.RUNNING)
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     invited = models.PositiveIntegerField(default=0)

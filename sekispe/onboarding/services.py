@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import threading
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,7 +24,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -205,9 +205,15 @@ def preview_invitations(filters: InvitationFilters) -> InvitationPreview:
 
 
 def start_invitation_run(
-    filters: InvitationFilters, *, actor: User | None, description: str = ""
+    filters: InvitationFilters,
+    *,
+    actor: User | None,
+    description: str = "",
+    queued: bool = True,
 ) -> BulkInvitationRun:
-    """Record a bulk invitation; `run_invitations` does the work."""
+    """Record a bulk invitation. Queued (the page): `sekispe worker` takes it
+    (`run_pending_invitations`). Not queued (the command): the caller holds it
+    as running and calls `run_invitations` itself."""
     if actor is not None and not actor.is_operator:
         raise OnboardingError(_("一斉招待を行えるのは運営者だけです。"))
     # The run walks every matching record (`processed` counts up to `total`);
@@ -217,7 +223,11 @@ def start_invitation_run(
         raise OnboardingError(_("条件に合う、招待できる登録セキスペがいません。"))
     with transaction.atomic():
         run = BulkInvitationRun.objects.create(
-            created_by=actor, filters=filters.to_json(), description=description, total=total
+            created_by=actor,
+            filters=filters.to_json(),
+            description=description,
+            total=total,
+            state=RunState.QUEUED if queued else RunState.RUNNING,
         )
         record_event(
             "onboarding.bulk_invite_started",
@@ -235,14 +245,24 @@ def run_invitations(
     *,
     batch_size: int = INVITE_BATCH,
     progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> BulkInvitationRun:
-    """Invite everyone the run selects, batch by batch; safe to call again to resume."""
-    import secrets
+    """Invite everyone the run selects, batch by batch; safe to call again to resume.
 
+    The caller holds the run (`claim_run`, or it started it unqueued); each
+    batch renews the heartbeat that keeps other workers off it. When
+    `should_stop` turns true (the worker's SIGTERM) the run goes back to the
+    queue after the batch in hand, for the next worker to continue."""
     filters = InvitationFilters.from_json(run.filters)
     valid = dt.timedelta(days=settings.INVITATION_VALID_DAYS)
     domain = _domain()
     while True:
+        if should_stop():
+            BulkInvitationRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(
+                state=RunState.QUEUED
+            )
+            run.refresh_from_db()
+            return run
         now = timezone.now()
         with transaction.atomic():
             run = BulkInvitationRun.objects.get(pk=run.pk)
@@ -324,27 +344,60 @@ def run_is_stalled(run: BulkInvitationRun, now: dt.datetime | None = None) -> bo
     return run.state == RunState.RUNNING and run.heartbeat_at < now - STALLED_AFTER
 
 
-def run_in_background(run: BulkInvitationRun) -> None:
-    """Run the invitation after the current transaction commits, on a thread of
-    this process (tests set ONBOARDING_BACKGROUND = False to run it inline).
-    Should the process die, the run stalls and is resumed from its page or with
-    `sekispe invite-registrants --resume`."""
-    if not getattr(settings, "ONBOARDING_BACKGROUND", True):
-        run_invitations(run)
-        return
-
-    def work() -> None:
-        try:
-            run_invitations(run)
-        except Exception:  # the page shows it stalled; resuming is safe
-            logger.exception("bulk invitation run %s failed", run.pk)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    transaction.on_commit(
-        lambda: threading.Thread(target=work, name=f"bulk-invite-{run.pk}", daemon=True).start()
+def claim_run(
+    run_id: int | None = None, *, now: dt.datetime | None = None
+) -> BulkInvitationRun | None:
+    """Take a queued run, or a running one whose runner stopped beating (a
+    crash, a killed worker), as this process's; None when there is none (or
+    `run_id` is someone else's). A conditional UPDATE on the state and
+    heartbeat read, so two workers never both take one."""
+    now = now or timezone.now()
+    candidates = BulkInvitationRun.objects.filter(
+        Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, heartbeat_at__lt=now - STALLED_AFTER)
     )
+    if run_id is not None:
+        candidates = candidates.filter(pk=run_id)
+    for pk, state, heartbeat_at in candidates.order_by("pk").values_list(
+        "pk", "state", "heartbeat_at"
+    )[:10]:
+        taken = BulkInvitationRun.objects.filter(
+            pk=pk, state=state, heartbeat_at=heartbeat_at
+        ).update(state=RunState.RUNNING, heartbeat_at=now)
+        if taken:
+            return BulkInvitationRun.objects.get(pk=pk)
+    return None
+
+
+def run_pending_invitations(*, should_stop: Callable[[], bool] = lambda: False) -> int:
+    """The worker's part: run every queued (or stalled) bulk invitation, one
+    after another. Returns how many runs it worked on."""
+    worked = 0
+    while not should_stop():
+        run = claim_run()
+        if run is None:
+            break
+        try:
+            run_invitations(run, should_stop=should_stop)
+        except Exception:  # its heartbeat ages; this or another worker resumes it
+            logger.exception("bulk invitation run %s failed", run.pk)
+        worked += 1
+    return worked
+
+
+def requeue_stalled(run: BulkInvitationRun, now: dt.datetime | None = None) -> bool:
+    """Put a stalled run back in the queue (the run page's button)."""
+    now = now or timezone.now()
+    return bool(
+        BulkInvitationRun.objects.filter(
+            pk=run.pk, state=RunState.RUNNING, heartbeat_at__lt=now - STALLED_AFTER
+        ).update(state=RunState.QUEUED, heartbeat_at=now)
+    )
+
+
+def waiting_for_worker(run: BulkInvitationRun, now: dt.datetime | None = None) -> bool:
+    """Queued longer than a worker takes to notice: no worker seems to be running."""
+    now = now or timezone.now()
+    return run.state == RunState.QUEUED and run.heartbeat_at < now - STALLED_AFTER
 
 
 # ------------------------------------------------------------ mailings

@@ -33,9 +33,11 @@ def bulk_invitations(request: HttpRequest) -> HttpResponse:
             except services.OnboardingError as exc:
                 form.add_error(None, exc.message)
             else:
-                services.run_in_background(run)
                 messages.success(
-                    request, _("一斉招待を始めました。進み具合はこのページに表示されます。")
+                    request,
+                    _(
+                        "一斉招待を受け付けました。バックグラウンドで順に処理し、進み具合はこのページに表示されます。"
+                    ),
                 )
                 return redirect("onboarding:run", run.pk)
         preview = services.preview_invitations(form.filters())
@@ -54,14 +56,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(BulkInvitationRun.objects.select_related("created_by"), pk=pk)
     stalled = services.run_is_stalled(run)
     if request.method == "POST":
-        if stalled:
-            services.run_in_background(run)
-            messages.success(request, _("止まっていた一斉招待を再開しました。"))
+        if stalled and services.requeue_stalled(run):
+            messages.success(request, _("止まっていた一斉招待を、再開待ちにしました。"))
         return redirect("onboarding:run", run.pk)
     context = {
         "run": run,
         "stalled": stalled,
-        "running": run.state == RunState.RUNNING and not stalled,
+        "running": run.state in (RunState.QUEUED, RunState.RUNNING) and not stalled,
+        "no_worker": services.waiting_for_worker(run),
         "percent": int(run.processed * 100 / run.total) if run.total else 100,
     }
     return render(request, "onboarding/run.html", context)

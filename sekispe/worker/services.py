@@ -5,7 +5,8 @@ database connection, so a long job never holds up the mail:
 
 - mail: claim and send due outbox rows (`outbox.services.deliver_due`);
 - jobs: take the lease of each job whose day has come and run it
-  (`run_due_jobs`).
+  (`run_due_jobs`), then any bulk invitation an operator queued
+  (`onboarding.services.run_pending_invitations`).
 
 Both follow the same shape: claim, work, record, sleep. SIGTERM sets a stop
 event; each loop finishes the item in hand (a job, or the mail being sent,
@@ -28,6 +29,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
+from sekispe.onboarding.services import run_pending_invitations
 from sekispe.outbox.services import deliver_due
 from sekispe.worker.models import JobOutcome, JobRun
 from sekispe.worker.schedule import JOBS, Job, latest_slot
@@ -144,8 +146,16 @@ def run_due_jobs(
 class Worker:
     """The `sekispe worker` process: a mail loop and a jobs loop until `stop` is set."""
 
-    def __init__(self, *, mail: bool = True, jobs: bool = True, poll: float | None = None):
+    def __init__(
+        self,
+        *,
+        mail: bool = True,
+        jobs: bool = True,
+        poll: float | None = None,
+        schedule: Iterable[Job] = JOBS,
+    ):
         self.stop = threading.Event()
+        self.schedule = tuple(schedule)
         self.poll = settings.WORKER_POLL_SECONDS if poll is None else poll
         self.loops: list[tuple[str, Callable[[], bool]]] = []
         if mail:
@@ -159,7 +169,9 @@ class Worker:
         return report.claimed >= settings.OUTBOX_BATCH_SIZE and not report.retried
 
     def _jobs_once(self) -> bool:
-        run_due_jobs(should_stop=self.stop.is_set)
+        run_due_jobs(jobs=self.schedule, should_stop=self.stop.is_set)
+        # Operators' bulk work started from a page waits here, not in a web process.
+        run_pending_invitations(should_stop=self.stop.is_set)
         return False
 
     def _loop(self, name: str, once: Callable[[], bool]) -> None:

@@ -42,7 +42,13 @@ class Command(BaseCommand):
             if run.state == RunState.DONE:
                 self.stdout.write(f"run {run.pk} is already done: {run.invited} invited")
                 return
-            self._run(run, options)
+            claimed = services.claim_run(run.pk)
+            if claimed is None:
+                raise CommandError(
+                    f"run {run.pk} is being worked on by another process (its heartbeat is "
+                    f"recent); try again in {services.STALLED_AFTER.seconds // 60} minutes"
+                )
+            self._run(claimed, options)
             return
         filters = services.InvitationFilters(
             status=options["status"],
@@ -63,7 +69,7 @@ class Command(BaseCommand):
         if options["dry_run"]:
             return
         try:
-            run = services.start_invitation_run(filters, actor=None)
+            run = services.start_invitation_run(filters, actor=None, queued=False)
         except services.OnboardingError as exc:
             raise CommandError(str(exc.message)) from exc
         self._run(run, options)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from sekispe.onboarding.services import run_pending_invitations
 from sekispe.outbox.services import deliver_all
 from sekispe.worker.schedule import JOBS
 from sekispe.worker.services import Worker, run_due_jobs
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             if jobs:
                 ran = run_due_jobs()
                 self.stdout.write(f"jobs: ran {ran.ran or '-'}, failed {ran.failed or '-'}")
+                self.stdout.write(f"bulk invitations: {run_pending_invitations()} run(s)")
             if mail:
                 report = deliver_all()
                 self.stdout.write(
