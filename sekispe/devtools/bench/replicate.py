@@ -59,11 +59,11 @@ _INDEX_MEMORY = "512MB"
 
 @dataclass(frozen=True)
 class _Table:
-    """A table copied with its parent: `key` holds the parent's id, shifted per copy."""
+    """A copied table: `key` holds the id shifted per copy (its own, or its parent's)."""
 
     table: str
     columns: tuple[str, ...]
-    key: str  # "listing_id" or "record_id" column of this table
+    key: str  # "id", "listing_id" or "record_id" column of this table
     base_column: str  # which id of the base table it joins: listing_id or record_id
 
 
