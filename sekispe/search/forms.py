@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, QueryDict
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
@@ -92,11 +94,17 @@ def _theme_label(code: int, names: dict[int, str], lab: Labels) -> str:
     return f"{CIRCLED[code - 1]}{lab.circled_gap}{names[code]}"
 
 
+# A request names two or three of the fifteen parameters: the membership tests
+# skip the others without copying their (empty) value lists.
 def _list(params: QueryDict, name: str) -> list[str]:
+    if name not in params:
+        return []
     return [v.strip() for v in params.getlist(name) if v.strip()]
 
 
 def _single(params: QueryDict, name: str) -> str | None:
+    if name not in params:
+        return None
     value = params.get(name, "").strip()
     return value or None
 
@@ -174,6 +182,24 @@ def query_from_params(params: QueryDict, *, api: bool = False) -> SearchQuery:
     )
 
 
+_index_paths: dict[str, str] = {}
+
+
+@receiver(setting_changed)
+def _forget_paths(**_kwargs: Any) -> None:
+    _index_paths.clear()
+
+
+def _index_path() -> str:
+    """reverse("search:index") once per script prefix (and urlconf): a page
+    builds up to four links, at about 10 µs a reverse()."""
+    prefix = get_script_prefix()
+    path = _index_paths.get(prefix)
+    if path is None:
+        path = _index_paths[prefix] = reverse("search:index")
+    return path
+
+
 def _url(params: dict[str, Any]) -> str:
     pairs: list[tuple[str, Any]] = []
     for key, value in params.items():
@@ -182,7 +208,7 @@ def _url(params: dict[str, Any]) -> str:
         elif value not in (None, "", False):
             pairs.append((key, value))
     qs = urlencode(pairs)
-    return reverse("search:index") + (f"?{qs}" if qs else "")
+    return _index_path() + (f"?{qs}" if qs else "")
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -302,6 +328,10 @@ def page_context(
         "rows": [row_context(r) for r in result.results] if result and with_rows else [],
         "selected_prefecture_names": [lab.pref.get(c, c) for c in query.prefectures],
         "selected_region_name": lab.block.get(query.region or ""),
+        # Set below when they apply; present either way, as the template
+        # engine pays for a missing name with an exception.
+        "include_not_accepting_url": None,
+        "fallback": None,
     }
     if result:
         page = query.page

@@ -397,7 +397,7 @@ class SpecialistIndex:
     # Rows scanned so far for terms matched over a few rows only (verify_term).
     terms_asked: OrderedDict[str, int] = field(default_factory=OrderedDict, repr=False)
     serialized: OrderedDict[int, dict[str, Any]] = field(default_factory=_row_cache, repr=False)
-    serialized_json: OrderedDict[int, str] = field(default_factory=_row_cache, repr=False)
+    serialized_json: OrderedDict[int, bytes] = field(default_factory=_row_cache, repr=False)
     # Searches read, deltas write: one at a time per process.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 

@@ -513,19 +513,41 @@ def served(ranking: Ranking, local: np.ndarray) -> Served:
 # --- the order token ------------------------------------------------------------------------
 
 _SIGNER = signing.Signer(salt="sekispe.search.order")
+# Tokens signed, and tokens verified, in this process. A token is a pure
+# function of (bucket, seed) under _SIGNER's key, fixed at import, and every
+# API client without a token shares seed 0: signing each time (a key
+# derivation and an HMAC, ~10 µs of a request) gave the same text. Only
+# tokens that verified are remembered, so a forged one is still refused.
+_TOKEN_MEMO_SIZE = 4096
+_signed: dict[tuple[int, int], str] = {}
+_verified: dict[str, tuple[int, int]] = {}
 
 
 def order_token(bucket: int, viewer_seed: int) -> str:
     """Opaque and signed, so nobody can ask for a bucket that was never served."""
-    return _SIGNER.sign(f"{bucket:x}.{viewer_seed:x}")
+    key = (bucket, viewer_seed)
+    token = _signed.get(key)
+    if token is None:
+        token = _SIGNER.sign(f"{bucket:x}.{viewer_seed:x}")
+        if len(_signed) >= _TOKEN_MEMO_SIZE:
+            _signed.clear()
+        _signed[key] = token
+    return token
 
 
 def read_order_token(token: str) -> tuple[int, int] | None:
     """(bucket, viewer seed), or None for a missing, altered or malformed token."""
     if not token or len(token) > 100:
         return None
+    found = _verified.get(token)
+    if found is not None:
+        return found
     try:
         bucket, seed = _SIGNER.unsign(token).split(".")
-        return int(bucket, 16), int(seed, 16)
+        found = int(bucket, 16), int(seed, 16)
     except (signing.BadSignature, ValueError):
         return None
+    if len(_verified) >= _TOKEN_MEMO_SIZE:
+        _verified.clear()
+    _verified[token] = found
+    return found

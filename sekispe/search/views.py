@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from sekispe.search import bots, contact, demand, forms, rendering, services
@@ -18,14 +22,34 @@ from sekispe.search import bots, contact, demand, forms, rendering, services
 ORDER_COOKIE = "sekispe_order"
 _ORDER_SALT = "sekispe.search.viewer"
 
+# Cookie values that verified, and their seed: a returning browser sends the
+# same value on every search, and checking its signature again (a signer
+# built from settings, a key derivation, an HMAC) cost more than the rest of
+# reading the request. Only verified values are kept, so a forged one is still
+# refused; a change of settings (a rotated SECRET_KEY) forgets them all.
+_SEED_MEMO_SIZE = 10_000
+_verified_seeds: dict[str, int] = {}
+
+
+@receiver(setting_changed)
+def _forget_seeds(**_kwargs: Any) -> None:
+    _verified_seeds.clear()
+
 
 def _viewer_seed(request: HttpRequest) -> tuple[int, bool]:
     """(seed, whether it is new and must be set as a cookie)."""
+    raw = request.COOKIES.get(ORDER_COOKIE)
+    if raw is not None and (seed := _verified_seeds.get(raw)) is not None:
+        return seed, False
     try:
-        value = request.get_signed_cookie(ORDER_COOKIE, salt=_ORDER_SALT)
-        return int(value, 16), False
+        seed = int(request.get_signed_cookie(ORDER_COOKIE, salt=_ORDER_SALT), 16)
     except (KeyError, signing.BadSignature, ValueError):
         return secrets.randbits(32) | 1, True  # never 0, the API's shared order
+    if raw is not None:
+        if len(_verified_seeds) >= _SEED_MEMO_SIZE:
+            _verified_seeds.clear()
+        _verified_seeds[raw] = seed
+    return seed, False
 
 
 @require_GET
@@ -48,13 +72,21 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context = forms.page_context(request, query, result, error, with_rows=False)
     # The cards and the facet options as ready strings: rendered by the template
     # engine they were most of the page's time (search/rendering.py).
-    context["cards"] = rendering.result_cards(result) if result else []
+    context["cards"] = cards = rendering.result_cards(result) if result else []
+    # The cards and the form are spliced into the response as the bytes kept
+    # with them (rendering.splice), not printed through the template.
+    parts = {"cards": b"".join(rendering.utf8(card) for card in cards)}
+    context["cards_html"] = rendering.page_slot("cards")
     if request.htmx:  # the partial leaves the form in place, and updates its counts
         rendering.add_option_html(context, form=False)
     else:
-        context["filters_html"] = rendering.filters_html(context)
+        parts["filters"] = rendering.utf8(rendering.filters_html(context))
+        context["filters_html"] = rendering.page_slot("filters")
     template = "search/_results.html" if request.htmx else "search/index.html"
-    response = render(request, template, context, status=400 if error else 200)
+    response = HttpResponse(
+        rendering.splice(render_to_string(template, context, request), parts),
+        status=400 if error else 200,
+    )
     if new_seed is not None:
         # A browser-session cookie holding nothing but a random number.
         response.set_signed_cookie(

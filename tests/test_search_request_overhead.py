@@ -1,0 +1,238 @@
+"""What the search page and API keep between requests to cut their overhead
+(issue 18: API p50 within 2x /healthz, page p95 within 2x the API's) and the
+rules that keep it safe: `{% fragment %}` layout markup per language, order
+tokens and viewer cookies remembered only once verified, the API's JSON-only
+search, the cards and form spliced in as bytes. Same pages, same answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+
+import pytest
+from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import QueryDict
+from django.template import TemplateSyntaxError, engines
+from django.template.backends.django import Template
+from django.test import override_settings
+from django.utils import timezone, translation
+
+from sekispe.listings.models import is_stale
+from sekispe.search import forms, ranking, rendering, services, views
+from sekispe.search.api import check_parameters
+from sekispe.search.services import InvalidQuery, SearchQuery
+from tests.factories import create_specialists, random_inputs
+
+
+def _template(source: str) -> Template:
+    return engines["django"].from_string("{% load i18n fragments %}" + source)
+
+
+@pytest.fixture
+def many(db):
+    create_specialists(*random_inputs(random.Random(18), 45))
+
+
+# --- {% fragment %} ---------------------------------------------------------------
+
+
+def test_a_fragment_renders_as_its_contents_in_each_language():
+    template = _template(
+        '{% fragment %}{% translate "ログイン" %} {% url "search:index" %}{% endfragment %}'
+    )
+    plain = _template('{% translate "ログイン" %} {% url "search:index" %}')
+    for language in ("ja", "en", "ja", "en"):
+        with translation.override(language):
+            assert template.render({}) == plain.render({})
+    with translation.override("en"):
+        assert template.render({}) == "Log in /specialists/"
+
+
+def test_a_fragment_varies_on_the_values_named_and_nothing_else():
+    template = _template("{% fragment phase %}{{ phase }}/{{ other }}{% endfragment %}")
+    assert template.render({"phase": "beta", "other": 1}) == "beta/1"
+    assert template.render({"phase": "alpha", "other": 2}) == "alpha/2"
+    # Not named: the first rendering stays (what the tag is for).
+    assert template.render({"phase": "beta", "other": 3}) == "beta/1"
+
+
+def test_a_change_of_settings_forgets_every_fragment():
+    template = _template(
+        "{% load static %}{% fragment %}{% static 'css/site.css' %}{% endfragment %}"
+    )
+    assert template.render({}) == "/static/css/site.css"
+    with override_settings(STATIC_URL="/elsewhere/"):
+        assert template.render({}) == "/elsewhere/css/site.css"
+    assert template.render({}) == "/static/css/site.css"
+
+
+def test_a_fragment_may_not_hold_a_block():
+    with pytest.raises(TemplateSyntaxError):
+        _template("{% fragment %}{% block x %}{% endblock %}{% endfragment %}")
+
+
+def test_the_layout_still_prints_what_each_request_has_its_own(client, many):
+    """The CSRF token, the language form's `next` and the login link's `next`
+    stay outside every fragment."""
+    first = client.get("/specialists/?region=kanto").content.decode()
+    second = client.get("/specialists/?theme=2").content.decode()
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.search(first).group(1) != token.search(second).group(1)
+    assert 'id="language-next" value="/specialists/?region=kanto"' in first
+    assert 'id="language-next" value="/specialists/?theme=2"' in second
+    assert "?next=/specialists/%3Ftheme%3D2" in second
+
+
+def test_a_signed_in_user_gets_their_own_menu_after_an_anonymous_page(client, many, sme):
+    assert "ログアウト" not in client.get("/specialists/").content.decode()
+    client.force_login(sme)
+    page = client.get("/specialists/").content.decode()
+    assert "ログアウト" in page and "診断の履歴" in page
+
+
+# --- the order token and the viewer cookie ------------------------------------------
+
+
+def test_order_tokens_are_the_signed_text_and_a_forgery_is_refused_after_a_real_one():
+    fresh = signing.Signer(salt="sekispe.search.order")
+    token = ranking.order_token(123456, 0xBEEF)
+    assert token == fresh.sign("1e240.beef") == ranking.order_token(123456, 0xBEEF)
+    assert ranking.read_order_token(token) == (123456, 0xBEEF)
+    assert ranking.read_order_token(token) == (123456, 0xBEEF)
+    value, signature = token.rsplit(":", 1)
+    assert ranking.read_order_token(f"{value}:{signature[:-1]}x") is None
+    assert ranking.read_order_token(f"1e240.bee0:{signature}") is None
+
+
+def _seed_cookie(response) -> str | None:
+    cookie = response.cookies.get(views.ORDER_COOKIE)
+    return cookie.value if cookie else None
+
+
+def test_a_verified_viewer_cookie_is_kept_and_a_forged_one_still_refused(client, many):
+    first = client.get("/specialists/")
+    cookie = _seed_cookie(first)
+    assert cookie
+    assert _seed_cookie(client.get("/specialists/")) is None  # known: nothing set again
+    assert _seed_cookie(client.get("/specialists/")) is None
+    value, signature = cookie.split(":", 1)
+    client.cookies[views.ORDER_COOKIE] = f"{int(value, 16) ^ 1:x}:{signature}"
+    assert _seed_cookie(client.get("/specialists/")) not in (None, cookie)
+
+
+def test_a_new_secret_key_refuses_the_cookies_the_old_one_signed(client, many):
+    cookie = _seed_cookie(client.get("/specialists/"))
+    assert _seed_cookie(client.get("/specialists/")) is None
+    with override_settings(SECRET_KEY="another secret key, long enough for the checks " * 2):
+        assert _seed_cookie(client.get("/specialists/")) not in (None, cookie)
+
+
+# --- the API -----------------------------------------------------------------------
+
+
+QUERIES = (
+    SearchQuery(),
+    SearchQuery(region="kanto", themes=(1,)),
+    SearchQuery(prefectures=("13",), themes=(2, 3), page=2),
+    SearchQuery(prefectures=("47",), themes=(5,), industries=("A",)),  # few matches
+    SearchQuery(forms=("online",), max_fee=10000, page_size=7),
+    SearchQuery(q="クラウド", include_not_accepting=True),
+)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_json_only_search_sends_the_same_rows(many, query):
+    full = services.search(query)
+    lean = services.search(query, json_only=True)
+    assert lean.results_json == full.results_json
+    assert [json.loads(row) for row in lean.results_json] == [
+        json.loads(json.dumps(row, cls=DjangoJSONEncoder)) for row in full.results
+    ]
+    assert (lean.count, lean.order_token) == (full.count, full.order_token)
+    assert lean.results == lean.row_keys == [] and lean.fallback is None
+
+
+def test_the_api_body_is_the_rows_as_the_schema_has_them(client, many):
+    body = client.get("/api/v1/specialists?region=kanto&theme=1").json()
+    result = services.search(SearchQuery(region="kanto", themes=(1,)))
+    assert body["count"] == result.count
+    assert body["results"] == [json.loads(row) for row in result.results_json]
+    assert {r["registration_number"] for r in body["results"]} == {
+        r["registration_number"] for r in result.results
+    }
+
+
+@pytest.mark.parametrize(
+    ("query_string", "named"),
+    [
+        ("page=x&theme=y", "theme"),  # both wrong: the first declared is named
+        ("q=" + "あ" * 201 + "&page_size=0x", "q"),
+        ("first_free=maybe&region=%20kanto", "region"),
+        ("order=&page=1&include_not_accepting=yes", "include_not_accepting"),
+    ],
+)
+def test_parameters_are_checked_in_the_declared_order(query_string, named):
+    with pytest.raises(InvalidQuery) as raised:
+        check_parameters(QueryDict(query_string))
+    assert raised.value.field == named
+
+
+def test_the_order_seed_is_the_rankings(db):
+    today = dt.date(2026, 12, 5)
+    for query in (*QUERIES, SearchQuery(region="kanto", themes=(1,), viewer_seed=77)):
+        expected = ranking.order_seed(query, today, query.viewer_seed)
+        assert services.order_seed(query, today) == expected == services.order_seed(query, today)
+
+
+@pytest.mark.parametrize("query_string", ["", "theme=1&theme=2", "max_fee=1%2C000&first_free=on"])
+def test_absent_parameters_parse_as_before(query_string):
+    query = forms.query_from_params(QueryDict(query_string), api=True)
+    assert query == SearchQuery(
+        themes=tuple(int(t) for t in QueryDict(query_string).getlist("theme")),
+        max_fee=1000 if "max_fee" in query_string else None,
+        first_free=True if "first_free" in query_string else None,
+    )
+
+
+# --- the page ------------------------------------------------------------------------
+
+
+def test_splice_replaces_only_its_own_markers():
+    html = "a" + rendering.page_slot("cards") + "b\x00cards\x00c" + rendering.page_slot("filters")
+    assert rendering.splice(html, {"cards": "カード".encode(), "filters": b"F"}) == (
+        "aカードb\x00cards\x00cF".encode()
+    )
+
+
+def test_cached_cards_and_forms_keep_their_bytes(client, many):
+    client.get("/specialists/?region=kanto")
+    cached = [*rendering.card_cache._data.values(), *rendering.filters_cache._data.values()]
+    assert cached
+    assert all(rendering.utf8(html) == html.encode() for html in cached)
+    assert rendering.utf8("plain ü") == "plain ü".encode()
+
+
+def test_staleness_on_the_cards_is_the_listing_rule(many):
+    result = services.search(SearchQuery(include_not_accepting=True, page_size=100))
+    cutoff_day = timezone.localdate()
+    rows = [
+        {**row, "updated_at": when}
+        for row in result.results[:4]
+        for when in (
+            timezone.make_aware(
+                dt.datetime.combine(cutoff_day - dt.timedelta(days=180), dt.time.min)
+            ),
+            timezone.make_aware(
+                dt.datetime.combine(cutoff_day - dt.timedelta(days=181), dt.time.max)
+            ),
+        )
+    ]
+    bare = type("Bare", (), {"results": rows})()
+    cards = rendering.result_cards(bare)
+    assert cards == [
+        rendering.render_card(r, stale=is_stale(r["updated_at"], cutoff_day)) for r in rows
+    ]
+    assert sum('class="status stale"' in card for card in cards) == len(rows) // 2
