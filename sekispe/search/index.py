@@ -93,6 +93,9 @@ def cache_limit(rows: int) -> int:
 
 
 ROW_CACHE_SIZE = 4096
+# Ranked pages (services.search): a page of a broad search keeps its tiers'
+# members for the exposure ledger, up to 8 bytes a matched row.
+PAGE_CACHE_BYTES = 16 << 20
 TERMS_ASKED_KEPT = 1024
 # Change-log rows committed late (a long transaction) are still found for this long.
 LOOKBACK_SECONDS = 30.0
@@ -302,7 +305,8 @@ class CacheBudget:
             return value.nbytes
         if isinstance(value, tuple):
             return sum(v.nbytes for v in value if isinstance(v, np.ndarray))
-        return 64
+        # Anything else that knows its weight (services' ranked pages).
+        return int(getattr(value, "nbytes", 64))
 
     def get(self, key: Any) -> Any:
         value = self.entries.get(key)
@@ -394,6 +398,11 @@ class SpecialistIndex:
     # Relevance points over every row, per points-relevant part of a query
     # (ranking.points): the same few theme and location choices recur all day.
     points_cache: CacheBudget = field(default_factory=_cache, repr=False)
+    # Ranked pages per query and exposure snapshot (services.search): with the
+    # ledger frozen per snapshot, a page's order changes only when a row does.
+    page_cache: CacheBudget = field(
+        default_factory=lambda: CacheBudget(PAGE_CACHE_BYTES), repr=False
+    )
     # Rows scanned so far for terms matched over a few rows only (verify_term).
     terms_asked: OrderedDict[str, int] = field(default_factory=OrderedDict, repr=False)
     serialized: OrderedDict[int, dict[str, Any]] = field(default_factory=_row_cache, repr=False)
@@ -1225,6 +1234,8 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
 
 
 def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
+    # A ranked page depends on every matched row, not only its own.
+    index.page_cache.clear()
     for pos in rows.tolist():
         index.row_versions[pos] = index.row_versions.get(pos, 0) + 1
         index.serialized.pop(pos, None)

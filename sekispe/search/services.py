@@ -161,6 +161,10 @@ class SearchResult:
     # lock, so a delta landing later never files an old card under a new
     # version: the page keys its cached cards by them (search/rendering.py).
     row_keys: list[tuple[int, int, int]] = field(default_factory=list)
+    # The ranked page this result came from (an opaque identity): kept exactly
+    # as long as the order and rows stand, so the page's HTML can be kept
+    # with it (rendering.page_html_cache).
+    ranked: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def page_count(self) -> int:
@@ -560,6 +564,69 @@ def rank_matches(
     )
 
 
+@dataclass(frozen=True)
+class _RankedPage:
+    """One page of a query's order under one exposure snapshot, and what
+    serving it adds to the ledger.
+
+    Kept in the index's page_cache, which a delta empties: the order is a pure
+    function of the rows, the query (the viewer's seed included) and the
+    snapshot, which is fixed for its bucket (exposure.BUCKET_SECONDS). People
+    page back and forth through one search and the popular ones recur, so a
+    repeat skips the filters, the ranking and the tiers' membership, most of
+    the search (issue 18)."""
+
+    snapshot: exposure.Snapshot
+    count: int
+    positions: list[int]
+    # What serving the page adds to the ledger, when it was asked for; None
+    # too for an empty page, which adds nothing.
+    served: ranking.Served | None
+    with_served: bool
+
+    @property
+    def nbytes(self) -> int:
+        """For the cache's byte budget: the served tiers' members dominate."""
+        held = 64 * (len(self.positions) + 4)
+        if self.served is not None:
+            held += self.served.shown.nbytes + self.served.weights.nbytes
+            held += sum(members.nbytes for members, _share in self.served.shares)
+        return held
+
+    @staticmethod
+    def find(
+        index: ix.SpecialistIndex, query: SearchQuery, snapshot: exposure.Snapshot, *, served: bool
+    ) -> _RankedPage | None:
+        page = index.page_cache.get((query, snapshot.bucket))
+        # The same bucket's snapshot object, unless it was dropped and read
+        # again (then the same rows, but a test may have reset the ledger).
+        if page is None or page.snapshot is not snapshot or (served and not page.with_served):
+            return None
+        return page
+
+    @staticmethod
+    def rank(
+        index: ix.SpecialistIndex,
+        query: SearchQuery,
+        matched: np.ndarray,
+        snapshot: exposure.Snapshot,
+        *,
+        served: bool,
+    ) -> _RankedPage:
+        ranked = rank_matches(index, query, matched, snapshot)
+        start = (query.page - 1) * query.page_size
+        local = ranked.order(start, start + query.page_size)
+        page = _RankedPage(
+            snapshot=snapshot,
+            count=ranked.size,
+            positions=ranked.rows[local].tolist(),
+            served=ranking.served(ranked, local) if served and local.size else None,
+            with_served=served,
+        )
+        index.page_cache[(query, snapshot.bucket)] = page
+        return page
+
+
 def search(
     query: SearchQuery,
     *,
@@ -600,32 +667,35 @@ def _search(
     terms = search_terms(query.q)
     facets_key = _facets_key(query) if with_facets else None
     known = _FacetCounts.of(index).get(facets_key) if facets_key is not None else None
-    # Facet counts and the fallback recombine masks without one facet, so they
-    # need the text match over every row; a plain search only needs it over
-    # the rows the other filters left.
-    masks = _facet_masks(index, query, text=with_facets and known is None)
     base = index.live if query.include_not_accepting else index.accepting
-    matched = _matched(index, base, masks)
-    if terms and "q" not in masks:
-        matched = _narrow_by_text(index, terms, matched)
     snapshot = exposure.snapshot(query.order_bucket)
-    ranked = rank_matches(index, query, matched, snapshot)
-    start = (query.page - 1) * query.page_size
-    local = ranked.order(start, start + query.page_size)
-    page_rows = ranked.rows[local]
-    if record_exposure and local.size:
-        exposure.record(index, ranking.served(ranked, local))
-    positions = page_rows.tolist()
+    page = _RankedPage.find(index, query, snapshot, served=record_exposure)
+    masks: dict[str, np.ndarray] | None = None
+    if page is None:
+        # Facet counts and the fallback recombine masks without one facet, so
+        # they need the text match over every row; a plain search only needs
+        # it over the rows the other filters left.
+        masks = _facet_masks(index, query, text=with_facets and known is None)
+        matched = _matched(index, base, masks)
+        if terms and "q" not in masks:
+            matched = _narrow_by_text(index, terms, matched)
+        page = _RankedPage.rank(index, query, matched, snapshot, served=record_exposure)
+    if record_exposure and page.served is not None:
+        exposure.record(index, page.served)
+    positions = page.positions
     result = SearchResult(
         query=query,
-        count=ranked.size,
+        count=page.count,
         results=[] if json_only else [serialize_row(index, pos) for pos in positions],
         results_json=[row_json(index, pos) for pos in positions],
         order_token=ranking.order_token(snapshot.bucket, query.viewer_seed),
         row_keys=[] if json_only else [(pos, *index.row_key(pos)) for pos in positions],
+        ranked=page,
     )
     if facets_key is not None:
         if known is None:
+            if masks is None:
+                masks = _facet_masks(index, query, text=True)
             hidden = 0
             if not query.include_not_accepting:
                 everyone = _combine(index, masks)
@@ -633,7 +703,9 @@ def _search(
             known = (_facet_counts(index, query, masks, base), hidden)
             _FacetCounts.of(index).put(facets_key, known)
         result.facets, result.not_accepting_hidden = known
-    if not json_only and query.location_codes() and ranked.size < FEW_MATCHES:
+    if not json_only and query.location_codes() and page.count < FEW_MATCHES:
+        if masks is None:
+            masks = _facet_masks(index, query, text=False)
         if terms:
             masks["q"] = _text_mask(index, terms)
         result.fallback = _fallback(index, query, masks, base)
