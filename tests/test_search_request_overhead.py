@@ -6,22 +6,32 @@ search, the cards and form spliced in as bytes. Same pages, same answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
 import re
+from collections import Counter
 
 import pytest
+from django.conf import settings
+from django.contrib.messages import INFO
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import QueryDict
+from django.middleware import csrf
 from django.template import TemplateSyntaxError, engines
 from django.template.backends.django import Template
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone, translation
 
-from sekispe.listings.models import is_stale
-from sekispe.search import forms, ranking, rendering, services, views
+from sekispe.core import csrf as core_csrf
+from sekispe.listings import lifecycle
+from sekispe.listings.models import Listing, is_stale
+from sekispe.search import exposure, forms, ranking, rendering, services, views
+from sekispe.search import index as ix
 from sekispe.search.api import check_parameters
 from sekispe.search.services import InvalidQuery, SearchQuery
 from tests.factories import create_specialists, random_inputs
@@ -236,3 +246,162 @@ def test_staleness_on_the_cards_is_the_listing_rule(many):
         rendering.render_card(r, stale=is_stale(r["updated_at"], cutoff_day)) for r in rows
     ]
     assert sum('class="status stale"' in card for card in cards) == len(rows) // 2
+
+
+# --- ranked pages ----------------------------------------------------------------------
+
+
+def _page(result) -> tuple:
+    return result.count, [r["registration_number"] for r in result.results], result.order_token
+
+
+def test_a_repeated_search_is_served_from_its_ranked_page_and_is_the_same(many):
+    index_before = [services.search(query) for query in QUERIES]
+    index = ix.get_index(timezone.localdate())
+    assert len(index.page_cache) == len(QUERIES)
+    again = [services.search(query) for query in QUERIES]
+    assert [_page(r) for r in again] == [_page(r) for r in index_before]
+    with index.lock:
+        fresh = [
+            services._search(
+                ix.build_index(index.today), query, with_facets=False, record_exposure=False
+            )
+            for query in QUERIES
+        ]
+    assert [(r.count, r.results_json) for r in fresh] == [(r.count, r.results_json) for r in again]
+
+
+def test_a_repeat_still_counts_the_page_it_serves(many, monkeypatch):
+    recorded = []
+    monkeypatch.setattr(services.exposure, "record", lambda index, page: recorded.append(page))
+    query = SearchQuery(region="kanto", themes=(1,), page_size=5)
+    services.search(query)  # not shown to anyone: ranked, nothing to count
+    services.search(query, record_exposure=True)
+    services.search(query, record_exposure=True)
+    assert len(recorded) == 2
+    assert recorded[0].shown.tolist() == recorded[1].shown.tolist()
+
+
+def test_a_change_to_a_row_off_the_page_ranks_every_page_again(many, operator):
+    query = SearchQuery(include_not_accepting=True, page_size=5)
+    first = services.search(query)
+    later = services.search(dataclasses.replace(query, page=3))
+    off_page = Listing.objects.get(
+        record__registration_number=later.results[0]["registration_number"]
+    )
+    lifecycle.suspend_listing(off_page, actor=operator, reason="確認中")
+    after = services.search(query)
+    assert after.count == first.count - 1
+    assert off_page.record.registration_number not in {
+        r["registration_number"]
+        for r in services.search(dataclasses.replace(query, page=3)).results
+    }
+
+
+def test_a_new_exposure_bucket_ranks_again(many, monkeypatch):
+    query = SearchQuery(themes=(1,))
+    services.search(query)
+    index = ix.get_index(timezone.localdate())
+    buckets = {key[1] for key in index.page_cache.entries}
+    now = exposure.current_bucket()
+    monkeypatch.setattr(services.exposure, "current_bucket", lambda now_=None: now + 1)
+    services.search(query)
+    assert {key[1] for key in index.page_cache.entries} == buckets | {now + 1}
+
+
+def test_ranked_pages_stay_within_their_byte_budget(many, monkeypatch):
+    monkeypatch.setattr(services.ix, "PAGE_CACHE_BYTES", 4096)
+    ix.reset_index()
+    for page in range(1, 10):
+        services.search(
+            SearchQuery(include_not_accepting=True, page_size=2, page=page), record_exposure=True
+        )
+    cache = ix.get_index(timezone.localdate()).page_cache
+    assert 0 < len(cache) < 9
+    assert cache.used <= 4096 or len(cache) == 1
+
+
+# --- whole pages for visitors with no session --------------------------------------------
+
+
+def _without_token(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_a_kept_page_is_the_rendered_page_but_for_its_csrf_token(client, many):
+    url = "/specialists/?region=kanto&theme=1"
+    rendering.page_html_cache.clear()
+    rendered = client.get(url).content.decode()
+    assert len(rendering.page_html_cache) == 1
+    kept = client.get(url).content.decode()
+    rendering.page_html_cache.clear()
+    again = client.get(url).content.decode()
+    assert _without_token(kept) == _without_token(rendered) == _without_token(again)
+    assert "csrfmiddlewaretoken" in kept and "\x00" not in kept
+
+
+def test_the_csrf_token_of_a_kept_page_is_accepted(many):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/specialists/?theme=2")
+    page = browser.get("/specialists/?theme=2").content.decode()  # the kept one
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = browser.post(
+        "/i18n/setlang/", {"language": "en", "next": "/specialists/", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+
+
+def test_a_message_is_shown_not_a_kept_page(client, many):
+    client.get("/specialists/")
+    storage = CookieStorage(None)
+    client.cookies["messages"] = storage._encode([Message(INFO, "お知らせのテスト")])
+    assert "お知らせのテスト" in client.get("/specialists/").content.decode()
+
+
+def test_a_kept_page_is_per_url_language_and_partial(client, many):
+    rendering.page_html_cache.clear()
+    ja = client.get("/specialists/?theme=3").content.decode()
+    partial = client.get("/specialists/?theme=3", headers={"HX-Request": "true"}).content.decode()
+    client.cookies["django_language"] = "en"
+    en = client.get("/specialists/?theme=3").content.decode()
+    assert len(rendering.page_html_cache) == 3
+    assert 'lang="ja"' in ja and 'lang="en"' in en and "<html" not in partial
+    assert (
+        'id="language-next" value="/specialists/?theme=3&amp;x=1"'
+        in client.get("/specialists/?theme=3&x=1").content.decode()
+    )
+
+
+def test_kept_pages_stay_within_their_byte_budget(client, many, monkeypatch):
+    monkeypatch.setattr(rendering.page_html_cache, "limit", 100_000)
+    rendering.page_html_cache.clear()
+    for page in range(1, 6):
+        client.get(f"/specialists/?page_size=5&page={page}")
+    assert 0 < len(rendering.page_html_cache) < 5
+    assert rendering.page_html_cache.used <= 100_000 or len(rendering.page_html_cache) == 1
+
+
+def test_the_pages_csrf_token_is_a_django_token_over_the_cookies_secret(many):
+    browser = Client(enforce_csrf_checks=True)
+    tokens = set()
+    for _ in range(3):
+        page = browser.get("/specialists/?theme=4").content.decode()
+        tokens.add(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1))
+    secret = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    assert len(tokens) == 3  # a new mask every response
+    for token in tokens:
+        assert len(token) == csrf.CSRF_TOKEN_LENGTH
+        assert set(token) <= set(csrf.CSRF_ALLOWED_CHARS)
+        assert csrf._unmask_cipher_token(token) == secret
+
+
+def test_random_csrf_strings_use_every_allowed_character_and_nothing_else():
+    drawn = [core_csrf.random_csrf_string() for _ in range(500)]
+    assert {len(d) for d in drawn} == {csrf.CSRF_SECRET_LENGTH}
+    assert len(set(drawn)) == len(drawn)
+    seen = Counter("".join(drawn))
+    assert set(seen) == set(csrf.CSRF_ALLOWED_CHARS)
+    # 16,000 draws over 62 characters: about 258 each; a biased byte mapping
+    # (the 8 values above 247 folded in) would give the first 8 about 25% more.
+    first, rest = csrf.CSRF_ALLOWED_CHARS[:8], csrf.CSRF_ALLOWED_CHARS[8:]
+    assert sum(seen[c] for c in first) / 8 < 1.15 * sum(seen[c] for c in rest) / 54

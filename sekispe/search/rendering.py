@@ -26,6 +26,7 @@ import html
 import re
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -120,10 +121,94 @@ def page_slot(name: str) -> SafeString:
     return SafeString(f"\x00{_SLOT_MARK}:{name}\x00")
 
 
+def page_pieces(html: str, parts: dict[str, bytes]) -> list[bytes | str]:
+    """`html` as UTF-8 pieces, each `page_slot(name)` replaced by `parts[name]`;
+    a slot not in `parts` stays as its name, for `fill` to complete."""
+    pieces = _PAGE_SLOT.split(html)  # text, name, text, name, …, text
+    return [parts.get(piece, piece) if i % 2 else piece.encode() for i, piece in enumerate(pieces)]
+
+
+def fill(pieces: list[bytes | str], parts: dict[str, bytes]) -> bytes:
+    """The response body: `pieces` with the slots left in them from `parts`."""
+    return b"".join(parts[piece] if isinstance(piece, str) else piece for piece in pieces)
+
+
 def splice(html: str, parts: dict[str, bytes]) -> bytes:
     """`html` as UTF-8 with each `page_slot(name)` replaced by `parts[name]`."""
-    pieces = _PAGE_SLOT.split(html)  # text, name, text, name, …, text
-    return b"".join(parts[piece] if i % 2 else piece.encode() for i, piece in enumerate(pieces))
+    return fill(page_pieces(html, parts), {})
+
+
+class _PageHtml:
+    """A whole search page as response pieces, for one ranked page (services):
+    valid while that object lives, as the search keeps it exactly as long as
+    its order and rows stand (a delta or a new exposure bucket drops it)."""
+
+    __slots__ = ("nbytes", "pieces", "ranked")
+
+    def __init__(self, ranked: object, pieces: list[bytes | str]) -> None:
+        self.ranked = weakref.ref(ranked)
+        self.pieces = pieces
+        # The cards and the form are shared with their own caches, but counted
+        # here in full: the budget then holds whatever those caches evict.
+        self.nbytes = sum(len(piece) for piece in pieces) + 64 * len(pieces)
+
+
+# Whole pages for visitors with no session (search_page): about 90 kB each
+# with the cards and form, so a few hundred pages of the searches in fashion.
+PAGE_HTML_BYTES = 32 << 20
+
+
+class _PageHtmlCache:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._data: OrderedDict[Hashable, _PageHtml] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, ranked: object) -> list[bytes | str] | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                return None
+            if found.ranked() is not ranked:  # ranked again since: this page is gone
+                del self._data[key]
+                self.used -= found.nbytes
+                return None
+            self._data.move_to_end(key)
+            return found.pieces
+
+    def put(self, key: Hashable, ranked: object, pieces: list[bytes | str]) -> None:
+        entry = _PageHtml(ranked, pieces)
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.used -= old.nbytes
+            self._data[key] = entry
+            self.used += entry.nbytes
+            while self.used > self.limit and len(self._data) > 1:
+                _, dropped = self._data.popitem(last=False)
+                self.used -= dropped.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.used = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+page_html_cache = _PageHtmlCache(PAGE_HTML_BYTES)
+
+
+def page_html_key(
+    request_path: str, query: Hashable, htmx: bool, generation: int
+) -> tuple[Any, ...]:
+    """What a search page shows a visitor with no session, besides its ranked
+    page: the URL (its links back), the order's seed (in `query`), the partial
+    or the whole page, the card text's context, the day (staleness), and the
+    settings (`generation`, the fragments')."""
+    return (request_path, query, htmx, _render_context_key(), timezone.localdate(), generation)
 
 
 # The filter form for one language and state (about 30 kB): its counts make it

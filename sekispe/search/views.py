@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core import signing
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -15,6 +16,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from sekispe.core.csrf import get_token
+from sekispe.core.templatetags import fragments
 from sekispe.search import bots, contact, demand, forms, rendering, services
 
 # A random number per browser, used only to order results (see ranking.py):
@@ -52,6 +55,41 @@ def _viewer_seed(request: HttpRequest) -> tuple[int, bool]:
     return seed, False
 
 
+def _same_for_everyone(request: HttpRequest) -> bool:
+    """No session (so nobody signed in) and no message to show: the page is
+    then the same for every visitor with its URL, language and order, but for
+    the CSRF token."""
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and not len(
+        messages.get_messages(request)
+    )
+
+
+def _render_page(
+    request: HttpRequest,
+    query: services.SearchQuery,
+    result: services.SearchResult | None,
+    error: services.InvalidQuery | None,
+) -> list[bytes | str]:
+    """The page (or the htmx partial) as response pieces, the CSRF token left
+    as a slot (rendering.fill)."""
+    context = forms.page_context(request, query, result, error, with_rows=False)
+    # The cards and the facet options as ready strings: rendered by the template
+    # engine they were most of the page's time (search/rendering.py).
+    context["cards"] = cards = rendering.result_cards(result) if result else []
+    # The cards and the form are spliced into the response as the bytes kept
+    # with them (rendering.page_pieces), not printed through the template.
+    parts = {"cards": b"".join(rendering.utf8(card) for card in cards)}
+    context["cards_html"] = rendering.page_slot("cards")
+    context["csrf_token"] = rendering.page_slot("csrf")
+    if request.htmx:  # the partial leaves the form in place, and updates its counts
+        rendering.add_option_html(context, form=False)
+    else:
+        parts["filters"] = rendering.utf8(rendering.filters_html(context))
+        context["filters_html"] = rendering.page_slot("filters")
+    template = "search/_results.html" if request.htmx else "search/index.html"
+    return rendering.page_pieces(render_to_string(template, context, request), parts)
+
+
 @require_GET
 def search_page(request: HttpRequest) -> HttpResponse:
     """Public. htmx requests get only the results partial."""
@@ -69,22 +107,19 @@ def search_page(request: HttpRequest) -> HttpResponse:
         error = None
     except services.InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
-    context = forms.page_context(request, query, result, error, with_rows=False)
-    # The cards and the facet options as ready strings: rendered by the template
-    # engine they were most of the page's time (search/rendering.py).
-    context["cards"] = cards = rendering.result_cards(result) if result else []
-    # The cards and the form are spliced into the response as the bytes kept
-    # with them (rendering.splice), not printed through the template.
-    parts = {"cards": b"".join(rendering.utf8(card) for card in cards)}
-    context["cards_html"] = rendering.page_slot("cards")
-    if request.htmx:  # the partial leaves the form in place, and updates its counts
-        rendering.add_option_html(context, form=False)
-    else:
-        parts["filters"] = rendering.utf8(rendering.filters_html(context))
-        context["filters_html"] = rendering.page_slot("filters")
-    template = "search/_results.html" if request.htmx else "search/index.html"
+    key = pieces = None
+    if result is not None and result.ranked is not None and _same_for_everyone(request):
+        key = rendering.page_html_key(
+            request.get_full_path(), query, bool(request.htmx), fragments.generation()
+        )
+        pieces = rendering.page_html_cache.get(key, result.ranked)
+    if pieces is None:
+        pieces = _render_page(request, query, result, error)
+        if key is not None:
+            rendering.page_html_cache.put(key, result.ranked, pieces)  # type: ignore[union-attr]
+    # The CSRF token is the one part of a kept page that differs per visitor.
     response = HttpResponse(
-        rendering.splice(render_to_string(template, context, request), parts),
+        rendering.fill(pieces, {"csrf": get_token(request).encode()}),
         status=400 if error else 200,
     )
     if new_seed is not None:

@@ -44,6 +44,11 @@ def _forget_fragments(**_kwargs: Any) -> None:
     _generation += 1
 
 
+def generation() -> int:
+    """Changes whenever settings do: for other caches of rendered markup."""
+    return _generation
+
+
 class FragmentNode(template.Node):
     # Not searched for blocks: `{% extends %}` walks every node of the parent
     # on each render to find them, and a fragment holds none (checked below).
