@@ -13,6 +13,7 @@ import random
 import re
 from collections import Counter
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.messages import INFO
@@ -34,7 +35,7 @@ from sekispe.search import exposure, forms, ranking, rendering, services, views
 from sekispe.search import index as ix
 from sekispe.search.api import check_parameters
 from sekispe.search.services import InvalidQuery, SearchQuery
-from tests.factories import create_specialists, random_inputs
+from tests.factories import create_specialists, make_input, random_inputs
 
 
 def _template(source: str) -> Template:
@@ -405,3 +406,63 @@ def test_random_csrf_strings_use_every_allowed_character_and_nothing_else():
     # (the 8 values above 247 folded in) would give the first 8 about 25% more.
     first, rest = csrf.CSRF_ALLOWED_CHARS[:8], csrf.CSRF_ALLOWED_CHARS[8:]
     assert sum(seen[c] for c in first) / 8 < 1.15 * sum(seen[c] for c in rest) / 54
+
+
+# --- what a change drops ---------------------------------------------------------------
+
+
+def _kept_filters() -> set:
+    return {page.filters for page in ix.get_index(timezone.localdate()).page_cache.entries.values()}
+
+
+def _osaka_only() -> Listing:
+    """A published listing serving Osaka (27) only, in person."""
+    create_specialists(
+        make_input(
+            registration_number="927001",
+            home_prefecture="27",
+            prefectures=("27",),
+            fees={"visit": 30000},  # not online: no nationwide count moves
+        )
+    )
+    return Listing.objects.get(record__registration_number="927001")
+
+
+def test_a_change_keeps_the_pages_of_searches_it_never_matched(many, operator):
+    tokyo = SearchQuery(prefectures=("13",), include_not_accepting=True)
+    osaka = SearchQuery(prefectures=("27",), include_not_accepting=True)
+    listing = _osaka_only()
+    before = services.search(tokyo)
+    services.search(osaka)
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    services.search(SearchQuery(themes=(5,)))  # applies the change first
+    kept = _kept_filters()
+    assert services._facets_key(tokyo) in kept
+    assert services._facets_key(osaka) not in kept
+    after = services.search(tokyo)
+    assert _page(after) == _page(before)
+    index = ix.get_index(timezone.localdate())
+    with index.lock:
+        fresh = services._search(
+            ix.build_index(index.today), tokyo, with_facets=False, record_exposure=False
+        )
+    assert (fresh.count, fresh.results_json) == (after.count, after.results_json)
+
+
+def test_a_kept_page_shows_counts_recounted_after_a_change_it_never_matched(client, many, operator):
+    url = "/specialists/?prefecture=13&include_not_accepting=1"
+    listing = _osaka_only()
+    client.get(url)
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    shown = _without_token(client.get(url).content.decode())
+    rendering.page_html_cache.clear()
+    assert shown == _without_token(client.get(url).content.decode())
+
+
+def test_a_large_delta_drops_every_kept_page(many, monkeypatch):
+    services.search(SearchQuery(themes=(1,)))
+    index = ix.get_index(timezone.localdate())
+    assert len(index.page_cache)
+    monkeypatch.setattr(ix, "PAGE_CHECK_ROWS", 1)
+    ix.forget_pages(index, np.array([0, 1], dtype=np.int64))
+    assert not len(index.page_cache)

@@ -333,6 +333,11 @@ class CacheBudget:
     def items(self) -> list[tuple[Any, Any]]:
         return list(self.entries.items())
 
+    def discard(self, key: Any) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.used -= self._size(old)
+
     def clear(self) -> None:
         self.entries.clear()
         self.used = 0
@@ -399,7 +404,8 @@ class SpecialistIndex:
     # (ranking.points): the same few theme and location choices recur all day.
     points_cache: CacheBudget = field(default_factory=_cache, repr=False)
     # Ranked pages per query and exposure snapshot (services.search): with the
-    # ledger frozen per snapshot, a page's order changes only when a row does.
+    # ledger frozen per snapshot, a page's order changes only when a row the
+    # search matches does (forget_pages).
     page_cache: CacheBudget = field(
         default_factory=lambda: CacheBudget(PAGE_CACHE_BYTES), repr=False
     )
@@ -1203,6 +1209,10 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
     touched: list[int] = []
     signatures = text_signatures(batch.texts) if batch.texts else None
     with index.lock:
+        # The searches the rows matched before the change (a new listing's
+        # spare row matched none).
+        held = [pos for pos in map(index.row_of, wanted) if pos is not None]
+        forget_pages(index, np.array(sorted(held), dtype=np.int64))
         for listing_id in wanted:
             pos = index.row_of(listing_id)
             at = found.get(listing_id)
@@ -1229,13 +1239,40 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
                 lookup.extra[number] = pos
             touched.append(pos)
         if touched:
-            _patch_caches(index, np.array(sorted(set(touched)), dtype=np.int64))
+            rows = np.array(sorted(set(touched)), dtype=np.int64)
+            _patch_caches(index, rows)
+            forget_pages(index, rows)  # the searches the rows match now
     return len(touched)
 
 
+# Above this many changed rows a delta drops every kept page instead of
+# checking which ones the rows could move.
+PAGE_CHECK_ROWS = 64
+
+
+def forget_pages(index: SpecialistIndex, rows: np.ndarray) -> None:
+    """Drop the ranked pages (services) a change to `rows` can move: those of
+    searches matching one of the rows. A row matched by a search moves its
+    count and its pages, before the change or after it; a row it matches in
+    neither state moves nothing of it. So a delta calls this both before and
+    after writing the rows. Each kept page answers `matches_any(index, rows)`
+    for its filters (`filters`, the same for every page and viewer of one
+    search, so it is asked once a search)."""
+    if not len(index.page_cache) or not rows.size:
+        return
+    if rows.size > PAGE_CHECK_ROWS:
+        index.page_cache.clear()
+        return
+    decided: dict[Any, bool] = {}
+    for key, page in index.page_cache.items():
+        moved = decided.get(page.filters)
+        if moved is None:
+            moved = decided[page.filters] = page.matches_any(index, rows)
+        if moved:
+            index.page_cache.discard(key)
+
+
 def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
-    # A ranked page depends on every matched row, not only its own.
-    index.page_cache.clear()
     for pos in rows.tolist():
         index.row_versions[pos] = index.row_versions.get(pos, 0) + 1
         index.serialized.pop(pos, None)

@@ -139,14 +139,17 @@ def splice(html: str, parts: dict[str, bytes]) -> bytes:
 
 
 class _PageHtml:
-    """A whole search page as response pieces, for one ranked page (services):
-    valid while that object lives, as the search keeps it exactly as long as
-    its order and rows stand (a delta or a new exposure bucket drops it)."""
+    """A whole search page as response pieces, for one ranked page (services)
+    and what the page shows beside it: valid while the search returns that
+    same ranked page (kept exactly as long as its order and rows stand) and
+    the same facet counts object (recounted after any delta, as a change to a
+    row the search does not match can still move its counts) and fallback."""
 
-    __slots__ = ("nbytes", "pieces", "ranked")
+    __slots__ = ("nbytes", "pieces", "ranked", "shown")
 
-    def __init__(self, ranked: object, pieces: list[bytes | str]) -> None:
+    def __init__(self, ranked: object, shown: tuple[Any, ...], pieces: list[bytes | str]) -> None:
         self.ranked = weakref.ref(ranked)
+        self.shown = shown
         self.pieces = pieces
         # The cards and the form are shared with their own caches, but counted
         # here in full: the budget then holds whatever those caches evict.
@@ -165,20 +168,30 @@ class _PageHtmlCache:
         self._data: OrderedDict[Hashable, _PageHtml] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, ranked: object) -> list[bytes | str] | None:
+    def get(
+        self, key: Hashable, ranked: object, shown: tuple[Any, ...]
+    ) -> list[bytes | str] | None:
+        """The page kept under `key`, if `ranked` is its ranked page and
+        `shown` (facet counts, then values) what it showed."""
         with self._lock:
             found = self._data.get(key)
             if found is None:
                 return None
-            if found.ranked() is not ranked:  # ranked again since: this page is gone
+            if (
+                found.ranked() is not ranked
+                or found.shown[0] is not shown[0]
+                or found.shown[1:] != shown[1:]
+            ):  # ranked or counted again since: this page is gone
                 del self._data[key]
                 self.used -= found.nbytes
                 return None
             self._data.move_to_end(key)
             return found.pieces
 
-    def put(self, key: Hashable, ranked: object, pieces: list[bytes | str]) -> None:
-        entry = _PageHtml(ranked, pieces)
+    def put(
+        self, key: Hashable, ranked: object, shown: tuple[Any, ...], pieces: list[bytes | str]
+    ) -> None:
+        entry = _PageHtml(ranked, shown, pieces)
         with self._lock:
             old = self._data.pop(key, None)
             if old is not None:

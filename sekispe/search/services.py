@@ -569,14 +569,18 @@ class _RankedPage:
     """One page of a query's order under one exposure snapshot, and what
     serving it adds to the ledger.
 
-    Kept in the index's page_cache, which a delta empties: the order is a pure
-    function of the rows, the query (the viewer's seed included) and the
-    snapshot, which is fixed for its bucket (exposure.BUCKET_SECONDS). People
+    Kept in the index's page_cache: the order is a pure function of the rows
+    the search matches, the query (the viewer's seed included) and the
+    snapshot, which is fixed for its bucket (exposure.BUCKET_SECONDS). A delta
+    drops the pages of the searches its rows match, before or after it
+    (index.forget_pages, `matches_any`). People
     page back and forth through one search and the popular ones recur, so a
     repeat skips the filters, the ranking and the tiers' membership, most of
     the search (issue 18)."""
 
     snapshot: exposure.Snapshot
+    # The search without page, viewer or bucket: what its matches depend on.
+    filters: SearchQuery
     count: int
     positions: list[int]
     # What serving the page adds to the ledger, when it was asked for; None
@@ -592,6 +596,24 @@ class _RankedPage:
             held += self.served.shown.nbytes + self.served.weights.nbytes
             held += sum(members.nbytes for members, _share in self.served.shares)
         return held
+
+    def matches_any(self, index: ix.SpecialistIndex, rows: np.ndarray) -> bool:
+        """Whether the search matches one of `rows` as the index holds them
+        now (index.forget_pages): the same test as `_search`'s, on those rows."""
+        query = self.filters
+        base = index.live if query.include_not_accepting else index.accepting
+        hit = base[rows] & index.live[rows]
+        for mask in _facet_masks(index, query, text=False).values():
+            hit &= mask[rows]
+        terms = search_terms(query.q)
+        if terms and hit.any():
+            texts = index.search_texts
+            hit &= np.fromiter(
+                (all(term in texts[pos] for term in terms) for pos in rows.tolist()),
+                dtype=bool,
+                count=rows.size,
+            )
+        return bool(hit.any())
 
     @staticmethod
     def find(
@@ -618,6 +640,7 @@ class _RankedPage:
         local = ranked.order(start, start + query.page_size)
         page = _RankedPage(
             snapshot=snapshot,
+            filters=_facets_key(query),
             count=ranked.size,
             positions=ranked.rows[local].tolist(),
             served=ranking.served(ranked, local) if served and local.size else None,

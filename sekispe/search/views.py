@@ -107,16 +107,17 @@ def search_page(request: HttpRequest) -> HttpResponse:
         error = None
     except services.InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
-    key = pieces = None
+    key = pieces = shown = None
     if result is not None and result.ranked is not None and _same_for_everyone(request):
         key = rendering.page_html_key(
             request.get_full_path(), query, bool(request.htmx), fragments.generation()
         )
-        pieces = rendering.page_html_cache.get(key, result.ranked)
+        shown = (result.facets, result.not_accepting_hidden, result.fallback)
+        pieces = rendering.page_html_cache.get(key, result.ranked, shown)
     if pieces is None:
         pieces = _render_page(request, query, result, error)
         if key is not None:
-            rendering.page_html_cache.put(key, result.ranked, pieces)  # type: ignore[union-attr]
+            rendering.page_html_cache.put(key, result.ranked, shown, pieces)  # type: ignore[union-attr]
     # The CSRF token is the one part of a kept page that differs per visitor.
     response = HttpResponse(
         rendering.fill(pieces, {"csrf": get_token(request).encode()}),
