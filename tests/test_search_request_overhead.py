@@ -466,3 +466,29 @@ def test_a_large_delta_drops_every_kept_page(many, monkeypatch):
     monkeypatch.setattr(ix, "PAGE_CHECK_ROWS", 1)
     ix.forget_pages(index, np.array([0, 1], dtype=np.int64))
     assert not len(index.page_cache)
+
+
+FILTERS = (
+    *QUERIES,
+    SearchQuery(industries=("E", "D"), periods=("spot",), qualifications=("itc",)),
+    SearchQuery(forms=("visit",), max_fee=30000, first_free=True, affiliation="company"),
+    SearchQuery(q="セキュリティ 規程", region="kanto"),
+    SearchQuery(first_free=False, include_not_accepting=True),
+)
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_the_row_test_of_a_kept_page_is_the_searchs_own(many, query):
+    """What a delta asks a kept page (does it match these rows?) answers as
+    the search would, row by row."""
+    services.search(query)
+    index = ix.get_index(timezone.localdate())
+    base = index.live if query.include_not_accepting else index.accepting
+    matched = services._matched(index, base, services._facet_masks(index, query, text=True))
+    page = services._RankedPage.rank(index, query, matched, exposure.snapshot(), served=False)
+    assert page.count == int(np.count_nonzero(matched))
+    for pos in range(index.size):
+        rows = np.array([pos], dtype=np.int64)
+        assert page.matches_any(page.facts(index, rows)) == bool(matched[pos]), pos
+    everyone = np.arange(index.size, dtype=np.int64)
+    assert page.matches_any(page.facts(index, everyone)) == bool(matched.any())

@@ -1255,19 +1255,23 @@ def forget_pages(index: SpecialistIndex, rows: np.ndarray) -> None:
     searches matching one of the rows. A row matched by a search moves its
     count and its pages, before the change or after it; a row it matches in
     neither state moves nothing of it. So a delta calls this both before and
-    after writing the rows. Each kept page answers `matches_any(index, rows)`
-    for its filters (`filters`, the same for every page and viewer of one
-    search, so it is asked once a search)."""
+    after writing the rows. A kept page's class reads the rows' facts once
+    (`facts(index, rows)`), and each page answers `matches_any(facts)` for
+    its filters (`filters`, the same for every page and viewer of one search,
+    so it is asked once a search)."""
     if not len(index.page_cache) or not rows.size:
         return
     if rows.size > PAGE_CHECK_ROWS:
         index.page_cache.clear()
         return
     decided: dict[Any, bool] = {}
+    facts = None
     for key, page in index.page_cache.items():
         moved = decided.get(page.filters)
         if moved is None:
-            moved = decided[page.filters] = page.matches_any(index, rows)
+            if facts is None:
+                facts = page.facts(index, rows)
+            moved = decided[page.filters] = page.matches_any(facts)
         if moved:
             index.page_cache.discard(key)
 

@@ -24,7 +24,9 @@ import dataclasses
 import datetime as dt
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -192,52 +194,106 @@ def _cached_any_bits(
 
 
 def _facet_masks(
-    index: ix.SpecialistIndex, query: SearchQuery, *, text: bool = True
+    index: ix.SpecialistIndex | None,
+    query: SearchQuery,
+    *,
+    text: bool = True,
+    rows: _RowFacts | None = None,
 ) -> dict[str, np.ndarray]:
-    """One boolean vector per active facet; the result is their AND."""
+    """One boolean vector per active facet; the result is their AND.
+
+    `rows`: over those few rows only, computed and not cached (a delta asking
+    which kept pages its rows move, where whole vectors would cost scans);
+    `index` is then not read."""
+    if rows is None:
+        column = partial(getattr, index)
+        any_bits = partial(_cached_any_bits, index)
+    else:
+        column = partial(getattr, rows)
+
+        def any_bits(name: str, codes: tuple[Any, ...], bits: dict[Any, int]) -> np.ndarray:
+            return _any_bits(column(name), codes, bits)
+
     masks: dict[str, np.ndarray] = {}
     locations = query.location_codes()
     if locations:
-        masks["prefecture"] = _cached_any_bits(index, "prefectures", locations, ix.PREF_BIT)
+        masks["prefecture"] = any_bits("prefectures", locations, ix.PREF_BIT)
     if query.themes:
-        masks["theme"] = _cached_any_bits(index, "themes", query.themes, ix.THEME_BIT)
+        masks["theme"] = any_bits("themes", query.themes, ix.THEME_BIT)
     if query.industries:
-        masks["industry"] = _cached_any_bits(index, "industries", query.industries, ix.INDUSTRY_BIT)
+        masks["industry"] = any_bits("industries", query.industries, ix.INDUSTRY_BIT)
     if query.periods:
-        masks["period"] = _cached_any_bits(index, "periods", query.periods, ix.PERIOD_BIT)
+        masks["period"] = any_bits("periods", query.periods, ix.PERIOD_BIT)
     if query.qualifications:
-        masks["qualification"] = _cached_any_bits(
-            index, "qualifications", query.qualifications, ix.QUAL_BIT
-        )
+        masks["qualification"] = any_bits("qualifications", query.qualifications, ix.QUAL_BIT)
     if query.forms or query.max_fee is not None:
-        masks["form"] = _form_mask(index, query.forms, query.max_fee)
+        if rows is None:
+            masks["form"] = _form_mask(index, query.forms, query.max_fee)
+        else:
+            masks["form"] = _form_test(query.forms, query.max_fee)[1](rows)
     if query.first_free is not None:
-        masks["first_free"] = index.first_free == query.first_free
+        masks["first_free"] = column("first_free") == query.first_free
     if query.affiliation is not None:
-        masks["affiliation"] = index.affiliation == ix.AFFILIATION_NUM[query.affiliation]
+        masks["affiliation"] = column("affiliation") == ix.AFFILIATION_NUM[query.affiliation]
     terms = search_terms(query.q)
     if terms and text:
-        masks["q"] = _text_mask(index, terms)
+        if rows is None:
+            masks["q"] = _text_mask(index, terms)
+        else:
+            masks["q"] = np.array(
+                [all(term in text for term in terms) for text in rows.texts], dtype=bool
+            )
     return masks
+
+
+class _RowFacts:
+    """The columns a search filters on, for a few rows of an index (read once
+    per delta for every kept page it checks)."""
+
+    COLUMNS = (
+        "live",
+        "accepting",
+        "prefectures",
+        "themes",
+        "industries",
+        "periods",
+        "qualifications",
+        "fees",
+        "first_free",
+        "affiliation",
+    )
+
+    def __init__(self, index: ix.SpecialistIndex, rows: np.ndarray) -> None:
+        for name in self.COLUMNS:
+            setattr(self, name, getattr(index, name)[rows])
+        self.texts = [index.search_texts[pos] for pos in rows.tolist()]
 
 
 def _form_mask(
     index: ix.SpecialistIndex, forms: tuple[str, ...], max_fee: int | None
 ) -> np.ndarray:
-    """Rows offering any of `forms` (any form when none) at most `max_fee`;
+    key, compute = _form_test(forms, max_fee)
+    return ranking.cached_vector(index, key, compute)
+
+
+def _form_test(
+    forms: tuple[str, ...], max_fee: int | None
+) -> tuple[tuple[object, ...], Callable[[Any], np.ndarray]]:
+    """Rows offering any of `forms` (any form when none) at most `max_fee`:
+    the cache key and the test over rows having `fees`. The vector is
     memoised and patched by deltas like the points (a fee cap over 1,000,000
     rows costs milliseconds, and the same few caps recur)."""
     columns = tuple(sorted({ix.FORM_COL[f] for f in forms})) or tuple(ix.FORM_COL.values())
     cap = ix.NOT_OFFERED - 1 if max_fee is None else max_fee
 
-    def compute(rows: ix.RowsView) -> np.ndarray:
+    def compute(rows: Any) -> np.ndarray:
         # Column by column: a strided view each, no copy of the fee matrix.
         mask = rows.fees[:, columns[0]] <= cap
         for column in columns[1:]:
             mask |= rows.fees[:, column] <= cap
         return mask
 
-    return ranking.cached_vector(index, ("form", columns, cap), compute)
+    return ("form", columns, cap), compute
 
 
 def _text_mask(index: ix.SpecialistIndex, terms: list[str]) -> np.ndarray:
@@ -597,23 +653,23 @@ class _RankedPage:
             held += sum(members.nbytes for members, _share in self.served.shares)
         return held
 
-    def matches_any(self, index: ix.SpecialistIndex, rows: np.ndarray) -> bool:
-        """Whether the search matches one of `rows` as the index holds them
-        now (index.forget_pages): the same test as `_search`'s, on those rows."""
+    @staticmethod
+    def facts(index: ix.SpecialistIndex, rows: np.ndarray) -> _RowFacts:
+        """What `matches_any` reads of `rows` (index.forget_pages asks once)."""
+        return _RowFacts(index, rows)
+
+    def matches_any(self, facts: _RowFacts) -> bool:
+        """Whether the search matches one of the rows `facts` describes, as
+        the index holds them now: `_search`'s test, on those rows only."""
         query = self.filters
-        base = index.live if query.include_not_accepting else index.accepting
-        hit = base[rows] & index.live[rows]
-        for mask in _facet_masks(index, query, text=False).values():
-            hit &= mask[rows]
-        terms = search_terms(query.q)
-        if terms and hit.any():
-            texts = index.search_texts
-            hit &= np.fromiter(
-                (all(term in texts[pos] for term in terms) for pos in rows.tolist()),
-                dtype=bool,
-                count=rows.size,
-            )
-        return bool(hit.any())
+        hit = facts.live if query.include_not_accepting else facts.live & facts.accepting
+        if not hit.any():
+            return False
+        for mask in _facet_masks(None, query, rows=facts).values():
+            hit = hit & mask
+            if not hit.any():
+                return False
+        return True
 
     @staticmethod
     def find(
