@@ -464,7 +464,7 @@ def test_a_large_delta_drops_every_kept_page(many, monkeypatch):
     index = ix.get_index(timezone.localdate())
     assert len(index.page_cache)
     monkeypatch.setattr(ix, "PAGE_CHECK_ROWS", 1)
-    ix.forget_pages(index, np.array([0, 1], dtype=np.int64))
+    ix.forget_pages(index, np.array([0, 1], dtype=np.int64), {})
     assert not len(index.page_cache)
 
 
@@ -492,3 +492,114 @@ def test_the_row_test_of_a_kept_page_is_the_searchs_own(many, query):
         assert page.matches_any(page.facts(index, rows)) == bool(matched[pos]), pos
     everyone = np.arange(index.size, dtype=np.int64)
     assert page.matches_any(page.facts(index, everyone)) == bool(matched.any())
+
+
+def _kept(query: SearchQuery):
+    index = ix.get_index(timezone.localdate())
+    return index.page_cache.get((query, exposure.snapshot().bucket))
+
+
+def _fresh_page(query: SearchQuery):
+    index = ix.get_index(timezone.localdate())
+    base = index.live if query.include_not_accepting else index.accepting
+    matched = services._matched(index, base, services._facet_masks(index, query))
+    return services._RankedPage.rank(index, query, matched, exposure.snapshot(), served=True)
+
+
+def _same_served(a, b) -> None:
+    assert a.shown.tolist() == b.shown.tolist()
+    assert a.weights.tolist() == b.weights.tolist()
+    assert [(m.tolist(), share) for m, share in a.shares] == [
+        (m.tolist(), share) for m, share in b.shares
+    ]
+
+
+def test_a_row_leaving_behind_a_full_page_keeps_it_recounted(many, operator):
+    first = SearchQuery(include_not_accepting=True, page_size=5)
+    services.search(first, record_exposure=True)
+    kept = _kept(first)
+    behind = services.search(dataclasses.replace(first, page=4)).results[-1]
+    listing = Listing.objects.get(record__registration_number=behind["registration_number"])
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    again = services.search(first, record_exposure=True)
+    after = _kept(first)
+    assert after is not None and after.positions == kept.positions
+    assert after.count == kept.count - 1 == again.count
+    fresh = _fresh_page(first)
+    assert (fresh.count, fresh.positions) == (after.count, after.positions)
+    _same_served(after.served, fresh.served)
+
+
+def test_a_row_joining_behind_a_full_page_keeps_it_recounted(many, operator):
+    first = SearchQuery(include_not_accepting=True, page_size=5)
+    behind = services.search(dataclasses.replace(first, page=4)).results[-1]
+    listing = Listing.objects.get(record__registration_number=behind["registration_number"])
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    services.search(first, record_exposure=True)
+    kept = _kept(first)
+    lifecycle.restore_listing(listing, actor=operator)
+    services.search(first, record_exposure=True)
+    after = _kept(first)
+    assert after is not None and after.positions == kept.positions
+    assert after.count == kept.count + 1
+    fresh = _fresh_page(first)
+    assert (fresh.count, fresh.positions) == (after.count, after.positions)
+    _same_served(after.served, fresh.served)
+
+
+def test_a_row_leaving_the_page_drops_it(many, operator):
+    first = SearchQuery(include_not_accepting=True, page_size=5)
+    shown = services.search(first, record_exposure=True).results[2]
+    listing = Listing.objects.get(record__registration_number=shown["registration_number"])
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    services.search(SearchQuery(themes=(5,)))  # applies the change
+    assert _kept(first) is None
+    assert services.search(first).results[2]["registration_number"] != shown["registration_number"]
+
+
+@pytest.fixture
+def one_tier(db):
+    """Thirty specialists alike but for their numbers: one tier, so a row far
+    behind page 1 is still a member of the tier page 1 shows."""
+    create_specialists(*(make_input(registration_number=f"93{i:04d}") for i in range(30)))
+
+
+@pytest.mark.parametrize("change", ["suspend", "restore"])
+def test_a_tier_member_behind_the_page_moves_the_tiers_share_exactly(one_tier, operator, change):
+    first = SearchQuery(themes=(1,), page_size=5)
+    behind = services.search(dataclasses.replace(first, page=5)).results[-1]
+    listing = Listing.objects.get(record__registration_number=behind["registration_number"])
+    if change == "restore":
+        lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    services.search(first, record_exposure=True)
+    kept = _kept(first)
+    assert len(kept.served.shares) == 1  # one tier shown
+    if change == "suspend":
+        lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    else:
+        lifecycle.restore_listing(listing, actor=operator)
+    services.search(first, record_exposure=True)
+    after = _kept(first)
+    assert after is not None and after.positions == kept.positions
+    moved = after.served.shares[0][0].size - kept.served.shares[0][0].size
+    assert moved == (-1 if change == "suspend" else 1)
+    _same_served(after.served, _fresh_page(first).served)
+
+
+def test_a_failing_page_check_drops_the_pages_and_the_delta_still_applies(
+    many, operator, monkeypatch, caplog
+):
+    first = SearchQuery(include_not_accepting=True, page_size=5)
+    before = services.search(first)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in the page check")
+
+    monkeypatch.setattr(services._RankedPage, "after_change", broken)
+    shown = before.results[0]["registration_number"]
+    listing = Listing.objects.get(record__registration_number=shown)
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    after = services.search(first)
+    assert after.count == before.count - 1
+    assert shown not in {r["registration_number"] for r in after.results}
+    assert "all dropped" in caplog.text

@@ -405,7 +405,7 @@ class SpecialistIndex:
     points_cache: CacheBudget = field(default_factory=_cache, repr=False)
     # Ranked pages per query and exposure snapshot (services.search): with the
     # ledger frozen per snapshot, a page's order changes only when a row the
-    # search matches does (forget_pages).
+    # search matches does (pages_before, forget_pages).
     page_cache: CacheBudget = field(
         default_factory=lambda: CacheBudget(PAGE_CACHE_BYTES), repr=False
     )
@@ -1212,7 +1212,7 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
         # The searches the rows matched before the change (a new listing's
         # spare row matched none).
         held = [pos for pos in map(index.row_of, wanted) if pos is not None]
-        forget_pages(index, np.array(sorted(held), dtype=np.int64))
+        before = pages_before(index, np.array(sorted(held), dtype=np.int64))
         for listing_id in wanted:
             pos = index.row_of(listing_id)
             at = found.get(listing_id)
@@ -1241,7 +1241,7 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
         if touched:
             rows = np.array(sorted(set(touched)), dtype=np.int64)
             _patch_caches(index, rows)
-            forget_pages(index, rows)  # the searches the rows match now
+            forget_pages(index, rows, before)
     return len(touched)
 
 
@@ -1250,30 +1250,52 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
 PAGE_CHECK_ROWS = 64
 
 
-def forget_pages(index: SpecialistIndex, rows: np.ndarray) -> None:
-    """Drop the ranked pages (services) a change to `rows` can move: those of
-    searches matching one of the rows. A row matched by a search moves its
-    count and its pages, before the change or after it; a row it matches in
-    neither state moves nothing of it. So a delta calls this both before and
-    after writing the rows. A kept page's class reads the rows' facts once
-    (`facts(index, rows)`), and each page answers `matches_any(facts)` for
-    its filters (`filters`, the same for every page and viewer of one search,
-    so it is asked once a search)."""
+def pages_before(index: SpecialistIndex, rows: np.ndarray) -> dict[Any, Any]:
+    """Before a delta writes `rows`: what each kept ranked page (services)
+    makes of them (`rows_state`), for `forget_pages` after it."""
+    if not len(index.page_cache) or not rows.size or rows.size > PAGE_CHECK_ROWS:
+        return {}
+    seen: dict[Any, Any] = {}
+    facts = None
+    memo: dict[Any, Any] = {}
+    try:
+        for key, page in index.page_cache.items():
+            if facts is None:
+                facts = page.facts(index, rows)
+            seen[key] = page.rows_state(index, rows, facts, memo)
+    except Exception:
+        logger.exception("reading the kept search pages failed; all dropped")
+        index.page_cache.clear()
+        return {}
+    return seen
+
+
+def forget_pages(index: SpecialistIndex, rows: np.ndarray, before: dict[Any, Any]) -> None:
+    """After a delta wrote `rows`: keep, recount or drop each kept ranked page
+    (services' `after_change`, given `pages_before`'s answer). A search's
+    pages move only through rows it matches, before or after the change.
+    Above PAGE_CHECK_ROWS rows every page is dropped instead."""
     if not len(index.page_cache) or not rows.size:
         return
     if rows.size > PAGE_CHECK_ROWS:
         index.page_cache.clear()
         return
-    decided: dict[Any, bool] = {}
     facts = None
-    for key, page in index.page_cache.items():
-        moved = decided.get(page.filters)
-        if moved is None:
+    memo: dict[Any, Any] = {}
+    try:
+        for key, page in index.page_cache.items():
             if facts is None:
                 facts = page.facts(index, rows)
-            moved = decided[page.filters] = page.matches_any(facts)
-        if moved:
-            index.page_cache.discard(key)
+            kept = page.after_change(index, rows, facts, before.get(key), memo)
+            if kept is None:
+                index.page_cache.discard(key)
+            elif kept is not page:
+                index.page_cache[key] = kept
+    except Exception:
+        # Dropping every kept page is always right; a failure here must not
+        # stop the delta, or search would stop following the change log.
+        logger.exception("checking the kept search pages failed; all dropped")
+        index.page_cache.clear()
 
 
 def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:

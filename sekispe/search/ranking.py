@@ -480,6 +480,25 @@ def rank(
     return Ranking(rows, index=index, query=query, groups=groups, standing=standing, seed=seed)
 
 
+def sort_keys(
+    index: ix.SpecialistIndex,
+    query: SearchQuery,
+    rows: np.ndarray,
+    *,
+    standing: np.ndarray | None,
+    seed: int,
+) -> np.ndarray:
+    """The full sort key each of `rows` (index positions) has in `query`'s
+    order, as `rank(...)` keys them; ties go by listing id. Its top byte is
+    the row's group (`_GROUP_SHIFT`)."""
+    return rank(index, query, rows, standing=standing, seed=seed)._keys_at(np.arange(rows.size))
+
+
+def group_of(key: int) -> int:
+    """The group (accepting bit and tier) a sort key belongs to."""
+    return key >> int(_GROUP_SHIFT)
+
+
 # --- what a served page gives each listing -------------------------------------------------
 
 

@@ -627,18 +627,30 @@ class _RankedPage:
 
     Kept in the index's page_cache: the order is a pure function of the rows
     the search matches, the query (the viewer's seed included) and the
-    snapshot, which is fixed for its bucket (exposure.BUCKET_SECONDS). A delta
-    drops the pages of the searches its rows match, before or after it
-    (index.forget_pages, `matches_any`). People
+    snapshot, which is fixed for its bucket (exposure.BUCKET_SECONDS). People
     page back and forth through one search and the popular ones recur, so a
     repeat skips the filters, the ranking and the tiers' membership, most of
-    the search (issue 18)."""
+    the search (issue 18).
+
+    A delta asks every kept page what its rows were before and are after
+    (index.pages_before, index.forget_pages; `rows_state`, `after_change`).
+    A row the search matches in neither state, or in both with the same sort
+    key, moves nothing. A row that comes, goes or moves only behind the
+    page's last row leaves the page as it is: its count changes, and the
+    members of a tier shown on the page are patched. Anything else drops the
+    page, and the next search ranks again."""
 
     snapshot: exposure.Snapshot
     # The search without page, viewer or bucket: what its matches depend on.
     filters: SearchQuery
+    seed: int  # the order's tie-break seed (the viewer's)
     count: int
+    page_size: int
     positions: list[int]
+    # (sort key, listing id) of the page's last row; None for an empty page.
+    last: tuple[int, int] | None
+    # The group of each row on the page (ranking.group_of).
+    page_groups: np.ndarray
     # What serving the page adds to the ledger, when it was asked for; None
     # too for an empty page, which adds nothing.
     served: ranking.Served | None
@@ -647,7 +659,7 @@ class _RankedPage:
     @property
     def nbytes(self) -> int:
         """For the cache's byte budget: the served tiers' members dominate."""
-        held = 64 * (len(self.positions) + 4)
+        held = 64 * (len(self.positions) + 8)
         if self.served is not None:
             held += self.served.shown.nbytes + self.served.weights.nbytes
             held += sum(members.nbytes for members, _share in self.served.shares)
@@ -655,21 +667,105 @@ class _RankedPage:
 
     @staticmethod
     def facts(index: ix.SpecialistIndex, rows: np.ndarray) -> _RowFacts:
-        """What `matches_any` reads of `rows` (index.forget_pages asks once)."""
+        """What `matches` reads of `rows` (a delta reads them once a phase)."""
         return _RowFacts(index, rows)
 
-    def matches_any(self, facts: _RowFacts) -> bool:
-        """Whether the search matches one of the rows `facts` describes, as
-        the index holds them now: `_search`'s test, on those rows only."""
+    def matches(self, facts: _RowFacts) -> np.ndarray:
+        """Per row `facts` describes, whether the search matches it as the
+        index holds it now: `_search`'s test, on those rows only."""
         query = self.filters
         hit = facts.live if query.include_not_accepting else facts.live & facts.accepting
         if not hit.any():
-            return False
+            return hit
         for mask in _facet_masks(None, query, rows=facts).values():
             hit = hit & mask
-            if not hit.any():
-                return False
-        return True
+        return hit
+
+    def matches_any(self, facts: _RowFacts) -> bool:
+        return bool(self.matches(facts).any())
+
+    def rows_state(
+        self,
+        index: ix.SpecialistIndex,
+        rows: np.ndarray,
+        facts: _RowFacts,
+        memo: dict[Any, Any],
+    ) -> dict[int, int | None]:
+        """Per row (index position): its sort key in this page's order, or
+        None when the search does not match it. `memo` is shared by the pages
+        a delta asks in one phase (one search, many pages and viewers)."""
+        matched = memo.get(self.filters)
+        if matched is None:
+            matched = memo[self.filters] = self.matches(facts)
+        if not matched.any():
+            return {}
+        memo_key = (self.filters, self.seed, self.snapshot.bucket)
+        keys = memo.get(memo_key)
+        if keys is None:
+            keys = memo[memo_key] = ranking.sort_keys(
+                index, self.filters, rows, standing=self.snapshot.bits_for(index), seed=self.seed
+            ).tolist()
+        return {pos: keys[i] for i, pos in enumerate(rows.tolist()) if matched[i]}
+
+    def after_change(
+        self,
+        index: ix.SpecialistIndex,
+        rows: np.ndarray,
+        facts: _RowFacts,
+        before: dict[int, int | None] | None,
+        memo: dict[Any, Any],
+    ) -> _RankedPage | None:
+        """This page after a delta wrote `rows` (`before`: `rows_state`
+        before it): itself, a recounted copy, or None when it must go."""
+        if before is None:  # not asked before the change: nothing is known
+            return None
+        after = self.rows_state(index, rows, facts, memo)
+        count = self.count
+        served = self.served
+        on_page = False
+        for pos in rows.tolist():
+            was, now = before.get(pos), after.get(pos)
+            if was == now:  # matched in neither state, or in both at one place
+                # A row shown here keeps its place but not its text: a new
+                # object, so nothing kept for this one (the page's HTML) stays.
+                on_page = on_page or pos in self.positions
+                continue
+            if self.last is None or len(self.positions) < self.page_size:
+                return None  # a last page: a row behind it would join it
+            listing_id = int(index.listing_ids[pos])
+            for key in (was, now):
+                if key is not None and (key, listing_id) <= self.last:
+                    return None  # at or before the page's last row: it moves
+            count += (now is not None) - (was is not None)
+            if served is not None:
+                served = self._with_member(served, pos, was, now)
+        if count == self.count and served is self.served and not on_page:
+            return self
+        return dataclasses.replace(self, count=count, served=served)
+
+    def _with_member(
+        self, served: ranking.Served, pos: int, was: int | None, now: int | None
+    ) -> ranking.Served:
+        """`served` with `pos` moved between the members of the page's tiers
+        (from `was`'s group to `now`'s), and those tiers' shares recomputed as
+        ranking.served computes them."""
+        shown = np.unique(self.page_groups).tolist()  # the order of served.shares
+        shares = list(served.shares)
+        changed = False
+        for key, change in ((was, -1), (now, +1)):
+            if key is None or ranking.group_of(key) not in shown:
+                continue
+            group = ranking.group_of(key)
+            at = shown.index(group)
+            members = shares[at][0]
+            if change < 0:
+                members = members[members != pos]
+            else:  # ascending, as ranking.served lists them
+                members = np.insert(members, np.searchsorted(members, pos), pos)
+            weight = float(served.weights[self.page_groups == group].sum())
+            shares[at] = (members, weight / members.size)
+            changed = True
+        return dataclasses.replace(served, shares=shares) if changed else served
 
     @staticmethod
     def find(
@@ -694,11 +790,20 @@ class _RankedPage:
         ranked = rank_matches(index, query, matched, snapshot)
         start = (query.page - 1) * query.page_size
         local = ranked.order(start, start + query.page_size)
+        page_rows = ranked.rows[local]
+        last = None
+        if local.size:
+            last_key = int(ranked._keys_at(local[-1:])[0])
+            last = (last_key, int(index.listing_ids[page_rows[-1]]))
         page = _RankedPage(
             snapshot=snapshot,
             filters=_facets_key(query),
+            seed=order_seed(query, index.today),
             count=ranked.size,
-            positions=ranked.rows[local].tolist(),
+            page_size=query.page_size,
+            positions=page_rows.tolist(),
+            last=last,
+            page_groups=ranked.groups[local],
             served=ranking.served(ranked, local) if served and local.size else None,
             with_served=served,
         )
