@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sekispe.listings import lifecycle
+from sekispe.listings.models import Listing
 from sekispe.search import index as ix
 from sekispe.search.services import SearchQuery, search
 from tests.factories import TODAY, create_specialists, make_input
@@ -81,3 +85,42 @@ def test_signatures_written_by_a_delta_equal_freshly_computed_ones(operator):
 @given(st.integers(0, 2**63 - 1))
 def test_scalar_and_vector_splitmix_agree(value):
     assert ix.splitmix64_int(value) == int(ix.splitmix64(np.array([value], dtype=np.int64))[0])
+
+
+def _listing(number: str) -> Listing:
+    return Listing.objects.get(record__registration_number=number)
+
+
+@pytest.mark.django_db
+def test_more_changes_than_a_delta_takes_load_a_new_index(monkeypatch, caplog, operator):
+    """Above DELTA_LIMIT listings in one poll, a rebuild answers, not a delta."""
+    caplog.set_level(logging.INFO, logger="sekispe.search.index")
+    create_specialists(*(make_input(registration_number=f"00001{i}") for i in range(4)))
+    first = ix.get_index(TODAY)
+    monkeypatch.setattr(ix, "DELTA_LIMIT", 2)
+    for i in range(3):  # one change-log row per listing, as operators make them
+        lifecycle.suspend_listing(_listing(f"00001{i}"), actor=operator, reason="確認中")
+    result = search(SearchQuery(), today=TODAY)
+    assert [r["registration_number"] for r in result.results] == ["000013"]
+    assert ix.get_index(TODAY) is not first
+    assert "3 listings changed; loading a new snapshot" in caplog.text
+
+
+@pytest.mark.django_db
+def test_new_listings_beyond_the_spare_rows_load_a_new_index(monkeypatch, caplog, operator):
+    """The build leaves spare rows for listings that become visible later;
+    when a delta needs more, the index is rebuilt with room again."""
+    caplog.set_level(logging.INFO, logger="sekispe.search.index")
+    monkeypatch.setattr(ix, "SPARE_ROWS_MIN", 1)
+    monkeypatch.setattr(ix, "SPARE_ROWS_SHARE", 0.0)
+    create_specialists(*(make_input(registration_number=f"00002{i}") for i in range(3)))
+    for number in ("000021", "000022"):  # hidden before the build: no row of their own
+        lifecycle.suspend_listing(_listing(number), actor=operator, reason="確認中")
+    first = ix.get_index(TODAY)
+    assert first.visible == 1 and first.size - first.next_spare == 1
+    for number in ("000021", "000022"):
+        lifecycle.restore_listing(_listing(number), actor=operator)
+    result = search(SearchQuery(), today=TODAY)
+    assert {r["registration_number"] for r in result.results} == {"000020", "000021", "000022"}
+    assert ix.get_index(TODAY) is not first
+    assert "no spare rows left; loading a new snapshot" in caplog.text
