@@ -1250,24 +1250,39 @@ def apply_changes(index: SpecialistIndex, listing_ids: Iterable[int]) -> int:
 PAGE_CHECK_ROWS = 64
 
 
-def pages_before(index: SpecialistIndex, rows: np.ndarray) -> dict[Any, Any]:
-    """Before a delta writes `rows`: what each kept ranked page (services)
-    makes of them (`rows_state`), for `forget_pages` after it."""
-    if not len(index.page_cache) or not rows.size or rows.size > PAGE_CHECK_ROWS:
-        return {}
-    seen: dict[Any, Any] = {}
+def _each_kept_page(
+    index: SpecialistIndex, rows: np.ndarray, what: str, visit: Callable[..., None]
+) -> bool:
+    """`visit(key, page, facts, memo)` for every kept ranked page (services),
+    with the rows' facts read once (`page.facts`) and a memo shared by the
+    pages of one search. A failure drops every kept page, which is always
+    right, and returns False: the delta must still apply, or search would stop
+    following the change log."""
     facts = None
     memo: dict[Any, Any] = {}
     try:
         for key, page in index.page_cache.items():
             if facts is None:
                 facts = page.facts(index, rows)
-            seen[key] = page.rows_state(index, rows, facts, memo)
+            visit(key, page, facts, memo)
     except Exception:
-        logger.exception("reading the kept search pages failed; all dropped")
+        logger.exception("%s the kept search pages failed; all dropped", what)
         index.page_cache.clear()
+        return False
+    return True
+
+
+def pages_before(index: SpecialistIndex, rows: np.ndarray) -> dict[Any, Any]:
+    """Before a delta writes `rows`: what each kept ranked page (services)
+    makes of them (`rows_state`), for `forget_pages` after it."""
+    if not len(index.page_cache) or not rows.size or rows.size > PAGE_CHECK_ROWS:
         return {}
-    return seen
+    seen: dict[Any, Any] = {}
+
+    def read(key: Any, page: Any, facts: Any, memo: dict[Any, Any]) -> None:
+        seen[key] = page.rows_state(index, rows, facts, memo)
+
+    return seen if _each_kept_page(index, rows, "reading", read) else {}
 
 
 def forget_pages(index: SpecialistIndex, rows: np.ndarray, before: dict[Any, Any]) -> None:
@@ -1280,22 +1295,15 @@ def forget_pages(index: SpecialistIndex, rows: np.ndarray, before: dict[Any, Any
     if rows.size > PAGE_CHECK_ROWS:
         index.page_cache.clear()
         return
-    facts = None
-    memo: dict[Any, Any] = {}
-    try:
-        for key, page in index.page_cache.items():
-            if facts is None:
-                facts = page.facts(index, rows)
-            kept = page.after_change(index, rows, facts, before.get(key), memo)
-            if kept is None:
-                index.page_cache.discard(key)
-            elif kept is not page:
-                index.page_cache[key] = kept
-    except Exception:
-        # Dropping every kept page is always right; a failure here must not
-        # stop the delta, or search would stop following the change log.
-        logger.exception("checking the kept search pages failed; all dropped")
-        index.page_cache.clear()
+
+    def check(key: Any, page: Any, facts: Any, memo: dict[Any, Any]) -> None:
+        kept = page.after_change(index, rows, facts, before.get(key), memo)
+        if kept is None:
+            index.page_cache.discard(key)
+        elif kept is not page:
+            index.page_cache[key] = kept
+
+    _each_kept_page(index, rows, "checking", check)
 
 
 def _patch_caches(index: SpecialistIndex, rows: np.ndarray) -> None:
