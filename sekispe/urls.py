@@ -23,7 +23,7 @@ urlpatterns = [
     path("me/registry/", include("sekispe.registrant_requests.urls_me")),
     path("me/deemed/", include("sekispe.deemed.urls_me")),
     path("certify/", include("sekispe.deemed.urls_certify")),
-    path("me/", include("sekispe.listings.urls")),
+    path("me/", include("sekispe.me.urls")),
     # The policy view (policy staff and operators) and the open statistics (everyone).
     path("insights/", include("sekispe.insights.urls")),
     path("insights/", include("sekispe.insights.urls_map")),

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sekispe.core.api import InvalidQuery
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind
 from sekispe.registry import public
@@ -22,7 +23,6 @@ from sekispe.registry.models import (
     PublishedItem,
     RegistryRecord,
 )
-from sekispe.search.services import InvalidQuery
 from tests.factories import TODAY, create_specialists, make_input, text
 
 ALL_ITEMS = tuple(PublishedItem.values)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
+from sekispe.core.api import ErrorOut
 from sekispe.registry.api import RegistryEntryOut, RegistrySearchOut
 from sekispe.registry.models import RegistryRecord
-from sekispe.search.api import ErrorOut
 from tests.factories import create_specialists, make_input
 from tests.test_public_registry import course, make_record
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from sekispe.audit.models import AuditEvent
 from sekispe.outbox.models import MailState, OutgoingMail
 from sekispe.outbox.services import deliver_all, retry_delay
+from sekispe.registrant_requests import reminders
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
-from sekispe.registry import reminders, rules
+from sekispe.registrant_requests.reminders import find_due, occasions, send_reminders
+from sekispe.registry import rules
 from sekispe.registry.models import (
     CourseCompletion,
     DisasterMeasure,
@@ -29,7 +31,6 @@ from sekispe.registry.models import (
     Reminder,
     ReminderState,
 )
-from sekispe.registry.reminders import find_due, occasions, send_reminders
 from sekispe.registry.services import apply_disaster_measure
 from tests.factories import make_user
 from tests.outbox_support import delivered

@@ -13,8 +13,8 @@ from django.utils import timezone
 from sekispe.listings.models import Listing, ListingStatus
 from sekispe.listings.services import CourseInput
 from sekispe.registrant_requests.models import RequestKind
+from sekispe.registrant_requests.reminders import send_reminders
 from sekispe.registrant_requests.services import approve_request, submit_request
-from sekispe.registry.reminders import send_reminders
 from tests.factories import make_specialist_user
 from tests.outbox_support import delivered
 
@@ -122,7 +122,7 @@ def test_the_paragraph_costs_no_query_per_registrant(django_assert_max_num_queri
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from sekispe.registry.reminders import find_due
+    from sekispe.registrant_requests.reminders import find_due
 
     today = dt.date(2026, 12, 31)
     registrant("600101", listed=True)

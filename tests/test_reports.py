@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from sekispe.lib.text import text_width
 from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
 from sekispe.registry.models import CourseCompletion, DisasterMeasure, RegistryRecord
 from sekispe.reports import exports, services
-from sekispe.reports.charts import BAR_AREA, bar_chart, text_width
+from sekispe.reports.charts import BAR_AREA, bar_chart
 from sekispe.reports.services import HalfYear
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from sekispe.search.services import InvalidQuery, SearchQuery, get_specialist, search
+from sekispe.core.api import InvalidQuery
+from sekispe.search.services import SearchQuery, get_specialist, search
 from tests.factories import TODAY, create_specialists, make_input, random_inputs
 
 pytestmark = pytest.mark.django_db

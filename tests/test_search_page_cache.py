@@ -13,8 +13,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from sekispe.accounts.services import get_specialist_listing
 from sekispe.listings.lifecycle import ListingChanges, update_listing
+from sekispe.listings.services import get_specialist_listing
 from sekispe.search import forms, rendering, services
 from sekispe.search import index as ix
 from tests.factories import create_specialists, make_input, make_specialist_user, random_inputs

@@ -29,12 +29,13 @@ from django.test import Client, override_settings
 from django.utils import timezone, translation
 
 from sekispe.core import csrf as core_csrf
+from sekispe.core.api import InvalidQuery
 from sekispe.listings import lifecycle
 from sekispe.listings.models import Listing, is_stale
 from sekispe.search import exposure, forms, ranking, rendering, services, views
 from sekispe.search import index as ix
 from sekispe.search.api import check_parameters
-from sekispe.search.services import InvalidQuery, SearchQuery
+from sekispe.search.services import SearchQuery
 from tests.factories import create_specialists, make_input, random_inputs
 
 

@@ -40,6 +40,7 @@ from sekispe.core import ratelimit
 from sekispe.core.mail import site_url
 from sekispe.outbox.services import queue_templated, render_templated
 from sekispe.registry.models import RegistryRecord, RegistryStatus
+from sekispe.registry.services import update_record
 
 # Defaults; a deployment may override them in settings.
 DEFAULT_CLAIMS_PER_IP = (10, 3600)
@@ -223,7 +224,6 @@ def apply_contact_change(item: ContactChangeRequest, *, actor: User, note: str) 
                 _("この登録番号の登録はありません。対応しないとして閉じてください。")
             )
         _close(item, ContactChangeState.APPLIED, actor=actor, note=note)
-        from sekispe.registry.services import update_record
 
         update_record(
             record,

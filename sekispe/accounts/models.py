@@ -13,14 +13,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-
-class Role(models.TextChoices):
-    SPECIALIST = "specialist", _("登録セキスペ")
-    SME = "sme", _("中小企業")
-    INSTITUTION = "institution", _("支援機関・ITベンダー")
-    OPERATOR = "operator", _("運営者（IPA）")
-    # Policy staff at METI and IPA: aggregates only, never personal data.
-    ANALYST = "analyst", _("政策担当（集計の閲覧）")
+from sekispe.core.roles import Role
 
 
 class UserManager(BaseUserManager["User"]):

@@ -33,6 +33,7 @@ from sekispe.accounts.models import Invitation, Role, User, normalize_email
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
 from sekispe.core.mail import site_url
+from sekispe.listings.lifecycle import start_listing
 from sekispe.outbox.services import queue_templated
 from sekispe.registry.models import RegistryRecord, RegistryStatus
 
@@ -103,8 +104,6 @@ def find_invitation(token: str) -> Invitation | None:
 
 def accept_invitation(token: str, password: str) -> User:
     """Create the specialist's account for the invitation's record and use up the link."""
-    from sekispe.listings.lifecycle import start_listing
-
     now = timezone.now()
     with transaction.atomic():
         invitation = find_invitation(token)
@@ -441,17 +440,3 @@ def sign_out_everywhere(user: User) -> None:
     user.session_token = secrets.token_hex(16)
     user.save(update_fields=["session_token"])
     record_event("accounts.sign_out_everywhere", actor=user, target_type="user", target_id=user.pk)
-
-
-def get_specialist_listing(user: Any) -> Any:
-    """The signed-in specialist's own listing; 404 for anybody else."""
-    from django.http import Http404
-
-    from sekispe.listings.models import Listing
-
-    if not getattr(user, "is_specialist", False):
-        raise Http404
-    listing = Listing.objects.select_related("record").filter(record_id=user.record_id).first()
-    if listing is None:
-        raise Http404
-    return listing

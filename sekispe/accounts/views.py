@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods
 
 from sekispe.accounts import forms, services
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
 from sekispe.core import ratelimit
+from sekispe.core.permissions import role_required
 
 any_role = role_required(*Role.values)
 

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from sekispe.accounts import claim
 from sekispe.accounts.forms_claim import ClaimForm, ContactChangeDecisionForm, ContactChangeForm
 from sekispe.accounts.models import ContactChangeRequest, ContactChangeState
-from sekispe.accounts.permissions import operator_required
 from sekispe.accounts.services import AccountError
 from sekispe.core import ratelimit
+from sekispe.core.permissions import operator_required
 
 PAGE_SIZE = 50
 

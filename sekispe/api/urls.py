@@ -13,12 +13,12 @@ from django.template.context_processors import csrf
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase, _csrf_needed
 
+from sekispe.core.api import InvalidQuery
 from sekispe.diagnosis.api import router as diagnosis_router
 from sekispe.opendata.api import router as statistics_router
 from sekispe.reference.api import router as reference_router
 from sekispe.registry.api import router as registry_router
 from sekispe.search.api import router as search_router
-from sekispe.search.services import InvalidQuery
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 # Answers that come from below the API's own code, on every operation: Django's

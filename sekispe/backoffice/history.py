@@ -23,6 +23,7 @@ from simple_history.models import HistoricalRecords
 from sekispe.core.templatetags.dates import day_text, moment_text
 from sekispe.listings.models import Listing, ListingCriteria, ListingStatus
 from sekispe.reference import services as ref
+from sekispe.reference.labels import labels
 from sekispe.registry.models import RegistryRecord
 
 # Enough for years of edits of one listing; older rows stay in the admin's history.
@@ -94,8 +95,6 @@ class HistoryEntry:
 
 def _set_labels(name: str) -> tuple[dict[Any, str], tuple[Any, ...]]:
     """Code → label in the active language, and the reference order, for one set field."""
-    from sekispe.search.forms import labels
-
     lab = labels()
     return {
         "prefectures": (lab.pref, ref.PREFECTURE_CODES),

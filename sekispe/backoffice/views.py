@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sekispe.accounts.models import Invitation, Role, User
-from sekispe.accounts.permissions import operator_required
 from sekispe.accounts.services import (
     AccountError,
     create_analyst_account,
@@ -41,6 +40,7 @@ from sekispe.backoffice.history import (
     transitions_of,
 )
 from sekispe.backoffice.services import update_criteria
+from sekispe.core.permissions import operator_required
 from sekispe.listings.criteria import evaluate_criteria
 from sekispe.listings.lifecycle import (
     ListingError,
@@ -79,6 +79,8 @@ from sekispe.registry.models import (
     ReminderState,
 )
 from sekispe.registry.services import deadline_within, renewal_status_of, search_records
+from sekispe.search.forms import detail_context
+from sekispe.search.services import specialist_from_listing
 
 PAGE_SIZE = 50
 
@@ -224,9 +226,6 @@ def _decide(request: HttpRequest, listing: Listing, send_back_form: Any) -> Http
 @operator_required
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, listing_id: int) -> HttpResponse:
-    from sekispe.search.forms import detail_context
-    from sekispe.search.services import specialist_from_listing
-
     listing = get_object_or_404(Listing.objects.select_related("record"), pk=listing_id)
     send_back_form = forms.SendBackForm()
     if request.method == "POST":

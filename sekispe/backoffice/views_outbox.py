@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from sekispe.accounts.permissions import operator_required
+from sekispe.core.permissions import operator_required
 from sekispe.outbox.models import MailState, OutgoingMail
 from sekispe.outbox.services import OutboxError, cancel_mail, outbox_health, retry_mail
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sekispe.accounts.permissions import specialist_required
+from sekispe.core.permissions import specialist_required
 from sekispe.deemed import pdf, presentation, services
 from sekispe.deemed.examples import EXAMPLES
 from sekispe.deemed.forms import (

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from sekispe.accounts.permissions import operator_required
 from sekispe.audit.models import AuditEvent
+from sekispe.core.permissions import operator_required
 from sekispe.deemed import presentation, services
 from sekispe.deemed.forms_ops import (
     ALL,

@@ -9,9 +9,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from sekispe.core.api import ErrorOut, MessageOut
 from sekispe.diagnosis import rules, services
 from sekispe.lib.text import visible
-from sekispe.search.api import ErrorOut, MessageOut
 
 router = Router(tags=["diagnosis"])
 

@@ -16,8 +16,8 @@ from sekispe.diagnosis import guide, rules
 from sekispe.diagnosis.forms import ANSWER_LABELS, part_label, question_text, question_why
 from sekispe.diagnosis.models import Diagnosis
 from sekispe.diagnosis.services import CUSTOMER_DEMAND, EMPLOYEE_BANDS, IT_DEPENDENCE, Evaluation
-from sekispe.reports.charts import text_width
-from sekispe.search.forms import labels
+from sekispe.lib.text import text_width
+from sekispe.reference.labels import labels
 
 # Drawn left to right: what is in place first, "don't know" last in its own colour.
 SEGMENTS = ("done", "partly", "not_done", "unknown")

@@ -15,8 +15,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
 from sekispe.core import ratelimit
+from sekispe.core.permissions import role_required
 from sekispe.diagnosis import presentation, rules, security_action, services
 from sekispe.diagnosis.forms import DiagnosisForm
 from sekispe.diagnosis.models import Diagnosis

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
+from sekispe.core.permissions import role_required
 from sekispe.diagnosis import security_action
 from sekispe.diagnosis.forms import SecurityActionForm
 from sekispe.diagnosis.models import SecurityActionLevel

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sekispe.core.templatetags.dates import day_text, range_text
+from sekispe.diagnosis.services import EMPLOYEE_BANDS
 from sekispe.events.models import (
     ConsultationEvent,
     EventParticipant,
@@ -293,8 +294,6 @@ def _industry_names() -> dict[str, str]:
 
 
 def _employee_names() -> dict[str, str]:
-    from sekispe.diagnosis.services import EMPLOYEE_BANDS
-
     return {code: str(label) for code, label in EMPLOYEE_BANDS}
 
 

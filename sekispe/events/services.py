@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from sekispe.accounts.models import Role, normalize_email
 from sekispe.audit.services import record_event
+from sekispe.diagnosis.services import PROFILE_CHOICES
 from sekispe.events.models import (
     MAX_CAPACITY,
     ConsultationEvent,
@@ -31,6 +32,7 @@ from sekispe.inquiries.models import Inquiry
 from sekispe.inquiries.services import InquiryDraft, InquiryRefused, send_inquiry
 from sekispe.listings.models import Listing
 from sekispe.reference import data
+from sekispe.search.services import SearchQuery, search
 
 THEME_CODES = frozenset(t.code for t in data.GUIDANCE_THEMES)
 PREFECTURE_CODES = frozenset(p.code for p in data.PREFECTURES)
@@ -232,8 +234,6 @@ class ParticipantDetails:
 
 
 def _check_participant(details: ParticipantDetails) -> None:
-    from sekispe.diagnosis.services import PROFILE_CHOICES
-
     if not details.company_name.strip() or not details.contact_name.strip():
         raise EventRefused(_("会社名と担当者名を入力してください。"), code="name")
     if not details.email.strip():
@@ -429,8 +429,6 @@ def shortlist(participant: EventParticipant, size: int = SHORTLIST_SIZE) -> list
     """Accepting specialists for the company's themes (else the event's), in its
     prefecture first, topped up from the whole country: the Active List's own
     ordering, so referrals spread like searches do."""
-    from sekispe.search.services import SearchQuery, search
-
     themes = tuple(sorted(participant.themes or participant.event.themes))
     local = search(
         SearchQuery(themes=themes, prefectures=(participant.prefecture,), page_size=size),

@@ -27,9 +27,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
 from sekispe.audit.services import record_event
 from sekispe.core import ratelimit
+from sekispe.core.permissions import role_required
 from sekispe.diagnosis.services import EMPLOYEE_BANDS
 from sekispe.events import forms, report, services
 from sekispe.events.models import ConsultationEvent, EventParticipant

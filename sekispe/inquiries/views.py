@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
+from sekispe.core.permissions import role_required
 from sekispe.diagnosis import services as diagnosis_services
 from sekispe.inquiries import forms, rules, services
 from sekispe.inquiries.models import Inquiry, InquiryState

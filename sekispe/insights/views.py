@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from sekispe.accounts.models import Role
-from sekispe.accounts.permissions import role_required
+from sekispe.core.permissions import role_required
 from sekispe.insights import pages
 from sekispe.insights.charts import line_chart
 from sekispe.insights.facts import latest_refresh

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sekispe.accounts.permissions import operator_required
+from sekispe.core.permissions import operator_required
 from sekispe.intake import services
 from sekispe.intake.forms import DecisionForm, FilterForm, fiscal_year_label
 from sekispe.intake.models import ApplicationStatus, RegistrationApplication

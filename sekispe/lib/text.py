@@ -143,3 +143,10 @@ def visible(text: str) -> str:
     (\\x00, \\u202e), for messages, logs and audit data: PostgreSQL refuses NUL
     in text and jsonb, and an operator must see what the file actually holds."""
     return _SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def text_width(text: str, font_size: int = 13) -> int:
+    """An estimate of rendered width in pixels, for laying out server-drawn SVG:
+    full-width characters are about one em, others about 0.6 em."""
+    em = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+    return int(em * font_size + 0.5)

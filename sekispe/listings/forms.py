@@ -20,8 +20,8 @@ from sekispe.core.forms import TextRuleMixin
 from sekispe.listings.lifecycle import GATED_FIELDS, ListingChanges
 from sekispe.listings.models import Availability, Listing
 from sekispe.reference import data
+from sekispe.reference.labels import labels
 from sekispe.reference.models import Affiliation
-from sekispe.search.forms import labels
 
 MAX_FEE_YEN = 10_000_000
 MAX_TEXT_CHARS = 4000

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from sekispe.listings.models import Listing, ListingRevision, RevisionStatus
+from sekispe.reference.labels import labels
 
 # Kept in step with lifecycle.GATED_FIELDS (a test checks it); declared here so
 # this module needs nothing from the write path.
@@ -116,8 +117,6 @@ DISPLAY_ORDER = (
 
 
 def _set_names(name: str, codes: list[Any]) -> list[str]:
-    from sekispe.search.forms import labels
-
     lab = labels()
     names = {
         "themes": lab.theme,

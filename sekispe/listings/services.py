@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from sekispe.audit.services import record_event
@@ -403,3 +404,14 @@ __all__ = [
     "WriteCounts",
     "write_listings",
 ]
+
+
+def get_specialist_listing(user: Any) -> Listing:
+    """The signed-in specialist's own listing, found from their account; 404 for
+    anybody else, so no request ever names the listing it edits."""
+    if not getattr(user, "is_specialist", False):
+        raise Http404
+    listing = Listing.objects.select_related("record").filter(record_id=user.record_id).first()
+    if listing is None:
+        raise Http404
+    return listing

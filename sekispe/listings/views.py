@@ -21,8 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sekispe.accounts.permissions import specialist_required
-from sekispe.accounts.services import get_specialist_listing
+from sekispe.core.permissions import specialist_required
 from sekispe.listings import lifecycle
 from sekispe.listings.criteria import criteria_met, evaluate_criteria
 from sekispe.listings.export import export_personal_data
@@ -41,15 +40,13 @@ from sekispe.listings.models import (
 from sekispe.listings.revisions import (
     GATED_SCALARS,
     GATED_SETS,
-    ProposedListing,
     describe,
     live_state,
     open_revision,
     revision_state,
 )
+from sekispe.listings.services import get_specialist_listing
 from sekispe.registry.services import course_status
-from sekispe.search.forms import detail_context
-from sekispe.search.services import specialist_from_listing
 
 S = ListingStatus
 
@@ -302,24 +299,6 @@ def withdraw_view(request: HttpRequest) -> HttpResponse:
         "me/withdraw.html",
         {"listing": listing, "allowed": listing.status in ACTIONS["withdraw"]},
     )
-
-
-@specialist_required
-@never_cache
-@require_http_methods(["GET"])
-def preview_view(request: HttpRequest) -> HttpResponse:
-    listing = get_specialist_listing(request.user)
-    today = timezone.localdate()
-    revision = open_revision(listing) if lifecycle.reviews_edits(listing) else None
-    pending = revision is not None and revision.status == RevisionStatus.PENDING
-    # A change waiting for review is shown as it will look once approved.
-    subject: Any = ProposedListing(listing, revision_state(revision)) if pending else listing
-    # The owner sees their own contact details as they will be shown after a reveal.
-    context = detail_context(specialist_from_listing(subject, today=today), contact_shown=True)
-    context["listing"] = listing
-    context["includes_pending"] = pending
-    context["is_public"] = Listing.objects.visible(today).filter(pk=listing.pk).exists()
-    return render(request, "me/preview.html", context)
 
 
 @specialist_required

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from sekispe.accounts.models import Invitation, User
 from sekispe.audit.services import record_event
 from sekispe.core.mail import site_url
+from sekispe.intake.models import ApplicationStatus, Qualification, RegistrationApplication
 from sekispe.lib.env import env_int
 from sekispe.onboarding.models import (
     BulkInvitationRun,
@@ -463,8 +464,6 @@ def _applicants(today: dt.date) -> list[Recipient]:
     and are not registered: their application is still under review or was sent
     back, and no active registry record has their address. One per address, the
     latest application."""
-    from sekispe.intake.models import ApplicationStatus, Qualification, RegistrationApplication
-
     registered = set(
         RegistryRecord.objects.filter(status=RegistryStatus.ACTIVE)
         .exclude(email="")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sekispe.accounts.permissions import operator_required
+from sekispe.core.permissions import operator_required
 from sekispe.onboarding import services
 from sekispe.onboarding.forms import InvitationFilterForm, MailingForm
 from sekispe.onboarding.models import BulkInvitationRun, Mailing, MailingKind, RunState, Segment

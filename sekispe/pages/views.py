@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sekispe.accounts.permissions import operator_required
+from sekispe.core.permissions import operator_required
 from sekispe.pages.forms import NoticeForm
 from sekispe.pages.models import Notice
 from sekispe.pages.services import FIELDS, create_notice, latest_notices, update_notice

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sekispe.accounts.permissions import specialist_required
+from sekispe.core.permissions import specialist_required
 from sekispe.deemed.presentation import summary_for as deemed_summary_for
 from sekispe.registrant_requests import kinds, services
 from sekispe.registrant_requests.forms import ContactChangeForm, PublicationForm

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sekispe.accounts.permissions import operator_required
+from sekispe.core.permissions import operator_required
 from sekispe.lib.dates import fiscal_year
 from sekispe.registrant_requests import kinds, services
 from sekispe.registrant_requests.forms import ALL, DeathForm, DecisionForm, QueueFilterForm

@@ -11,10 +11,9 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import WithJsonSchema
 
+from sekispe.core.api import NO_CONTROL, ErrorOut, InvalidQuery, MessageOut
 from sekispe.reference import data
 from sekispe.registry import public
-from sekispe.search.api import NO_CONTROL, ErrorOut, MessageOut
-from sekispe.search.services import InvalidQuery
 
 router = Router(tags=["registry"])
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from sekispe.core.forms import TextRuleMixin
 from sekispe.reference import data
+from sekispe.reference.labels import labels
 from sekispe.registry.models import RegistryStatus
-from sekispe.search.forms import labels
 
 COURSES_ANY = ""
 COURSES_MISSING = "missing"

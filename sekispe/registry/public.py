@@ -34,10 +34,11 @@ from django.db.models.functions import Cast, Replace
 from django.urls import reverse
 from django.utils.translation import get_language
 
+from sekispe.core.api import InvalidQuery
 from sekispe.lib.text import INVISIBLE, UnsafeText, reject_control
 from sekispe.reference import data
 from sekispe.reference import services as ref
-from sekispe.registry import rules
+from sekispe.registry import providers, rules
 from sekispe.registry.models import (
     CourseCompletion,
     CourseKind,
@@ -46,7 +47,6 @@ from sekispe.registry.models import (
     RegistryStatus,
     valid_on,
 )
-from sekispe.search.services import InvalidQuery
 
 PAGE_SIZE = 50
 MAX_LIMIT = 100
@@ -136,13 +136,7 @@ def parse_query(q: str | None, prefecture: str | None) -> RegistryQuery:
 
 def registered(today: dt.date) -> QuerySet[RegistryRecord]:
     """Every registrant registered on `today` (see the module docstring)."""
-    from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
-
-    renewal_pending = Exists(
-        RegistrantRequest.objects.filter(
-            record=OuterRef("pk"), kind=RequestKind.RENEWAL, status=RequestStatus.SUBMITTED
-        )
-    )
+    renewal_pending = Exists(providers.pending_renewals().filter(record=OuterRef("pk")))
     return (
         RegistryRecord.objects.annotate(renewal_pending=renewal_pending)
         .filter(status=RegistryStatus.ACTIVE)
@@ -291,8 +285,6 @@ def matching_ids(query: RegistryQuery, today: dt.date) -> list[int]:
 def entries(ids: Sequence[int], today: dt.date) -> list[PublicEntry]:
     """Public entries for one page of ids, in their order: three queries (records,
     courses, visible listings) whatever the page size."""
-    from sekispe.listings.models import Listing
-
     ids = list(ids)
     if not ids:
         return []
@@ -307,7 +299,9 @@ def entries(ids: Sequence[int], today: dt.date) -> list[PublicEntry]:
         public_code = "" if kind == CourseKind.DEEMED else code
         courses[record_id].append(PublicCourse(kind, completed_on, provider, public_code))
     listed = set(
-        Listing.objects.visible(today).filter(record_id__in=ids).values_list("record_id", flat=True)
+        providers.visible_listings(today)
+        .filter(record_id__in=ids)
+        .values_list("record_id", flat=True)
     )
     return [
         _entry(records[pk], courses[pk], pk in listed)

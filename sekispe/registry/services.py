@@ -28,7 +28,7 @@ from sekispe.audit.models import AuditEvent
 from sekispe.audit.services import record_event
 from sekispe.core.changes import deferred_changes, record_everything
 from sekispe.lib.dates import fiscal_year
-from sekispe.registry import rules
+from sekispe.registry import providers, rules
 from sekispe.registry.models import (
     CourseCompletion,
     CourseKind,
@@ -483,11 +483,6 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
     search generation is bumped once, last, so its row lock is held only
     while the batch commits.
     """
-    from sekispe.registrant_requests.models import (
-        RegistrantRequest,
-        RequestKind,
-        RequestStatus,
-    )
     from sekispe.registry.imports import _Table, _tracked, _write_history
 
     now = timezone.now()
@@ -513,11 +508,9 @@ def _expire_batch(ids: list[int], today: dt.date, actor_label: str, result: Expi
             )
         }
         pending = set(
-            RegistrantRequest.objects.filter(
-                record_id__in=[row[col["id"]] for row in rows],
-                kind=RequestKind.RENEWAL,
-                status=RequestStatus.SUBMITTED,
-            ).values_list("record_id", flat=True)
+            providers.pending_renewals()
+            .filter(record_id__in=[row[col["id"]] for row in rows])
+            .values_list("record_id", flat=True)
         )
         due: list[tuple[Any, ...]] = []
         for row in rows:

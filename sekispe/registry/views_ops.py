@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sekispe.accounts.permissions import operator_required
 from sekispe.audit.models import AuditEvent
+from sekispe.core.permissions import operator_required
 from sekispe.core.templatetags.dates import day_text
 from sekispe.registry import rules
 from sekispe.registry.forms import (

@@ -17,11 +17,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from sekispe.core.api import InvalidQuery
 from sekispe.core.forms import TextRuleMixin
 from sekispe.reference import data
 from sekispe.registry import public
 from sekispe.registry.models import PublishedItem
-from sekispe.search.services import InvalidQuery
 
 
 class RegistrySearchForm(TextRuleMixin, forms.Form):

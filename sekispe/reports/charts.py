@@ -7,9 +7,10 @@ chart is one image with a title.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sekispe.lib.text import text_width
 
 BAR_AREA = 360  # width of the longest bar
 BAR_HEIGHT = 18
@@ -40,12 +41,6 @@ class BarChart:
     bar_height: int
     width: int
     height: int
-
-
-def text_width(text: str, font_size: int = FONT_SIZE) -> int:
-    """An estimate of rendered width: full-width characters are about one em, others half."""
-    em = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
-    return int(em * font_size + 0.5)
 
 
 def bar_chart(chart_id: str, title: str, series: Iterable[tuple[str, int]]) -> BarChart:

@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from sekispe.reports.charts import text_width
+from sekispe.lib.text import text_width
 from sekispe.reports.services import Cell, Report, Table
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from sekispe.accounts.permissions import operator_required
 from sekispe.audit.services import record_event
+from sekispe.core.permissions import operator_required
 from sekispe.lib.dates import fiscal_year
 from sekispe.reports import deemed, exports, presentation, services
 from sekispe.reports.forms import AsOfForm, DeemedYearForm, FiscalYearForm, PeriodForm, ReportForm

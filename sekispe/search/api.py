@@ -11,18 +11,15 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from ninja import Field, Router, Schema
 
+from sekispe.core.api import NO_CONTROL, ErrorOut, InvalidQuery, MessageOut
 from sekispe.reference import services as ref
 from sekispe.search import bots, demand, services
 from sekispe.search.forms import query_from_params
-from sekispe.search.services import InvalidQuery
 
 router = Router(tags=["specialists"])
 
 # The length services.validate_query allows for `q`, counted here before stripping.
 MAX_Q_LENGTH = 200
-# No parameter may hold a control character (sekispe.lib.text.CONTROL; the parser
-# refuses them with a 422): what the free-text parameters declare.
-NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 
 
 # The search parameters as the OpenAPI document declares them: (name, JSON
@@ -185,22 +182,6 @@ class SpecialistDetailOut(SpecialistOut):
     web: str
     profile: str
     track_record: str
-
-
-class ErrorDetail(Schema):
-    loc: list[str]
-    msg: str
-    type: str
-
-
-class ErrorOut(Schema):
-    detail: list[ErrorDetail]
-
-
-class MessageOut(Schema):
-    """A 404, a 429 and an unparsable JSON body's 400: one message."""
-
-    detail: str
 
 
 class SearchOut(Schema):

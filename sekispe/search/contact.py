@@ -24,6 +24,7 @@ from django.http import HttpRequest
 
 from sekispe.accounts.models import Role
 from sekispe.core import ratelimit
+from sekispe.listings.models import Listing
 from sekispe.search import services
 
 ANONYMOUS = "anonymous"
@@ -65,7 +66,6 @@ def reveal_contact(registration_number: str, *, user: Any, request: HttpRequest)
     the limit, so probing unknown numbers costs a scraper nothing it could use).
     A refused request writes no ContactReveal row.
     """
-    from sekispe.listings.models import Listing
     from sekispe.search.models import ContactReveal
 
     specialist = services.get_specialist(registration_number, with_contact=True)

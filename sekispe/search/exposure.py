@@ -47,6 +47,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sekispe.listings.models import Listing
 from sekispe.search import fairness, flushing, ranking
 from sekispe.search import index as ix
 from sekispe.search.ranking import Served
@@ -462,7 +463,6 @@ ix.after_reset.append(reset)
 
 def maintenance(now: float | None = None) -> dict[str, Any]:
     """Daily: drop old snapshots and ledger rows of listings that no longer exist."""
-    from sekispe.listings.models import Listing
     from sekispe.search.models import ExposureLedger, ExposureSnapshot
 
     flushed = flush()

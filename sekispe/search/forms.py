@@ -5,7 +5,6 @@ URL carry the same filters."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,80 +13,18 @@ from django.dispatch import receiver
 from django.http import HttpRequest, QueryDict
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
+from sekispe.core.api import InvalidQuery
 from sekispe.lib.text import INVISIBLE, UnsafeText, reject_control, visible
 from sekispe.listings.models import is_stale
 from sekispe.reference import data
+from sekispe.reference.labels import CIRCLED, Labels, labels
 from sekispe.search.ranking import read_order_token
-from sekispe.search.services import DEFAULT_PAGE_SIZE, InvalidQuery, SearchQuery, SearchResult
+from sekispe.search.services import DEFAULT_PAGE_SIZE, SearchQuery, SearchResult
 
 TRUE_VALUES = {"1", "true", "on", "yes"}
 FALSE_VALUES = {"0", "false", "off", "no"}
-
-PREF_NAMES = {p.code: p.name for p in data.PREFECTURES}
-PREF_SHORT = {p.code: p.short_name for p in data.PREFECTURES}
-BLOCK_NAMES = {b.code: b.name for b in data.BLOCKS}
-THEME_NAMES = {t.code: t.name for t in data.GUIDANCE_THEMES}
-INDUSTRY_NAMES = {c: n for c, n, _ in data.INDUSTRIES}
-SYLLABUS_NAMES = {c: n for c, n, _ in data.SYLLABUS_ITEMS}
-PERIOD_NAMES = {c: n for c, n, _ in data.SUPPORT_PERIODS}
-FORM_NAMES = {c: n for c, n, _ in data.SERVICE_FORMS}
-AFFILIATION_NAMES = {c: n for c, n, _ in data.AFFILIATIONS}
-QUAL_NAMES = {c: n for c, n, _ in data.QUALIFICATIONS}
-CIRCLED = "①②③④⑤"
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Code-to-name maps for one language."""
-
-    pref: dict[str, str]
-    pref_short: dict[str, str]
-    block: dict[str, str]
-    theme: dict[int, str]
-    industry: dict[str, str]
-    syllabus: dict[str, str]
-    period: dict[str, str]
-    form: dict[str, str]
-    affiliation: dict[str, str]
-    qualification: dict[str, str]
-    # Between the circled theme number and the name: none in Japanese.
-    circled_gap: str
-
-
-LABELS_JA = Labels(
-    pref=PREF_NAMES,
-    pref_short=PREF_SHORT,
-    block=BLOCK_NAMES,
-    theme=THEME_NAMES,
-    industry=INDUSTRY_NAMES,
-    syllabus=SYLLABUS_NAMES,
-    period=PERIOD_NAMES,
-    form=FORM_NAMES,
-    affiliation=AFFILIATION_NAMES,
-    qualification=QUAL_NAMES,
-    circled_gap="",
-)
-
-LABELS_EN = Labels(
-    pref={p.code: p.name_en for p in data.PREFECTURES},
-    pref_short={p.code: p.name_en for p in data.PREFECTURES},
-    block={b.code: b.name_en for b in data.BLOCKS},
-    theme={t.code: t.name_en for t in data.GUIDANCE_THEMES},
-    industry={c: en for c, _, en in data.INDUSTRIES},
-    syllabus={c: en for c, _, en in data.SYLLABUS_ITEMS},
-    period={c: en for c, _, en in data.SUPPORT_PERIODS},
-    form={c: en for c, _, en in data.SERVICE_FORMS},
-    affiliation={c: en for c, _, en in data.AFFILIATIONS},
-    qualification={c: en for c, _, en in data.QUALIFICATIONS},
-    circled_gap=" ",
-)
-
-
-def labels() -> Labels:
-    """The labels for the active language: English for "en*", Japanese otherwise."""
-    return LABELS_EN if (get_language() or "").startswith("en") else LABELS_JA
 
 
 def _theme_label(code: int, names: dict[int, str], lab: Labels) -> str:

@@ -55,9 +55,12 @@ from django.db import connection
 from django.utils import timezone
 
 from sekispe.core.changes import latest_change
+from sekispe.core.models import SearchChange
 from sekispe.lib.text import normalize_many
+from sekispe.listings.models import Listing, effective_accepting
 from sekispe.reference import data
 from sekispe.reference import services as ref
+from sekispe.registry.models import CourseCompletion
 from sekispe.registry.services import course_status, extensions_by_record
 from sekispe.search import snapshot as snap
 
@@ -778,9 +781,6 @@ def load(
 
     One query per table (per chunk of ids), never one per row.
     """
-    from sekispe.listings.models import Listing, effective_accepting
-    from sekispe.registry.models import CourseCompletion
-
     wanted = None if listing_ids is None else sorted({int(i) for i in listing_ids})
     listings = Listing.objects.visible(today).order_by("id")
     fields = (
@@ -1800,8 +1800,6 @@ def refresh_snapshot(today: dt.date, *, lock: bool = True, prune: bool = True) -
     `lock=False` when the caller holds the build lock (a web process that
     runs this command as its builder).
     """
-    from sekispe.core.models import SearchChange
-
     started = time.perf_counter()
     if lock:
         with _FileLock():

@@ -44,6 +44,7 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from sekispe.core.templatetags.dates import _as_day, day, use_era
 from sekispe.listings.models import STALE_AFTER_DAYS, is_stale, stale_cutoff
+from sekispe.reference.labels import CIRCLED, Labels, labels
 from sekispe.search import forms
 
 # About 5 kB of text per card and language: 5,000 cards is 25-50 MB per
@@ -343,8 +344,8 @@ def detail_url(registration_number: str) -> str:
     return pattern.replace(_PLACEHOLDER, registration_number, 1)
 
 
-def _theme_label(code: int, lab: forms.Labels) -> str:
-    return f"{forms.CIRCLED[code - 1]}{lab.circled_gap}{lab.theme[code]}"
+def _theme_label(code: int, lab: Labels) -> str:
+    return f"{CIRCLED[code - 1]}{lab.circled_gap}{lab.theme[code]}"
 
 
 # A card's parts that many rows share (label lists, fees, dates), per language:
@@ -369,7 +370,7 @@ def _day(value: Any, language: str, era: bool) -> str:
     return _memo(("day", language, era, as_day), lambda: _e(day(as_day)))
 
 
-def _tasks(codes: tuple[str, ...], lab: forms.Labels) -> str:
+def _tasks(codes: tuple[str, ...], lab: Labels) -> str:
     tasks = (
         "".join(
             f'<li><span class="code">{_e(code)}</span> {_e(lab.syllabus[code])}</li>'
@@ -383,7 +384,7 @@ def _tasks(codes: tuple[str, ...], lab: forms.Labels) -> str:
     return tasks
 
 
-def _fees(fees: tuple[tuple[str, int], ...], lab: forms.Labels) -> str:
+def _fees(fees: tuple[tuple[str, int], ...], lab: Labels) -> str:
     return (
         "".join(
             "<li>"
@@ -399,7 +400,7 @@ def render_card(row: dict[str, Any], *, stale: bool | None = None) -> SafeString
     """One result card, exactly as `search/_result_card.html` renders it, with
     the loop's surrounding whitespace so that the page reads as before."""
     s = _card_strings()
-    lab = forms.labels()
+    lab = labels()
     language = get_language() or ""
     era = use_era()
     if stale is None:

@@ -33,8 +33,12 @@ import numpy as np
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from sekispe.core.api import InvalidQuery
 from sekispe.lib.text import search_terms
+from sekispe.listings.models import Listing, is_stale
 from sekispe.reference import services as ref
+from sekispe.registry import rules
+from sekispe.registry.services import renewal_status_of
 from sekispe.search import exposure, ranking
 from sekispe.search import index as ix
 
@@ -42,15 +46,6 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # Below this many matches in the chosen prefectures, offer nearby alternatives.
 FEW_MATCHES = 5
-
-
-class InvalidQuery(ValueError):
-    """A search parameter is not valid. `field` names the parameter."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -377,8 +372,6 @@ def row_json(index: ix.SpecialistIndex, pos: int) -> bytes:
 
 
 def _serialize_row(index: ix.SpecialistIndex, pos: int) -> dict[str, Any]:
-    from sekispe.listings.models import is_stale
-
     base = index.rows[pos]
     fees = {
         form: int(index.fees[pos, col])
@@ -917,8 +910,6 @@ def get_specialist(
     index says: a listing suspended, withdrawn, expired or hidden a moment ago
     is never shown, even by a process whose index is stale or cannot rebuild.
     """
-    from sekispe.listings.models import Listing
-
     today = today or timezone.localdate()
     index = ix.get_index(today)
     with index.lock:
@@ -964,8 +955,6 @@ def _application_deadline(
     Shown on the detail page only: the search results and the API keep their
     documented shape (the registry API, /api/v1/registry, carries the deadline).
     """
-    from sekispe.registry import rules
-
     extension = (
         rules.Extension(new_deadline=new_deadline, deadline_from=deadline_from)
         if new_deadline is not None and deadline_from is not None
@@ -980,8 +969,6 @@ def specialist_from_listing(listing: Any, *, today: dt.date | None = None) -> di
     Used by the specialist's preview and the operator's review, which must
     show drafts and submitted listings the index does not hold.
     """
-    from sekispe.registry.services import renewal_status_of
-
     today = today or timezone.localdate()
     record = listing.record
     status = renewal_status_of(record, today)

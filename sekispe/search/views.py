@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from sekispe.core.api import InvalidQuery
 from sekispe.core.csrf import get_token
 from sekispe.core.templatetags import fragments
 from sekispe.search import bots, contact, demand, forms, rendering, services
@@ -68,7 +69,7 @@ def _render_page(
     request: HttpRequest,
     query: services.SearchQuery,
     result: services.SearchResult | None,
-    error: services.InvalidQuery | None,
+    error: InvalidQuery | None,
 ) -> list[bytes | str]:
     """The page (or the htmx partial) as response pieces, the CSRF token left
     as a slot (rendering.fill)."""
@@ -105,7 +106,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         if counts:
             demand.record(query)
         error = None
-    except services.InvalidQuery as exc:
+    except InvalidQuery as exc:
         query, result, error = services.SearchQuery(), None, exc
     key = pieces = shown = None
     if result is not None and result.ranked is not None and _same_for_everyone(request):

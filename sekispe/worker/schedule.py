@@ -21,7 +21,7 @@ from sekispe.inquiries.services import expire_overdue
 from sekispe.insights.refresh import refresh_insights
 from sekispe.listings.maintenance import run_listing_maintenance
 from sekispe.outbox.services import purge_sent
-from sekispe.registry.reminders import send_reminders
+from sekispe.registrant_requests.reminders import send_reminders
 from sekispe.registry.services import run_daily_expiry
 from sekispe.search import demand, exposure, index
 

@@ -49,6 +49,7 @@ from sekispe.audit.services import record_event
 from sekispe.core.mail import site_url
 from sekispe.listings.prompt import active_list_prompt, listing_of
 from sekispe.outbox.services import queue_message
+from sekispe.registrant_requests.models import RegistrantRequest, RequestKind, RequestStatus
 from sekispe.registry import rules
 from sekispe.registry.models import (
     RegistryRecord,
@@ -114,8 +115,6 @@ def recipient(record: RegistryRecord) -> str:
 
 
 def _has_applied(requests: list[tuple[str, dt.datetime]], status: rules.RenewalStatus) -> bool:
-    from sekispe.registrant_requests.models import RequestStatus
-
     for state, submitted_at in requests:
         if state == RequestStatus.SUBMITTED:
             return True
@@ -250,12 +249,6 @@ def _chunks(today: dt.date, courses_days_before: int) -> Iterator[list[RegistryR
 
 def find_due(today: dt.date, progress: Callable[[int], None] | None = None) -> list[DueReminder]:
     """Every reminder due on `today`, computed in chunks (a few queries per chunk)."""
-    from sekispe.registrant_requests.models import (
-        RegistrantRequest,
-        RequestKind,
-        RequestStatus,
-    )
-
     days_before = getattr(settings, "REMINDER_COURSES_DAYS_BEFORE", 60)
     due: list[DueReminder] = []
     for chunk in _chunks(today, days_before):

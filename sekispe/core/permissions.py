@@ -2,7 +2,7 @@
 
 `role_required(*roles)`: anonymous users are sent to the login page; a signed-in
 user of another role gets 403. Object access (a specialist's own listing) goes
-through helpers such as `accounts.services.get_specialist_listing`, which give
+through helpers such as `listings.services.get_specialist_listing`, which give
 outsiders a 404.
 """
 
@@ -16,7 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from sekispe.accounts.models import Role
+from sekispe.core.roles import Role
 
 View = Callable[..., HttpResponse]
 

@@ -1,7 +1,7 @@
 """`sekispe send-reminders [--today YYYY-MM-DD] [--dry-run] [--no-progress]`: the daily reminders.
 
 Run it once a day. Each reminder is sent at most once, even if the command
-runs twice or dies halfway; see `sekispe.registry.reminders`.
+runs twice or dies halfway; see `sekispe.registrant_requests.reminders`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from sekispe.core.commandline import parse_today
-from sekispe.registry.reminders import send_reminders
+from sekispe.registrant_requests.reminders import send_reminders
 
 
 class Command(BaseCommand):
