@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from sekispe.onboarding import services
 from sekispe.outbox.models import OutgoingMail
 from sekispe.registry.models import RegistryRecord
 from tests.browser_support import db, sign_in
@@ -58,6 +59,10 @@ def test_operator_sends_a_news_mailing_and_the_registrant_unsubscribes(
     expect(page.locator(".mail-preview")).to_contain_text("12月20日にオンライン説明会を開きます。")
     page.get_by_role("button", name="1 人に送る").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("オンライン説明会のご案内")
+    expect(page.locator("main")).to_contain_text("登録の順番待ち")
+    # What `sekispe worker` does next: write each recipient's mail.
+    assert db(services.run_pending_mailings) == 1
+    page.reload()
     expect(page.locator("main")).to_contain_text("kobayashi@example.jp")
 
     mails = db(lambda: list(OutgoingMail.objects.filter(to="kobayashi@example.jp")))

@@ -13,6 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from sekispe.onboarding.services import run_pending_mailings
 from sekispe.outbox.models import OutgoingMail
 from sekispe.registry.models import CourseCompletion, RegistryRecord
 from tests.browser_support import db, sign_in
@@ -120,6 +121,9 @@ def test_claim_front_page_listing_then_a_statutory_notice(people, live_server, c
     expect(ops.locator(".mail-preview")).to_contain_text("有効期限の60日前まで")
     ops.get_by_role("button", name="1 人に送る").click()
     expect(ops.get_by_role("heading", level=1)).to_have_text("登録更新の手続きについて")
+    expect(ops.locator("main")).to_contain_text("登録の順番待ち")
+    assert db(run_pending_mailings) == 1  # what `sekispe worker` does next
+    ops.reload()
     expect(ops.locator("main")).to_contain_text(ADDRESS)
 
     # 5. In the outbox once each: the claim mail and the notice.

@@ -62,6 +62,9 @@ class Segment(models.TextChoices):
 
 
 class MailingState(models.TextChoices):
+    # Sent from the page: `sekispe worker` writes the recipients' mail
+    # (50,000 take seconds, too long for a request).
+    WAITING = "waiting", _("登録の順番待ち")
     QUEUING = "queuing", _("送信待ちに登録中")
     QUEUED = "queued", _("送信待ちに登録済み")
 
@@ -84,8 +87,10 @@ class Mailing(models.Model):
     subject = models.CharField(_("件名"), max_length=200)
     body = models.TextField(_("本文"))
     state = models.CharField(
-        max_length=16, choices=MailingState.choices, default=MailingState.QUEUING
+        max_length=16, choices=MailingState.choices, default=MailingState.WAITING
     )
+    # Written with each batch; a queuing mailing without a recent beat has stopped.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
     recipient_count = models.PositiveIntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     queue_seconds = models.FloatField(null=True, blank=True)

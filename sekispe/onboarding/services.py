@@ -345,28 +345,45 @@ def run_is_stalled(run: BulkInvitationRun, now: dt.datetime | None = None) -> bo
     return run.state == RunState.RUNNING and run.heartbeat_at < now - STALLED_AFTER
 
 
+def _claim(
+    model: type[BulkInvitationRun] | type[Mailing],
+    *,
+    waiting: str,
+    working: str,
+    now: dt.datetime,
+    pk: int | None = None,
+) -> Any:
+    """Take a waiting row of `model`, or a working one whose worker stopped
+    beating (a crash, a killed worker), as this process's; None when there is
+    none (or `pk` is someone else's). A conditional UPDATE on the state and
+    heartbeat read, so two workers never both take one."""
+    candidates = model.objects.filter(
+        Q(state=waiting) | Q(state=working, heartbeat_at__lt=now - STALLED_AFTER)
+    )
+    if pk is not None:
+        candidates = candidates.filter(pk=pk)
+    for found, state, heartbeat_at in candidates.order_by("pk").values_list(
+        "pk", "state", "heartbeat_at"
+    )[:10]:
+        taken = model.objects.filter(pk=found, state=state, heartbeat_at=heartbeat_at).update(
+            state=working, heartbeat_at=now
+        )
+        if taken:
+            return model.objects.get(pk=found)
+    return None
+
+
 def claim_run(
     run_id: int | None = None, *, now: dt.datetime | None = None
 ) -> BulkInvitationRun | None:
-    """Take a queued run, or a running one whose runner stopped beating (a
-    crash, a killed worker), as this process's; None when there is none (or
-    `run_id` is someone else's). A conditional UPDATE on the state and
-    heartbeat read, so two workers never both take one."""
-    now = now or timezone.now()
-    candidates = BulkInvitationRun.objects.filter(
-        Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, heartbeat_at__lt=now - STALLED_AFTER)
+    """Take a queued (or stalled) bulk invitation as this process's."""
+    return _claim(
+        BulkInvitationRun,
+        waiting=RunState.QUEUED,
+        working=RunState.RUNNING,
+        now=now or timezone.now(),
+        pk=run_id,
     )
-    if run_id is not None:
-        candidates = candidates.filter(pk=run_id)
-    for pk, state, heartbeat_at in candidates.order_by("pk").values_list(
-        "pk", "state", "heartbeat_at"
-    )[:10]:
-        taken = BulkInvitationRun.objects.filter(
-            pk=pk, state=state, heartbeat_at=heartbeat_at
-        ).update(state=RunState.RUNNING, heartbeat_at=now)
-        if taken:
-            return BulkInvitationRun.objects.get(pk=pk)
-    return None
 
 
 def run_pending_invitations(*, should_stop: Callable[[], bool] = lambda: False) -> int:
@@ -600,11 +617,20 @@ def queue_mailing(
     *,
     batch_size: int = MAILING_BATCH,
     progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Mailing:
     """One OutgoingMail and one MailingRecipient per person, in batches of bulk
     inserts. Calling it again (after a crash while queueing) adds only the
-    people not queued yet."""
+    people not queued yet.
+
+    `sekispe worker` calls it for mailings sent from the page
+    (`run_pending_mailings`); each batch renews the heartbeat that keeps other
+    workers off it. When `should_stop` turns true (the worker's SIGTERM) the
+    mailing goes back to waiting after the batch in hand."""
     started = time.perf_counter()
+    Mailing.objects.filter(
+        pk=mailing.pk, state__in=(MailingState.WAITING, MailingState.QUEUING)
+    ).update(state=MailingState.QUEUING, heartbeat_at=timezone.now())
     recipients = mailing_recipients(mailing.segment, mailing.kind, measure=mailing.measure)
     done = set(MailingRecipient.objects.filter(mailing=mailing).values_list("key", flat=True))
     todo = [r for r in recipients if r.key not in done]
@@ -633,6 +659,12 @@ def queue_mailing(
     # One look for the last queued bulk mail; the batches then continue its slots.
     send_times = iter(slots(schedule_start(), len(todo)))
     for batch in _chunks(todo, batch_size):
+        if should_stop():
+            Mailing.objects.filter(pk=mailing.pk, state=MailingState.QUEUING).update(
+                state=MailingState.WAITING
+            )
+            mailing.refresh_from_db()
+            return mailing
         with transaction.atomic():
             now = timezone.now()
             when = [next(send_times) for _ in batch]
@@ -661,6 +693,7 @@ def queue_mailing(
                 )
             _insert(mails_table, mails, datetime_columns=datetime_columns)
             _insert(recipients_table, rows)
+            Mailing.objects.filter(pk=mailing.pk).update(heartbeat_at=timezone.now())
         if progress:
             progress(len(batch))
     total = MailingRecipient.objects.filter(mailing=mailing).count()
@@ -673,6 +706,56 @@ def queue_mailing(
     )
     mailing.refresh_from_db()
     return mailing
+
+
+def claim_mailing(
+    mailing_id: int | None = None, *, now: dt.datetime | None = None
+) -> Mailing | None:
+    """Take a waiting (or stalled) mailing as this process's."""
+    return _claim(
+        Mailing,
+        waiting=MailingState.WAITING,
+        working=MailingState.QUEUING,
+        now=now or timezone.now(),
+        pk=mailing_id,
+    )
+
+
+def run_pending_mailings(*, should_stop: Callable[[], bool] = lambda: False) -> int:
+    """The worker's part: queue the mail of every waiting (or stalled) mailing,
+    one after another. Returns how many mailings it worked on."""
+    worked = 0
+    while not should_stop():
+        mailing = claim_mailing()
+        if mailing is None:
+            break
+        try:
+            queue_mailing(mailing, should_stop=should_stop)
+        except Exception:  # its heartbeat ages; this or another worker resumes it
+            logger.exception("mailing %s failed while queueing", mailing.pk)
+        worked += 1
+    return worked
+
+
+def mailing_is_stalled(mailing: Mailing, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return mailing.state == MailingState.QUEUING and mailing.heartbeat_at < now - STALLED_AFTER
+
+
+def mailing_waits_for_worker(mailing: Mailing, now: dt.datetime | None = None) -> bool:
+    """Waiting longer than a worker takes to notice: no worker seems to be running."""
+    now = now or timezone.now()
+    return mailing.state == MailingState.WAITING and mailing.heartbeat_at < now - STALLED_AFTER
+
+
+def requeue_stalled_mailing(mailing: Mailing, now: dt.datetime | None = None) -> bool:
+    """Put a stalled mailing back in the queue (the mailing page's button)."""
+    now = now or timezone.now()
+    return bool(
+        Mailing.objects.filter(
+            pk=mailing.pk, state=MailingState.QUEUING, heartbeat_at__lt=now - STALLED_AFTER
+        ).update(state=MailingState.WAITING, heartbeat_at=now)
+    )
 
 
 def _insert(

@@ -14,7 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from sekispe.core.permissions import operator_required
 from sekispe.onboarding import services
 from sekispe.onboarding.forms import InvitationFilterForm, MailingForm
-from sekispe.onboarding.models import BulkInvitationRun, Mailing, MailingKind, RunState, Segment
+from sekispe.onboarding.models import (
+    BulkInvitationRun,
+    Mailing,
+    MailingKind,
+    MailingState,
+    RunState,
+    Segment,
+)
 from sekispe.outbox.models import MailState
 
 PAGE_SIZE = 50
@@ -98,11 +105,14 @@ def mailing_new(request: HttpRequest) -> HttpResponse:
             except services.OnboardingError as exc:
                 form.add_error(None, exc.message)
             else:
-                mailing = services.queue_mailing(mailing)
+                # Writing each recipient's mail takes seconds at 50,000: the
+                # worker does it (`services.run_pending_mailings`), not this request.
                 messages.success(
                     request,
-                    _("%(n)s 人への一斉メールを送信待ちにしました。")
-                    % {"n": f"{mailing.recipient_count:,}"},
+                    _(
+                        "一斉メールを受け付けました。宛先ごとのメールはバックグラウンドで"
+                        "送信待ちに登録します。進み具合はこのページで確認できます。"
+                    ),
                 )
                 return redirect("onboarding:mailing", mailing.pk)
         if step != "edit" and form.is_valid():
@@ -128,11 +138,11 @@ def mailing_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     mailing = get_object_or_404(Mailing.objects.select_related("created_by", "measure"), pk=pk)
+    stalled = services.mailing_is_stalled(mailing)
     if request.method == "POST":
-        # Queueing stopped half-way (a crash): add the people not queued yet.
-        if mailing.state != "queued":
-            services.queue_mailing(mailing)
-            messages.success(request, _("残りの宛先を送信待ちにしました。"))
+        # Queueing stopped half-way (a crash): the worker adds the people not queued yet.
+        if stalled and services.requeue_stalled_mailing(mailing):
+            messages.success(request, _("止まっていた一斉メールの登録を、再開待ちにしました。"))
         return redirect("onboarding:mailing", mailing.pk)
     state = request.GET.get("state", "")
     if state not in MailState.values:
@@ -145,6 +155,10 @@ def mailing_detail(request: HttpRequest, pk: int) -> HttpResponse:
     counts = services.delivery_counts(mailing)
     context = {
         "mailing": mailing,
+        "stalled": stalled,
+        "queuing": mailing.state != MailingState.QUEUED and not stalled,
+        "no_worker": services.mailing_waits_for_worker(mailing),
+        "registered": mailing.recipients.count(),
         "counts": [(value, label, counts[value]) for value, label in MailState.choices],
         "state": state,
         "page": Paginator(recipients, PAGE_SIZE).get_page(request.GET.get("page")),

@@ -5,8 +5,8 @@ database connection, so a long job never holds up the mail:
 
 - mail: claim and send due outbox rows (`outbox.services.deliver_due`);
 - jobs: take the lease of each job whose day has come and run it
-  (`run_due_jobs`), then any bulk invitation an operator queued
-  (`onboarding.services.run_pending_invitations`).
+  (`run_due_jobs`), then any bulk invitation or mailing an operator queued
+  (`onboarding.services.run_pending_invitations`, `run_pending_mailings`).
 
 Both follow the same shape: claim, work, record, sleep. SIGTERM sets a stop
 event; each loop finishes the item in hand (a job, or the mail being sent,
@@ -29,7 +29,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
-from sekispe.onboarding.services import run_pending_invitations
+from sekispe.onboarding.services import run_pending_invitations, run_pending_mailings
 from sekispe.outbox.services import deliver_due
 from sekispe.worker.models import JobOutcome, JobRun
 from sekispe.worker.schedule import JOBS, Job, latest_slot
@@ -172,6 +172,7 @@ class Worker:
         run_due_jobs(jobs=self.schedule, should_stop=self.stop.is_set)
         # Operators' bulk work started from a page waits here, not in a web process.
         run_pending_invitations(should_stop=self.stop.is_set)
+        run_pending_mailings(should_stop=self.stop.is_set)
         return False
 
     def _loop(self, name: str, once: Callable[[], bool]) -> None:
