@@ -129,3 +129,19 @@ def test_ndcg():
     worse = mb.ndcg(np.array([0, 1, 2]), np.array([0, 1, 2]), exponential=True)
     assert 0 < worse < 1
     assert mb.ndcg(np.array([0, 0]), np.array([0, 0]), exponential=True) is None
+
+
+def test_the_inquiry_cap_counterfactual_hides_whoever_reached_it():
+    population = mb.build_population(1500, seed=3)
+    capped = mb.simulate(population, searches=800, seed=3, progress=False, inquiry_cap=(1, 365))
+    plain = mb.simulate(population, searches=800, seed=3, progress=False)
+    # Over the whole period nobody in (c) gets a second inquiry once capped at one,
+    # while without the cap somebody does; (a) and (b) never see the cap.
+    assert capped["runs"]["c"].inquiries.max() == 1
+    assert plain["runs"]["c"].inquiries.max() > 1
+    assert np.array_equal(capped["runs"]["a"].inquiries, plain["runs"]["a"].inquiries)
+    report = mb.run_matching_bench(
+        registrants=300, searches=200, seed=5, inquiry_cap=(2, 30.0), progress=False
+    )
+    assert report["model"]["inquiry_cap"] == {"inquiries": 2, "days": 30.0}
+    assert "(c) capped at 2 inquiries per 30 days" in mb.format_report(report)

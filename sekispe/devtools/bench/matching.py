@@ -275,6 +275,10 @@ class Run:
     open: np.ndarray = field(init=False)
     ends: list[tuple[float, int]] = field(default_factory=list)
     ever_over: np.ndarray = field(init=False)
+    # --inquiry-cap only: inquiries received within the cap's window, and when
+    # each leaves it.
+    recent: np.ndarray = field(init=False)
+    recent_ends: list[tuple[float, int]] = field(default_factory=list)
     # Exposure and fair share ("deserved") per specialist, summed as the ledger sums them.
     total: exposure.Accumulator = field(init=False)
     inquiries: np.ndarray = field(init=False)
@@ -293,6 +297,7 @@ class Run:
     def __post_init__(self) -> None:
         self.open = np.zeros(self.size, dtype=np.int32)
         self.ever_over = np.zeros(self.size, dtype=bool)
+        self.recent = np.zeros(self.size, dtype=np.int32)
         self.total = exposure.Accumulator(self.size)
         self.inquiries = np.zeros(self.size, dtype=np.int64)
 
@@ -300,6 +305,9 @@ class Run:
         while self.ends and self.ends[0][0] <= now:
             _, pos = heapq.heappop(self.ends)
             self.open[pos] -= 1
+        while self.recent_ends and self.recent_ends[0][0] <= now:
+            _, pos = heapq.heappop(self.recent_ends)
+            self.recent[pos] -= 1
 
     def fold(self, index: ix.SpecialistIndex, bucket: int) -> None:
         """What the database holds at a bucket boundary (everything flushed, every
@@ -324,8 +332,15 @@ def _plain_ranking(rows: np.ndarray, points: np.ndarray, tier_of: np.ndarray) ->
 
 
 def simulate(
-    population: Population, *, searches: int, seed: int, progress: bool = True
+    population: Population,
+    *,
+    searches: int,
+    seed: int,
+    progress: bool = True,
+    inquiry_cap: tuple[int, float] | None = None,
 ) -> dict[str, Any]:
+    """`inquiry_cap` (K, days): the counterfactual product rule where (c) also
+    hides whoever received K inquiries in the last `days` days, as if full."""
     index = population.index
     n = index.size
     available = population.available
@@ -370,6 +385,8 @@ def simulate(
                 if bucket != run.bucket:
                     run.fold(index, bucket)
                 index.accepting = ix.accepting_rule(available, capacity, run.open)
+                if inquiry_cap is not None:
+                    index.accepting = index.accepting & (run.recent < inquiry_cap[0])
                 seen = replace(query, viewer_seed=viewer_seed)
                 assert run.snapshot is not None  # noqa: S101
                 ordered = rank_matches(index, seen, matches(index, seen), run.snapshot)
@@ -424,6 +441,9 @@ def simulate(
                     if run.open[pos] > capacity[pos]:
                         run.ever_over[pos] = True
                     heapq.heappush(run.ends, (now + duration, pos))
+                    if inquiry_cap is not None:
+                        run.recent[pos] += 1
+                        heapq.heappush(run.recent_ends, (now + inquiry_cap[1], pos))
                     break
     index.accepting = available
     return {"runs": runs, "queries": queries}
@@ -517,7 +537,8 @@ def _mean(values: list[float]) -> float | None:
 
 def run_matching_bench(
     *, registrants: int = REGISTRANTS, searches: int = SEARCHES, seed: int = 1,
-    unlimited_capacity: bool = False, progress: bool = True, echo: Any = None,
+    unlimited_capacity: bool = False, inquiry_cap: tuple[int, float] | None = None,
+    progress: bool = True, echo: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Build the population, simulate, and return the report (JSON-ready)."""
     started = time.perf_counter()
@@ -530,7 +551,9 @@ def run_matching_bench(
             f"{population.listed:,} listed, {population.index.size:,} visible; "
             f"simulating {searches:,} searches x 3 orderings"
         )
-    simulated = simulate(population, searches=searches, seed=seed, progress=progress)
+    simulated = simulate(
+        population, searches=searches, seed=seed, progress=progress, inquiry_cap=inquiry_cap
+    )
     runs: dict[str, Run] = simulated["runs"]
     groups = _group_metrics(population, runs, simulated["queries"])
     n = population.index.size
@@ -593,6 +616,9 @@ def run_matching_bench(
             "bucket_seconds": exposure.BUCKET_SECONDS,
             "standing_step": ranking.STANDING_STEP,
             "inquiry_gain": fairness.INQUIRY_GAIN,
+            "inquiry_cap": None
+            if inquiry_cap is None
+            else {"inquiries": inquiry_cap[0], "days": inquiry_cap[1]},
             "distinct_searches": len(simulated["queries"]),
         },
         "results": results,
@@ -670,7 +696,12 @@ def format_report(report: dict[str, Any]) -> str:
         f"Matching benchmark, {report['date']}: {pop['registrants']:,} registrants, "
         f"{pop['listed']:,} listed ({pop['visible']:,} visible), {model['searches']:,} searches "
         f"({model['distinct_searches']:,} distinct) over {model['days']} days, seed {report['seed']}"
-        + (", unlimited capacity" if pop.get("unlimited_capacity") else ""),
+        + (", unlimited capacity" if pop.get("unlimited_capacity") else "")
+        + (
+            f", (c) capped at {cap['inquiries']} inquiries per {cap['days']:g} days"
+            if (cap := model.get("inquiry_cap"))
+            else ""
+        ),
         "",
         f"{'':<32}" + "".join(f"{r['label'][:3]:>12}" for r in results.values()),
     ]

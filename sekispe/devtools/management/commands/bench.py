@@ -125,6 +125,20 @@ class Command(BaseCommand):
             help="matching only: the counterfactual where nobody is ever full",
         )
         parser.add_argument(
+            "--inquiry-cap",
+            type=int,
+            default=None,
+            metavar="K",
+            help="matching only: the counterfactual where (c) also hides whoever "
+            "received K inquiries in the last --inquiry-cap-days days",
+        )
+        parser.add_argument(
+            "--inquiry-cap-days",
+            type=float,
+            default=30.0,
+            help="matching only: the window of --inquiry-cap (default 30)",
+        )
+        parser.add_argument(
             "--scratch-name",
             default="",
             help="search only: the PostgreSQL scratch database to drop and create "
@@ -533,6 +547,11 @@ class Command(BaseCommand):
             searches=options["searches"],
             seed=options["seed"],
             unlimited_capacity=options["unlimited_capacity"],
+            inquiry_cap=(
+                None
+                if options["inquiry_cap"] is None
+                else (options["inquiry_cap"], options["inquiry_cap_days"])
+            ),
             progress=progress,
             echo=self.stdout.write,
         )
