@@ -86,8 +86,10 @@ class NormalizedText:
 def normalize_text(raw: str) -> NormalizedText:
     """Never raises: any string gives a (possibly empty) query."""
     # NFKC turns full-width digits and letters and half-width katakana into
-    # their usual forms, and the ideographic space into a plain one.
-    compact = "".join(unicodedata.normalize("NFKC", raw).split())
+    # their usual forms, and the ideographic space into a plain one. Once the
+    # spaces are gone, marks they separated touch: normalise again so they
+    # take the one canonical order whatever spaces the query had.
+    compact = unicodedata.normalize("NFKC", "".join(unicodedata.normalize("NFKC", raw).split()))
     if _NUMBER.fullmatch(compact):
         return NormalizedText(number=compact)
     return NormalizedText(name=compact, kana=compact.translate(_HIRAGANA_TO_KATAKANA))
