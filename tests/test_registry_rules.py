@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from sekispe.lib.dates import add_years, fiscal_year, period_end
+from sekispe.registry.rules import CourseRequirement
 from sekispe.registry.services import course_status
 
 D = dt.date
@@ -91,3 +93,22 @@ def test_course_status(completions, today, up_to_date, overdue):
     status = course_status(EXPIRES, completions, today)
     assert status.up_to_date is up_to_date
     assert status.overdue == overdue
+
+
+def test_a_course_requirement_is_named_in_the_language_and_date_style_of_the_page(settings):
+    april = CourseRequirement(COMMON, 1, D(2026, 4, 1), D(2027, 3, 31), D(2027, 3, 31))
+    october = CourseRequirement(COMMON, 1, D(2026, 10, 1), D(2027, 9, 30), D(2027, 9, 30))
+    practical = CourseRequirement(PRACTICAL, 0, D(2026, 4, 1), D(2029, 3, 31), D(2029, 1, 30))
+    settings.SEKISPE_JAPANESE_ERA = False
+    with translation.override("ja"):
+        assert april.label == "2026年度の共通講習"
+        assert october.label == "共通講習（2026年10月1日〜2027年9月30日）"
+        assert practical.label == "実践講習または特定講習（いずれか1つ）"
+    with translation.override("en"):
+        assert april.label == "Common course, FY2026"
+        assert october.label == "Common course (1 Oct 2026 – 30 Sep 2027)"
+        assert practical.label == "A practical or specific course (any one)"
+    settings.SEKISPE_JAPANESE_ERA = True
+    with translation.override("ja"):
+        assert april.label == "令和8年度の共通講習"
+        assert october.label == "共通講習（令和8年10月1日〜令和9年9月30日）"

@@ -54,6 +54,13 @@ def format_day(day: dt.date, *, language: str | None = "ja", use_era: bool = Fal
     return f"{_ja_year(day, use_era)}{day.month}月{day.day}日"
 
 
+def format_fiscal_year(year: int, *, language: str | None = "ja", use_era: bool = False) -> str:
+    """The fiscal year from 1 April `year`: 2026年度 / 令和8年度 / FY2026."""
+    if _is_english(language):
+        return f"FY{year}"
+    return f"{_ja_year(dt.date(year, 4, 1), use_era)}度"
+
+
 def format_moment(
     moment: dt.datetime, *, language: str | None = "ja", use_era: bool = False
 ) -> str:

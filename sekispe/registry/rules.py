@@ -35,6 +35,9 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
+from sekispe.core.templatetags.dates import fiscal_year_text, range_text
 from sekispe.lib.dates import add_years, fiscal_year
 
 APPLICATION_DAYS_BEFORE_EXPIRY = 60
@@ -71,12 +74,17 @@ class CourseRequirement:
 
     @property
     def label(self) -> str:
+        """The requirement as people name it, in the active language and date style."""
         if self.kind == COMMON:
             # The April cohort's years are fiscal years, which people know by number.
             if self.starts_on.month == 4:
-                return f"{self.starts_on.year}年度の共通講習"
-            return f"共通講習（{_ja_date(self.starts_on)}〜{_ja_date(self.ends_on)}）"
-        return "実践講習または特定講習（いずれか1つ）"
+                return gettext("%(fiscal_year)sの共通講習") % {
+                    "fiscal_year": fiscal_year_text(self.starts_on.year)
+                }
+            return gettext("共通講習（%(period)s）") % {
+                "period": range_text(self.starts_on, self.ends_on)
+            }
+        return gettext("実践講習または特定講習（いずれか1つ）")
 
     @property
     def outstanding(self) -> bool:
@@ -295,10 +303,6 @@ def age_band(birth_year: int | None, on: dt.date) -> str:
     if age >= 60:
         return "60代以上"
     return f"{age // 10 * 10}代"
-
-
-def _ja_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 __all__ = [

@@ -50,6 +50,11 @@ def moment_text(value: object) -> str:
     return dates.format_moment(value, language=get_language(), use_era=use_era())
 
 
+def fiscal_year_text(year: int) -> str:
+    """The fiscal year from 1 April `year` as plain text in the current language."""
+    return dates.format_fiscal_year(year, language=get_language(), use_era=use_era())
+
+
 def range_text(start: object, end: object) -> str:
     first, last = _as_day(start), _as_day(end)
     if first is None or last is None:
