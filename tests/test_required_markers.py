@@ -85,7 +85,7 @@ def test_the_hand_written_field_templates_mark_too():
     assert f'<label for="id_note">備考 {OPTIONAL}</label>' in html
     html = render_to_string("inquiries/_field.html", {"field": form["name"]})
     assert f"会社名 {REQUIRED}</label>" in html
-    for template in ("accounts/_field.html", "events/_field.html"):
+    for template in ("accounts/_field.html", "forms/_field.html"):
         html = render_to_string(template, {"field": form["name"]})
         assert f'<label for="id_name">会社名 {REQUIRED}</label>' in html, template
         html = render_to_string(template, {"field": form["note"]})

@@ -22,7 +22,7 @@ from sekispe.registry.models import ExamSeason, ExemptionBasis, PublishedItem
 
 OVERSEAS = "overseas"
 # Required for one answer of 登録の資格 only (checked in clean()); the page
-# groups them under that answer and tags them 必須 (intake/_marker.html).
+# groups them under that answer and tags them 必須 (forms/_marker.html).
 CONDITIONAL = ("exam_year", "exam_season", "examinee_number", "exemption_basis", "exemption_detail")
 # The RISS exam began in the spring of 2016 (平成28年度春期).
 FIRST_EXAM_YEAR = 2016
