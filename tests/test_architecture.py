@@ -8,6 +8,7 @@ hide behind a late import.
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 from collections import defaultdict
 from pathlib import Path
@@ -40,7 +41,8 @@ def _apps() -> set[str]:
     return {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
 
 
-def _imports() -> list[tuple[str, str, Path, int, bool]]:
+@functools.cache
+def _imports() -> tuple[tuple[str, str, Path, int, bool], ...]:
     """(app, imported app, file, line, inside a function) for every import of
     another app, migrations excepted (they name apps by label, not by import)."""
     apps = _apps()
@@ -72,7 +74,7 @@ def _imports() -> list[tuple[str, str, Path, int, bool]]:
                     and bits[1] != parts[0]
                 ):
                     found.append((parts[0], bits[1], path, node.lineno, id(node) in nested))
-    return found
+    return tuple(found)
 
 
 def _where(path: Path, line: int) -> str:
