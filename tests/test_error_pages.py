@@ -147,3 +147,15 @@ def test_the_500_template_renders_with_an_empty_context():
         body = loader.get_template("500.html").render()
     assert '<html lang="en">' in body
     assert PAGES[500][1] in body
+
+
+@pytest.mark.parametrize("template", ["500.html", "400.html", "403_csrf.html"])
+def test_the_pages_rendered_without_a_request_keep_the_phase_banner(template, settings):
+    # Same banner as every other page: these render with no context processor.
+    settings.SEKISPE_SERVICE_PHASE = "beta"
+    with translation.override("ja"):
+        body = loader.get_template(template).render()
+    assert '<strong class="phase-tag">β版</strong>' in body
+    settings.SEKISPE_SERVICE_PHASE = ""
+    with translation.override("ja"):
+        assert "phase-banner" not in loader.get_template(template).render()
