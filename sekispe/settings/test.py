@@ -31,6 +31,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": str(VAR_DIR / f"test-sekispe-{os.getpid()}.sqlite3")  # noqa: F405
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    # Two runs against one server (CI and a local run, two checkouts) would
+    # both create and drop test_<name>: give each its own name.
+    if os.environ.get("SEKISPE_TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["SEKISPE_TEST_DATABASE_NAME"]}  # noqa: F405
     # Tests need no durability: not waiting for the WAL flush on each commit
     # makes the PostgreSQL suite's many small transactions cheaper.
     DATABASES["default"]["OPTIONS"]["options"] = "-c synchronous_commit=off"  # noqa: F405
