@@ -386,20 +386,32 @@ def claim_run(
     )
 
 
+def _work_through(
+    claim: Callable[[], Any],
+    work: Callable[..., Any],
+    what: str,
+    should_stop: Callable[[], bool],
+) -> int:
+    """Claim and work one item after another until none is left or the worker
+    stops; an item that fails is logged and left to its ageing heartbeat, so
+    this or another worker resumes it. Returns how many items it worked on."""
+    worked = 0
+    while not should_stop():
+        item = claim()
+        if item is None:
+            break
+        try:
+            work(item, should_stop=should_stop)
+        except Exception:
+            logger.exception("%s %s failed", what, item.pk)
+        worked += 1
+    return worked
+
+
 def run_pending_invitations(*, should_stop: Callable[[], bool] = lambda: False) -> int:
     """The worker's part: run every queued (or stalled) bulk invitation, one
     after another. Returns how many runs it worked on."""
-    worked = 0
-    while not should_stop():
-        run = claim_run()
-        if run is None:
-            break
-        try:
-            run_invitations(run, should_stop=should_stop)
-        except Exception:  # its heartbeat ages; this or another worker resumes it
-            logger.exception("bulk invitation run %s failed", run.pk)
-        worked += 1
-    return worked
+    return _work_through(claim_run, run_invitations, "bulk invitation run", should_stop)
 
 
 def requeue_stalled(run: BulkInvitationRun, now: dt.datetime | None = None) -> bool:
@@ -724,17 +736,7 @@ def claim_mailing(
 def run_pending_mailings(*, should_stop: Callable[[], bool] = lambda: False) -> int:
     """The worker's part: queue the mail of every waiting (or stalled) mailing,
     one after another. Returns how many mailings it worked on."""
-    worked = 0
-    while not should_stop():
-        mailing = claim_mailing()
-        if mailing is None:
-            break
-        try:
-            queue_mailing(mailing, should_stop=should_stop)
-        except Exception:  # its heartbeat ages; this or another worker resumes it
-            logger.exception("mailing %s failed while queueing", mailing.pk)
-        worked += 1
-    return worked
+    return _work_through(claim_mailing, queue_mailing, "queueing mailing", should_stop)
 
 
 def mailing_is_stalled(mailing: Mailing, now: dt.datetime | None = None) -> bool:
