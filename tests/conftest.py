@@ -1,11 +1,39 @@
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
 
 from sekispe.search import bots, demand
 from sekispe.search.index import reset_index
+
+# Set by .ci/run for its PostgreSQL suite only (docs/deployment.md, "tests only").
+DATABASE_TESTS_ONLY = "SEKISPE_DATABASE_TESTS_ONLY"
+_DATABASE_FIXTURES = {"_django_db_helper", "live_server"}
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether pytest-django lets this test open the test database: a
+    `django_db` mark, a fixture built on db or transactional_db, or
+    live_server (which asks for transactional_db at run time). The two modules
+    that unblock the database by hand carry the mark as well."""
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    return bool(_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """CI runs the suite twice, on SQLite and on PostgreSQL. A test that cannot
+    open the database (pytest-django refuses it) gives the same result on both,
+    so the PostgreSQL run leaves those to the SQLite run: about a sixth of the
+    suite's CPU time, none of its database coverage."""
+    if os.environ.get(DATABASE_TESTS_ONLY) != "1":
+        return
+    kept = [item for item in items if uses_database(item)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)
