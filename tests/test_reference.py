@@ -105,3 +105,24 @@ def test_the_reference_api_carries_each_syllabus_items_details(client):
     schema = doc["components"]["schemas"]["SyllabusItemCode"]
     assert {"summary", "knowledge", "skills", "source"} <= set(schema["required"])
     assert schema["properties"]["source"]["enum"] == ["003", "sekispe"]
+
+
+@pytest.mark.django_db
+def test_sync_restores_deleted_rows_and_links_and_reads_each_table_once(
+    django_assert_max_num_queries,
+):
+    """It runs after every flush (each transactional test) and every migrate, so
+    an up-to-date database costs a read per table, not a query per code."""
+    sync_reference_data()
+    GuidanceTheme.objects.get(code=2).syllabus_items.remove("1-1", "3-1")
+    Industry.objects.filter(code="A").delete()
+    Prefecture.objects.filter(code="13").update(name="東京")
+    sync_reference_data()
+    assert Industry.objects.filter(code="A").exists()
+    assert Prefecture.objects.get(code="13").name == "東京都"
+    theme2 = next(t for t in data.GUIDANCE_THEMES if t.code == 2)
+    assert sorted(
+        GuidanceTheme.objects.get(code=2).syllabus_items.values_list("code", flat=True)
+    ) == sorted(theme2.syllabus)
+    with django_assert_max_num_queries(12):
+        sync_reference_data()

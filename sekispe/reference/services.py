@@ -6,7 +6,7 @@ import unicodedata
 from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from sekispe.reference import data
 from sekispe.reference.models import (
@@ -21,62 +21,122 @@ from sekispe.reference.models import (
 )
 
 
+def _upsert(model: type[models.Model], wanted: dict[Any, dict[str, Any]]) -> None:
+    """Make `model`'s rows for these primary keys hold these values: one read,
+    then one insert for the missing and one update for the changed. Rows for
+    other keys are left alone (a code withdrawn from `data` may still be
+    referenced)."""
+    fields = sorted({name for values in wanted.values() for name in values})
+    current = {row.pk: row for row in model.objects.filter(pk__in=wanted)}
+    missing: list[models.Model] = []
+    changed: list[models.Model] = []
+    for pk, values in wanted.items():
+        row = current.get(pk)
+        if row is None:
+            missing.append(model(pk=pk, **values))
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed.append(row)
+    if missing:
+        model.objects.bulk_create(missing)
+    if changed:
+        model.objects.bulk_update(changed, fields)
+
+
 @transaction.atomic
 def sync_reference_data() -> None:
-    """Upsert every code list. Idempotent; runs after each migrate and flush."""
-    for order, block in enumerate(data.BLOCKS):
-        RegionBlock.objects.update_or_create(
-            code=block.code, defaults={"name": block.name, "name_en": block.name_en, "order": order}
-        )
-    for pref in data.PREFECTURES:
-        Prefecture.objects.update_or_create(
-            code=pref.code,
-            defaults={
+    """Upsert every code list. Idempotent; runs after each migrate and after each
+    flush (every transactional test), so an up-to-date database costs one read
+    per table."""
+    _upsert(
+        RegionBlock,
+        {
+            block.code: {"name": block.name, "name_en": block.name_en, "order": order}
+            for order, block in enumerate(data.BLOCKS)
+        },
+    )
+    _upsert(
+        Prefecture,
+        {
+            pref.code: {
                 "name": pref.name,
                 "short_name": pref.short_name,
                 "name_en": pref.name_en,
                 "block_id": pref.block,
-            },
-        )
-    for code, name, name_en in data.INDUSTRIES:
-        Industry.objects.update_or_create(code=code, defaults={"name": name, "name_en": name_en})
-    for code, name, name_en in data.SYLLABUS_MAJORS:
-        SyllabusMajor.objects.update_or_create(
-            code=code, defaults={"name": name, "name_en": name_en}
-        )
-    for order, (code, name, name_en) in enumerate(data.SYLLABUS_ITEMS):
-        detail = data.SYLLABUS_DETAILS[code]
-        SyllabusItem.objects.update_or_create(
-            code=code,
-            defaults={
+            }
+            for pref in data.PREFECTURES
+        },
+    )
+    _upsert(
+        Industry,
+        {code: {"name": name, "name_en": name_en} for code, name, name_en in data.INDUSTRIES},
+    )
+    _upsert(
+        SyllabusMajor,
+        {code: {"name": name, "name_en": name_en} for code, name, name_en in data.SYLLABUS_MAJORS},
+    )
+    _upsert(
+        SyllabusItem,
+        {
+            code: {
                 "name": name,
                 "name_en": name_en,
                 "major_id": code[0],
                 "order": order,
-                "summary": detail.summary,
-                "knowledge": list(detail.knowledge),
-                "skills": list(detail.skills),
-                "source": detail.source,
-            },
-        )
-    for theme in data.GUIDANCE_THEMES:
-        obj, _ = GuidanceTheme.objects.update_or_create(
-            code=theme.code,
-            defaults={
+                "summary": data.SYLLABUS_DETAILS[code].summary,
+                "knowledge": list(data.SYLLABUS_DETAILS[code].knowledge),
+                "skills": list(data.SYLLABUS_DETAILS[code].skills),
+                "source": data.SYLLABUS_DETAILS[code].source,
+            }
+            for order, (code, name, name_en) in enumerate(data.SYLLABUS_ITEMS)
+        },
+    )
+    _upsert(
+        GuidanceTheme,
+        {
+            theme.code: {
                 "name": theme.name,
                 "short_name": theme.short_name,
                 "name_en": theme.name_en,
                 "goals": list(theme.goals),
-            },
+            }
+            for theme in data.GUIDANCE_THEMES
+        },
+    )
+    _sync_theme_syllabus()
+    _upsert(
+        SupportPeriod,
+        {
+            code: {"name": name, "name_en": name_en, "order": order}
+            for order, (code, name, name_en) in enumerate(data.SUPPORT_PERIODS)
+        },
+    )
+    _upsert(
+        Qualification,
+        {
+            code: {"name": name, "name_en": name_en, "order": order}
+            for order, (code, name, name_en) in enumerate(data.QUALIFICATIONS)
+        },
+    )
+
+
+def _sync_theme_syllabus() -> None:
+    """Each theme links exactly the syllabus items `data` gives it."""
+    link = GuidanceTheme.syllabus_items.through
+    wanted = {(theme.code, item) for theme in data.GUIDANCE_THEMES for item in theme.syllabus}
+    themes = [theme.code for theme in data.GUIDANCE_THEMES]
+    current = set(
+        link.objects.filter(guidancetheme_id__in=themes).values_list(
+            "guidancetheme_id", "syllabusitem_id"
         )
-        obj.syllabus_items.set(theme.syllabus)
-    for order, (code, name, name_en) in enumerate(data.SUPPORT_PERIODS):
-        SupportPeriod.objects.update_or_create(
-            code=code, defaults={"name": name, "name_en": name_en, "order": order}
-        )
-    for order, (code, name, name_en) in enumerate(data.QUALIFICATIONS):
-        Qualification.objects.update_or_create(
-            code=code, defaults={"name": name, "name_en": name_en, "order": order}
+    )
+    if stale := current - wanted:
+        for theme, item in stale:
+            link.objects.filter(guidancetheme_id=theme, syllabusitem_id=item).delete()
+    if new := wanted - current:
+        link.objects.bulk_create(
+            [link(guidancetheme_id=theme, syllabusitem_id=item) for theme, item in sorted(new)]
         )
 
 
