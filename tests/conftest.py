@@ -13,6 +13,14 @@ DATABASE_TESTS_ONLY = "SEKISPE_DATABASE_TESTS_ONLY"
 _DATABASE_FIXTURES = {"_django_db_helper", "live_server"}
 
 
+def checks_layout(item: pytest.Item) -> bool:
+    """Whether the test checks only how pages look in Chromium: widths,
+    overflow, clipping, axe-core, the focus ring. The rows behind a page are
+    the same fixtures on either database, and geometry does not depend on the
+    engine that stored them; the views' data and SQL are tested on both."""
+    return item.get_closest_marker("layout") is not None
+
+
 def uses_database(item: pytest.Item) -> bool:
     """Whether pytest-django lets this test open the test database: a
     `django_db` mark, a fixture built on db or transactional_db, or
@@ -26,13 +34,16 @@ def uses_database(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """CI runs the suite twice, on SQLite and on PostgreSQL. A test that cannot
     open the database (pytest-django refuses it) gives the same result on both,
-    so the PostgreSQL run leaves those to the SQLite run: about a sixth of the
-    suite's CPU time, none of its database coverage."""
+    and so does a layout check in Chromium: the PostgreSQL run leaves both to
+    the SQLite run. Together about a fifth of the suite's CPU time, none of
+    its database coverage."""
     if os.environ.get(DATABASE_TESTS_ONLY) != "1":
         return
-    kept = [item for item in items if uses_database(item)]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+    kept, left = [], []
+    for item in items:
+        (kept if uses_database(item) and not checks_layout(item) else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
         items[:] = kept
 
 

@@ -81,6 +81,7 @@ def test_no_stylesheet_keeps_the_old_amber_ring_or_removes_outlines():
 
 
 @pytest.mark.browser
+@pytest.mark.layout
 def test_a_focused_link_and_button_look_yellow_and_black(live_server, browser_page):
     page = browser_page
     page.goto(f"{live_server.url}/specialists/")

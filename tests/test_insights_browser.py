@@ -27,6 +27,7 @@ def analyst_with_data(transactional_db):
     return make_user("analyst", "analyst-phone@meti.example.go.jp")
 
 
+@pytest.mark.layout
 def test_every_insight_page_fits_a_phone(analyst_with_data, live_server, chromium):
     from sekispe.insights.views import PAGE_NAMES
 

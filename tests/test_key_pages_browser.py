@@ -30,7 +30,7 @@ from tests.key_pages_support import (
 
 # django_db: pytest-django sets up the test database only for a run that has
 # a test marked so (this module alone included); see _django_db_helper below.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+pytestmark = [pytest.mark.browser, pytest.mark.layout, pytest.mark.django_db]
 
 ARTEFACTS = Path(os.environ.get("SEKISPE_ARTEFACTS", "var/test-artefacts")) / "key-pages"
 

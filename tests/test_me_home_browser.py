@@ -21,6 +21,7 @@ def specialist(transactional_db):
     return specialist
 
 
+@pytest.mark.layout
 def test_the_front_page_fits_a_phone_and_its_rows_stack(specialist, live_server, chromium):
     base = live_server.url
     context = chromium.new_context(locale="ja-JP", viewport={"width": 390, "height": 844})

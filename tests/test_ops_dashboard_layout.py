@@ -8,7 +8,7 @@ import pytest
 from tests.browser_support import sign_in
 from tests.factories import make_user
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 SPILLS = """() => [...document.querySelectorAll('.ops-grid .card')].flatMap(card => {
   const box = card.getBoundingClientRect();

@@ -47,6 +47,7 @@ def world(transactional_db):
     return make_user("operator", "ops@pages.example.jp")
 
 
+@pytest.mark.layout
 def test_start_and_legal_pages_fit_every_width_with_a_clean_console(world, live_server, chromium):
     base = live_server.url
     problems: list[str] = []

@@ -17,7 +17,7 @@ import pytest
 
 from tests.factories import create_specialists, make_input
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.layout]
 
 WIDTHS = (390, 768, 1280)
 ARTEFACTS = Path(os.environ.get("SEKISPE_ARTEFACTS", "var/test-artefacts"))
