@@ -126,3 +126,24 @@ def test_sync_restores_deleted_rows_and_links_and_reads_each_table_once(
     ) == sorted(theme2.syllabus)
     with django_assert_max_num_queries(12):
         sync_reference_data()
+
+
+@pytest.mark.django_db
+def test_sync_drops_links_the_data_no_longer_gives_in_one_delete(django_assert_num_queries):
+    sync_reference_data()
+    themes = {t.code: set(t.syllabus) for t in data.GUIDANCE_THEMES}
+    extra = {
+        code: next(item for item in sorted(data.SYLLABUS_DETAILS) if item not in items)
+        for code, items in themes.items()
+    }
+    for code, item in extra.items():
+        GuidanceTheme.objects.get(code=code).syllabus_items.add(item)
+    # A read per table and one of the links, one delete for all stale links,
+    # and the savepoint of the sync's atomic block (the test holds a transaction).
+    with django_assert_num_queries(13):
+        sync_reference_data()
+    for code, items in themes.items():
+        linked = set(
+            GuidanceTheme.objects.get(code=code).syllabus_items.values_list("code", flat=True)
+        )
+        assert linked == items

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, reduce
+from operator import or_
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Q
 
 from sekispe.reference import data
 from sekispe.reference.models import (
@@ -132,8 +134,9 @@ def _sync_theme_syllabus() -> None:
         )
     )
     if stale := current - wanted:
-        for theme, item in stale:
-            link.objects.filter(guidancetheme_id=theme, syllabusitem_id=item).delete()
+        link.objects.filter(
+            reduce(or_, (Q(guidancetheme_id=t, syllabusitem_id=i) for t, i in sorted(stale)))
+        ).delete()
     if new := wanted - current:
         link.objects.bulk_create(
             [link(guidancetheme_id=theme, syllabusitem_id=item) for theme, item in sorted(new)]
