@@ -22,6 +22,7 @@ SCALE_TARGETS = {
     "writes_p95_ratio",
     "freshness_max_s",
     "freshness_p95_s",
+    "freshness_busy_max_s",
     "memory_uss_mb",
     "memory_pss_mb",
     "memory_peak_ratio",
@@ -90,6 +91,11 @@ def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch, pre
         assert {"target", "value"} <= target.keys(), name
     assert scale["freshness"]["changes"] == 4
     assert scale["freshness"]["timed_out"] == 0
+    busy = scale["freshness_busy"]
+    assert busy["changes"] == 4 and busy["timed_out"] == 0
+    # The web process searched all along, and its poller still applied the changes.
+    assert busy["searches_meanwhile"] > 0
+    assert busy["deltas"]["delta_max_ms"] is not None
     assert scale["poller_running"] is True
     assert scale["reads_with_writes"]["statuses"].keys() == {"200"}
     assert sum(scale["writes"]["counts"].values()) >= 1
@@ -103,6 +109,7 @@ def test_scale_report_has_every_target_with_a_verdict(tmp_path, monkeypatch, pre
     report["targets"].update(scale["targets"])
     text = bench.format_report(report, "test")
     assert "freshness over 4 changes" in text
+    assert "freshness while the web process searches without pause" in text
     assert "bytes per listing by column" in text
     verdicts = text.split("Targets (issue 18)")[1].splitlines()[1:]
     assert len(verdicts) == len(report["targets"])

@@ -22,7 +22,9 @@ How it stays current at little cost (docs/search.md):
   listing (an import) or too many makes one process build a new snapshot.
 - Nothing per request: a search reads the index this process holds; the
   poller thread (or, with SEARCH_INDEX_BACKGROUND_REFRESH = False in tests, the
-  search itself) applies the log.
+  search itself) applies the log. While it reads the log and applies a delta,
+  searches wait for it (at most DELTA_FIRST_SECONDS), or a busy process would
+  starve it.
 
 The database stays the single source of truth: the detail page and the
 contact reveal check visibility there on every call.
@@ -44,7 +46,8 @@ import sys
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +105,15 @@ PAGE_CACHE_BYTES = 16 << 20
 TERMS_ASKED_KEPT = 1024
 # Change-log rows committed late (a long transaction) are still found for this long.
 LOOKBACK_SECONDS = 30.0
+# How long a search waits for this process's poller thread to finish a delta.
+# Why wait at all: CPython hands its interpreter lock to a waiting thread only
+# after 5 ms without a switch, and each brief release a busy request thread
+# makes (os.urandom for a request id, a database call) counts as one. So
+# while searches arrive back to back the poller hardly runs: a delta of 25 ms
+# of CPU took 1-3 s (`sekispe bench search`, "freshness while the web process
+# searches without pause"). A search that waits releases the lock and the
+# delta finishes in its own time; the cap bounds the wait on a slow database.
+DELTA_FIRST_SECONDS = 0.1
 # Kept for callers that sized arrays by it; the index no longer has a row limit.
 MAX_ROWS = 1 << 31
 
@@ -1524,10 +1536,27 @@ def _poll(index: SpecialistIndex, follower: _Follower) -> tuple[set[int], int, _
     return listings, rebuild, after
 
 
+@contextmanager
+def _searches_wait() -> Iterator[None]:
+    """Searches in this process wait while the block runs (at most DELTA_FIRST_SECONDS each)."""
+    _poller_idle.clear()
+    try:
+        yield
+    finally:
+        _poller_idle.set()
+
+
 def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
     """Apply what the log holds beyond `index`; a new index when it had to rebuild."""
     try:
-        listings, rebuild, after = _poll(index, follower)
+        with _searches_wait():
+            listings, rebuild, after = _poll(index, follower)
+            if not rebuild and listings:
+                try:
+                    after.applied += apply_changes(index, listings)
+                except NeedsRebuild as exc:
+                    logger.info("search index: %s; loading a new snapshot", exc)
+                    rebuild = after.watermark
     except LogRewound as exc:
         logger.warning("search index: %s; rebuilding", exc)
         index = load_or_build(index.today, current_generation())
@@ -1535,12 +1564,6 @@ def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
         index = catch_up(index, after)
         follower.__dict__.update(after.__dict__)
         return index
-    if not rebuild and listings:
-        try:
-            after.applied += apply_changes(index, listings)
-        except NeedsRebuild as exc:
-            logger.info("search index: %s; loading a new snapshot", exc)
-            rebuild = after.watermark
     if rebuild:
         index = load_or_build(index.today, rebuild)
         after = _Follower(watermark=index.generation, watermark_stamp=_stamp(index.generation))
@@ -1555,6 +1578,10 @@ def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
+# Cleared while the poller reads the change log and applies it: searches let it
+# finish first (DELTA_FIRST_SECONDS). Set otherwise, including during a rebuild.
+_poller_idle = threading.Event()
+_poller_idle.set()
 _current: SpecialistIndex | None = None
 _follower = _Follower()
 _poller: threading.Thread | None = None
@@ -1640,6 +1667,9 @@ def get_index(today: dt.date) -> SpecialistIndex:
                 raise IndexUnavailable(_health.last_error)
             return _refresh(today)
     if index is not None:
+        if not _poller_idle.is_set():
+            _poller_idle.wait(DELTA_FIRST_SECONDS)
+            index = _current or index
         _ensure_poller()
         return index
     with _build_lock:

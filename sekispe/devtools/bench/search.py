@@ -515,6 +515,7 @@ TARGET_LABELS: dict[str, tuple[str, str]] = {
     "writes_p95_ratio": ("search p95 with 1 write/s / without", "x"),
     "freshness_max_s": ("a change visible in another process, max", "s"),
     "freshness_p95_s": ("a change visible in another process, p95", "s"),
+    "freshness_busy_max_s": ("the same while it searches without pause, max", "s"),
     "memory_uss_mb": ("memory per web process, USS", "MB"),
     "memory_pss_mb": ("memory per web process, PSS", "MB"),
     "memory_peak_ratio": ("peak memory during updates / steady", "x"),

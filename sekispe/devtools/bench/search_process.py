@@ -14,8 +14,8 @@ stdout it was started with (everything else the process prints, logging
 included, goes to stderr, so the protocol stays clean). Like the bench
 worker, it refuses any database but the scratch one (SEKISPE_BENCH_SCRATCH).
 
-Commands: ping, first_search, mix, memory, status, watch, edit_token,
-suspend, restore, writes_start, writes_stop, exit.
+Commands: ping, first_search, mix, busy_start, busy_stop, memory, status,
+watch, edit_token, suspend, restore, writes_start, writes_stop, exit.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class Process:
             settings.SEARCH_SNAPSHOT_DIR = os.environ["SEARCH_SNAPSHOT_DIR"]
         self.client = Client()
         self.writer: Writer | None = None
+        self.busy: Busy | None = None
         self.deltas_ms: list[float] = []
         self._time_deltas()
 
@@ -148,10 +149,12 @@ class Process:
             answer["profile"] = [line for line in out.getvalue().splitlines() if line.strip()][-21:]
         return answer
 
-    def status(self) -> dict[str, Any]:
+    def status(self, since: int = 0) -> dict[str, Any]:
+        """The index's state; the delta figures count the deltas from number `since` on."""
         from sekispe.search import index as ix
 
         state = ix.index_status()
+        deltas = self.deltas_ms[since:]
         return {
             "built": state.built,
             "generation": state.generation,
@@ -161,10 +164,8 @@ class Process:
             "build_seconds": state.build_seconds,
             "poller": bool(ix._poller is not None and ix._poller.is_alive()),
             "deltas": len(self.deltas_ms),
-            "delta_p50_ms": round(sorted(self.deltas_ms)[len(self.deltas_ms) // 2], 1)
-            if self.deltas_ms
-            else None,
-            "delta_max_ms": round(max(self.deltas_ms), 1) if self.deltas_ms else None,
+            "delta_p50_ms": round(sorted(deltas)[len(deltas) // 2], 1) if deltas else None,
+            "delta_max_ms": round(max(deltas), 1) if deltas else None,
         }
 
     def mix(
@@ -207,6 +208,23 @@ class Process:
             "statuses": statuses,
             "rounds": rounds,
         }
+
+    def busy_start(self, queries: list[list[str]]) -> dict[str, Any]:
+        """Run the query mix back to back in a thread of this process until
+        busy_stop: a worker whose request threads are never idle, which is when
+        the poller thread has to fight for the interpreter lock."""
+        self.busy = Busy([qs for _category, qs in queries])
+        self.busy.start()
+        return {"started": True}
+
+    def busy_stop(self) -> dict[str, Any]:
+        busy = self.busy
+        if busy is None:
+            return {"searches": 0}
+        busy.halt.set()
+        busy.join(timeout=30)
+        self.busy = None
+        return {"searches": busy.searches, "errors": busy.errors}
 
     def memory(self) -> dict[str, Any]:
         from sekispe.search import index as ix
@@ -297,6 +315,33 @@ def _cache_sizes(index: Any) -> dict[str, int]:
     sizes["row_overrides"] = len(getattr(index.rows, "overrides", {}))
     sizes["text_overrides"] = len(getattr(index.search_texts, "overrides", {}))
     return sizes
+
+
+class Busy(threading.Thread):
+    """Searches without pause, as a request thread of a saturated worker would."""
+
+    def __init__(self, queries: list[str]) -> None:
+        super().__init__(name="bench-busy", daemon=True)
+        self.queries = queries
+        self.halt = threading.Event()
+        self.searches = 0
+        self.errors = 0
+
+    def run(self) -> None:
+        from django.db import connection
+        from django.test import Client
+
+        client = Client()
+        try:
+            while not self.halt.is_set():
+                for qs in self.queries:
+                    if self.halt.is_set():
+                        break
+                    if client.get(f"{SEARCH_PATH}?{qs}").status_code != 200:
+                        self.errors += 1
+                    self.searches += 1
+        finally:
+            connection.close()
 
 
 class Writer(threading.Thread):

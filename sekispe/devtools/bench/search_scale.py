@@ -14,7 +14,10 @@ in-process query mix. It times what only shows between processes:
   for a while without writes, then as long again while a writer process
   makes one listing change a second through the service functions;
 - freshness: a change committed in the writer process until another
-  process's search shows it (CLOCK_MONOTONIC is shared by processes).
+  process's search shows it (CLOCK_MONOTONIC is shared by processes), once
+  with that process idle and once while a thread of it runs the query mix
+  without pause (a saturated worker, whose poller thread must win the
+  interpreter lock from the request threads).
 
 Targets come from the issue at 50,000 and 1,000,000 listings; at other sizes
 the size-dependent ones are interpolated linearly between those two points
@@ -382,6 +385,20 @@ def run_scale(
         visible = list(Listing.objects.visible(today).values_list("id", flat=True))
         chosen = rng.sample(visible, min(len(visible), max(1, freshness_changes // 2)))
         freshness = measure_freshness(web, writer, chosen, seed, progress=progress)
+        # The same while the web process serves searches without pause: its
+        # poller thread then competes with them for the interpreter lock.
+        before_busy = web.call("status")["deltas"]
+        others = [i for i in visible if i not in set(chosen)]
+        chosen_busy = rng.sample(others, min(len(others), max(1, freshness_changes // 2)))
+        web.call("busy_start", queries=mix)
+        try:
+            freshness_busy = measure_freshness(
+                web, writer, chosen_busy, seed + 1, progress=progress
+            )
+        finally:
+            busy_reads = web.call("busy_stop")
+        freshness_busy["searches_meanwhile"] = busy_reads["searches"]
+        freshness_busy["deltas"] = web.call("status", since=before_busy)
         final_status = web.call("status")
     finally:
         for child in children:
@@ -398,6 +415,7 @@ def run_scale(
         "writes_p95_ratio": _target(limits["writes_p95_ratio"], round(ratio, 2)),
         "freshness_max_s": _target(limits["freshness_s"], freshness["max_s"]),
         "freshness_p95_s": _target(limits["freshness_s"], freshness["p95_s"]),
+        "freshness_busy_max_s": _target(limits["freshness_s"], freshness_busy["max_s"]),
         "memory_uss_mb": _target(limits["memory_mb"], worst_uss),
         "memory_pss_mb": _target(limits["memory_mb"], worst_pss),
         "memory_peak_ratio": _target(limits["memory_peak_ratio"], worst_peak),
@@ -420,6 +438,7 @@ def run_scale(
         "writes_p95_ratio_service_only": round(engine_ratio, 2),
         "poller_running": status["poller"],
         "freshness": freshness,
+        "freshness_busy": freshness_busy,
         "final_status": final_status,
         "targets": targets,
     }
@@ -492,6 +511,15 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
         f"freshness over {f['changes']} changes: p50 {f['p50_s']:.3f} s, p95 {f['p95_s']:.3f} s, "
         f"max {f['max_s']:.3f} s (timed out: {f['timed_out']})",
     ]
+    fb = scale.get("freshness_busy")
+    if fb:
+        d = fb["deltas"]
+        lines.append(
+            f"freshness while the web process searches without pause ({fb['searches_meanwhile']:,} "
+            f"searches): p50 {fb['p50_s']:.3f} s, p95 {fb['p95_s']:.3f} s, max {fb['max_s']:.3f} s "
+            f"(timed out: {fb['timed_out']}); its deltas p50 {d['delta_p50_ms']} ms, "
+            f"max {d['delta_max_ms']} ms"
+        )
     lines += [
         "first search of the second process (profiled, cumulative):",
         *("  " + line for line in s.get("first_search_profile_second_process", [])[:12]),
