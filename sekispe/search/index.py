@@ -22,9 +22,8 @@ How it stays current at little cost (docs/search.md):
   listing (an import) or too many makes one process build a new snapshot.
 - Nothing per request: a search reads the index this process holds; the
   poller thread (or, with SEARCH_INDEX_BACKGROUND_REFRESH = False in tests, the
-  search itself) applies the log. While it reads the log and applies a delta,
-  searches wait for it (at most DELTA_FIRST_SECONDS), or a busy process would
-  starve it.
+  search itself) applies the log. While it applies a delta, searches wait
+  for it (at most DELTA_FIRST_SECONDS), or a busy process would starve it.
 
 The database stays the single source of truth: the detail page and the
 contact reveal check visibility there on every call.
@@ -1538,7 +1537,10 @@ def _poll(index: SpecialistIndex, follower: _Follower) -> tuple[set[int], int, _
 
 @contextmanager
 def _searches_wait() -> Iterator[None]:
-    """Searches in this process wait while the block runs (at most DELTA_FIRST_SECONDS each)."""
+    """Searches in this process wait while the block runs, until DELTA_FIRST_SECONDS
+    after it began: a poll stuck on the database delays searches once, not each."""
+    global _poller_began
+    _poller_began = time.monotonic()
     _poller_idle.clear()
     try:
         yield
@@ -1549,14 +1551,7 @@ def _searches_wait() -> Iterator[None]:
 def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
     """Apply what the log holds beyond `index`; a new index when it had to rebuild."""
     try:
-        with _searches_wait():
-            listings, rebuild, after = _poll(index, follower)
-            if not rebuild and listings:
-                try:
-                    after.applied += apply_changes(index, listings)
-                except NeedsRebuild as exc:
-                    logger.info("search index: %s; loading a new snapshot", exc)
-                    rebuild = after.watermark
+        listings, rebuild, after = _poll(index, follower)
     except LogRewound as exc:
         logger.warning("search index: %s; rebuilding", exc)
         index = load_or_build(index.today, current_generation())
@@ -1564,6 +1559,13 @@ def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
         index = catch_up(index, after)
         follower.__dict__.update(after.__dict__)
         return index
+    if not rebuild and listings:
+        try:
+            with _searches_wait():
+                after.applied += apply_changes(index, listings)
+        except NeedsRebuild as exc:
+            logger.info("search index: %s; loading a new snapshot", exc)
+            rebuild = after.watermark
     if rebuild:
         index = load_or_build(index.today, rebuild)
         after = _Follower(watermark=index.generation, watermark_stamp=_stamp(index.generation))
@@ -1578,10 +1580,11 @@ def catch_up(index: SpecialistIndex, follower: _Follower) -> SpecialistIndex:
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
-# Cleared while the poller reads the change log and applies it: searches let it
-# finish first (DELTA_FIRST_SECONDS). Set otherwise, including during a rebuild.
+# Cleared while the poller applies a delta: searches let it finish first
+# (DELTA_FIRST_SECONDS). Set otherwise: polls that find nothing, rebuilds.
 _poller_idle = threading.Event()
 _poller_idle.set()
+_poller_began = 0.0
 _current: SpecialistIndex | None = None
 _follower = _Follower()
 _poller: threading.Thread | None = None
@@ -1668,8 +1671,10 @@ def get_index(today: dt.date) -> SpecialistIndex:
             return _refresh(today)
     if index is not None:
         if not _poller_idle.is_set():
-            _poller_idle.wait(DELTA_FIRST_SECONDS)
-            index = _current or index
+            left = _poller_began + DELTA_FIRST_SECONDS - time.monotonic()
+            if left > 0:
+                _poller_idle.wait(left)
+                index = _current or index
         _ensure_poller()
         return index
     with _build_lock:
