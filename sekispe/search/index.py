@@ -1538,7 +1538,7 @@ def _poll(index: SpecialistIndex, follower: _Follower) -> tuple[set[int], int, _
 @contextmanager
 def _searches_wait() -> Iterator[None]:
     """Searches in this process wait while the block runs, until DELTA_FIRST_SECONDS
-    after it began: a poll stuck on the database delays searches once, not each."""
+    after it began: a delta stuck on the database delays searches once, not each."""
     global _poller_began
     _poller_began = time.monotonic()
     _poller_idle.clear()
