@@ -388,7 +388,8 @@ def run_scale(
         # The same while the web process serves searches without pause: its
         # poller thread then competes with them for the interpreter lock.
         before_busy = web.call("status")["deltas"]
-        others = [i for i in visible if i not in set(chosen)]
+        taken = set(chosen)
+        others = [i for i in visible if i not in taken]
         chosen_busy = rng.sample(others, min(len(others), max(1, freshness_changes // 2)))
         web.call("busy_start", queries=mix)
         try:
