@@ -450,6 +450,34 @@ def test_a_change_keeps_the_pages_of_searches_it_never_matched(many, operator):
     assert (fresh.count, fresh.results_json) == (after.count, after.results_json)
 
 
+def test_a_listing_without_a_row_keeps_the_pages_of_searches_it_never_matched(many, operator):
+    """A listing the index holds no row for (hidden when the snapshot was
+    built, or new) matched no search before its delta, which must not drop
+    every kept page. It did: with one such change a second, the kept pages
+    were gone for most searches (sekispe bench search, 1 write/s)."""
+    tokyo = SearchQuery(prefectures=("13",), include_not_accepting=True)
+    everyone = SearchQuery(include_not_accepting=True, page_size=5)
+    listing = _osaka_only()
+    lifecycle.suspend_listing(listing, actor=operator, reason="確認中")
+    services.search(tokyo)
+    services.search(everyone)
+    index = ix.get_index(timezone.localdate())
+    assert index.row_of(listing.pk) is None
+    kept = _kept(tokyo)
+    lifecycle.restore_listing(listing, actor=operator)
+    services.search(SearchQuery(themes=(5,)))  # applies the change first
+    assert ix.get_index(timezone.localdate()) is index  # a delta, not a new index
+    assert index.row_of(listing.pk) is not None
+    assert _kept(tokyo) is kept
+    after = services.search(everyone)
+    fresh = _fresh_page(everyone)
+    numbers = [services.serialize_row(index, pos)["registration_number"] for pos in fresh.positions]
+    assert (after.count, [row["registration_number"] for row in after.results]) == (
+        fresh.count,
+        numbers,
+    )
+
+
 def test_a_kept_page_shows_counts_recounted_after_a_change_it_never_matched(client, many, operator):
     url = "/specialists/?prefecture=13&include_not_accepting=1"
     listing = _osaka_only()

@@ -1286,8 +1286,12 @@ def _each_kept_page(
 def pages_before(index: SpecialistIndex, rows: np.ndarray) -> dict[Any, Any]:
     """Before a delta writes `rows`: what each kept ranked page (services)
     makes of them (`rows_state`), for `forget_pages` after it."""
-    if not len(index.page_cache) or not rows.size or rows.size > PAGE_CHECK_ROWS:
+    if not len(index.page_cache) or rows.size > PAGE_CHECK_ROWS:
         return {}
+    if not rows.size:
+        # Only listings the index held no row for: they matched no search, and
+        # an unasked page would be dropped (every kept page, at each new listing).
+        return {key: {} for key, _page in index.page_cache.items()}
     seen: dict[Any, Any] = {}
 
     def read(key: Any, page: Any, facts: Any, memo: dict[Any, Any]) -> None:
