@@ -629,9 +629,10 @@ class _RankedPage:
     (index.pages_before, index.forget_pages; `rows_state`, `after_change`).
     A row the search matches in neither state, or in both with the same sort
     key, moves nothing. A row that comes, goes or moves only behind the
-    page's last row leaves the page as it is: its count changes, and the
-    members of a tier shown on the page are patched. Anything else drops the
-    page, and the next search ranks again."""
+    page's last row, or moves only among the rows in front of its first,
+    leaves the page as it is: its count changes, and the members of a tier
+    shown on the page are patched. Anything else drops the page, and the
+    next search ranks again."""
 
     snapshot: exposure.Snapshot
     # The search without page, viewer or bucket: what its matches depend on.
@@ -642,6 +643,9 @@ class _RankedPage:
     positions: list[int]
     # (sort key, listing id) of the page's last row; None for an empty page.
     last: tuple[int, int] | None
+    # The same of its first row: a row moving among the rows in front of it
+    # leaves the page as it is.
+    first: tuple[int, int] | None
     # The group of each row on the page (ranking.group_of).
     page_groups: np.ndarray
     # What serving the page adds to the ledger, when it was asked for; None
@@ -723,9 +727,22 @@ class _RankedPage:
                 # object, so nothing kept for this one (the page's HTML) stays.
                 on_page = on_page or pos in self.positions
                 continue
+            listing_id = int(index.listing_ids[pos])
+            if (
+                was is not None
+                and now is not None
+                and self.first is not None
+                and (was, listing_id) < self.first
+                and (now, listing_id) < self.first
+            ):
+                # Moved among the rows in front of the page: as many stay in
+                # front, so the page keeps its rows (the deep pages of a
+                # broad search met most changes this way).
+                if served is not None:
+                    served = self._with_member(served, pos, was, now)
+                continue
             if self.last is None or len(self.positions) < self.page_size:
                 return None  # a last page: a row behind it would join it
-            listing_id = int(index.listing_ids[pos])
             for key in (was, now):
                 if key is not None and (key, listing_id) <= self.last:
                     return None  # at or before the page's last row: it moves
@@ -784,10 +801,11 @@ class _RankedPage:
         start = (query.page - 1) * query.page_size
         local = ranked.order(start, start + query.page_size)
         page_rows = ranked.rows[local]
-        last = None
+        first = last = None
         if local.size:
-            last_key = int(ranked._keys_at(local[-1:])[0])
-            last = (last_key, int(index.listing_ids[page_rows[-1]]))
+            ends = ranked._keys_at(local[[0, -1]])
+            first = (int(ends[0]), int(index.listing_ids[page_rows[0]]))
+            last = (int(ends[1]), int(index.listing_ids[page_rows[-1]]))
         page = _RankedPage(
             snapshot=snapshot,
             filters=_facets_key(query),
@@ -796,6 +814,7 @@ class _RankedPage:
             page_size=query.page_size,
             positions=page_rows.tolist(),
             last=last,
+            first=first,
             page_groups=ranked.groups[local],
             served=ranking.served(ranked, local) if served and local.size else None,
             with_served=served,
