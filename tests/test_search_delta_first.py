@@ -105,7 +105,7 @@ def test_a_delta_that_takes_too_long_does_not_hold_searches(held_delta, monkeypa
     assert held_delta.order == ["search answered"]
     assert answer["count"] == 1
     # ...and a later one does not wait at all: the wait is counted from the
-    # poll's start, so a poll stuck on the database delays searches once, not each.
+    # delta's start, so a delta stuck on the database delays searches once, not each.
     while time.monotonic() <= ix._poller_began + ix.DELTA_FIRST_SECONDS:
         time.sleep(0.005)
     waits = ix._poller_idle.waits

@@ -738,7 +738,7 @@ class _RankedPage:
                 # Moved among the rows in front of the page: as many stay in
                 # front, so the page keeps its rows (the deep pages of a
                 # broad search met most changes this way).
-                if served is not None:
+                if served is not None and ranking.group_of(was) != ranking.group_of(now):
                     served = self._with_member(served, pos, was, now)
                 continue
             if self.last is None or len(self.positions) < self.page_size:
