@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import unicodedata
 from collections import Counter
 from io import StringIO
@@ -10,6 +11,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
 from sekispe.devtools.demo.listings import (
     DEMO_ANCHOR,
@@ -23,6 +25,8 @@ from sekispe.listings.models import Listing
 from sekispe.reference import data
 from sekispe.reference.services import prefecture_block
 from sekispe.registry.models import CourseCompletion, RegistryRecord
+from sekispe.search import index as ix
+from sekispe.search.models import SearchDemand
 from tests.factories import create_specialists, make_input
 
 ANCHOR = DEMO_ANCHOR
@@ -463,3 +467,29 @@ def test_the_demo_chambers_referral_is_on_its_pages(client):
     assert "有限会社デモ商店" in client.get("/events/referrals/").content.decode()
     event = referral.participant.event
     assert "有限会社デモ商店" in client.get(f"/events/{event.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_seeding_publishes_no_search_index_built_inside_its_transaction(settings, caplog):
+    """The seed needs a search index of the rows it has just written (the demo
+    demand counts each search's local supply), but those rows stay uncommitted
+    until the seed ends. An index built from them must stay the seed's own: as
+    this process's index, its poller (another connection, committed rows only)
+    found the change log "gone or rewritten", logged a warning and rebuilt,
+    on every first `make run`."""
+    settings.SEARCH_INDEX_BACKGROUND_REFRESH = True  # as in every real process
+    call_command("seed_demo", specialists=40, seed=1, no_progress=True, stdout=StringIO())
+    assert SearchDemand.objects.filter(results__gt=0).exists()  # supply was counted
+
+    # What the poller thread does on its next turn, from its own connection.
+    def poll_like_the_poller():
+        try:
+            ix.wait_for_refresh()
+        finally:
+            connection.close()
+
+    poller = threading.Thread(target=poll_like_the_poller)
+    poller.start()
+    poller.join()
+    assert not ix.index_status().built
+    assert not [r for r in caplog.records if r.name == "sekispe.search.index"]

@@ -87,7 +87,10 @@ def seed_search_demand(seed: int, today: dt.date, per_day: int) -> int:
     codes, weights = _prefecture_weights()
     themes = np.array(ref.THEME_CODES)
     forms = list(ref.FORM_CODES)
-    index = ix.get_index(today)
+    # The seed's own index, never the process's: the seed runs in one transaction,
+    # and an index of rows no other connection can see yet, once shared, sent this
+    # process's poller into a rebuild ("change N is gone") on every first make run.
+    index = ix.build_index(today)
     days = _days(today, DEMAND_DAYS)
     growth = np.linspace(0.6, 1.2, len(days))
     weekday = np.array([0.55 if d.weekday() >= 5 else 1.0 for d in days])
