@@ -129,6 +129,32 @@ def test_post_worker_init_logs_and_survives_a_database_failure(monkeypatch, capl
     assert ix._current is None
 
 
+def test_post_worker_init_loads_the_url_configuration_before_the_first_request(tmp_path):
+    """Django imports the URLconf, and with it every view and the API's schemas,
+    on a process's first request: about a second that the first visitor of each
+    worker paid, again after every max_requests restart. The hook pays it instead,
+    even when the search warm-up fails (here: no tables)."""
+    script = (
+        "import os, runpy, sys, types, django\n"
+        "django.setup()\n"
+        f"conf = runpy.run_path({str(GUNICORN_CONF)!r})\n"
+        "before = 'sekispe.urls' in sys.modules\n"
+        "conf['post_worker_init'](types.SimpleNamespace(pid=os.getpid()))\n"
+        "print(before, 'sekispe.urls' in sys.modules, 'sekispe.api.urls' in sys.modules)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)},
+        "DJANGO_SETTINGS_MODULE": "sekispe.settings.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "SEKISPE_VAR_DIR": str(tmp_path / "var"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"], done.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
